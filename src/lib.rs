@@ -1,0 +1,2 @@
+//! posd: a point-of-sale terminal daemon for MyPay / OCP e-wallet offline scan-to-pay.
+pub mod envelope;

@@ -1,2 +1,3 @@
 //! posd: a point-of-sale terminal daemon for MyPay / OCP e-wallet offline scan-to-pay.
+pub mod api;
 pub mod envelope;

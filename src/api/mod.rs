@@ -1,0 +1,4 @@
+//! The agent API's wire types: commands, requests, responses and their value tables.
+pub mod code;
+
+pub use code::Code;

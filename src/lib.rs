@@ -2,3 +2,4 @@
 pub mod api;
 pub mod charge;
 pub mod envelope;
+pub mod gateway;

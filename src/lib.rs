@@ -1,7 +1,10 @@
 //! posd: a point-of-sale terminal daemon for MyPay / OCP e-wallet offline scan-to-pay.
 pub mod api;
 pub mod charge;
+pub mod cli;
+pub mod config;
 /// The Taiwan e-invoice: period, Code 39 and QR texts of the printed proof.
 pub mod einvoice;
 pub mod envelope;
 pub mod gateway;
+pub mod sim;

@@ -72,10 +72,27 @@ request!(
 
 /// Parses a decrypted `encry_data` body as `T`, naming the field that does not fit.
 pub fn parse_body<T: Request>(json: &serde_json::Value) -> Result<T, FieldError> {
+    parse_part::<T>(json).map_err(|e| {
+        if e.field != WHOLE_BODY {
+            return e;
+        }
+        // Fields of flattened blocks lose their path; reading each block alone finds the field.
+        parse_part::<OrderFields>(json)
+            .err()
+            .or_else(|| parse_part::<Consumer>(json).err())
+            .or_else(|| parse_part::<InvoiceRequest>(json).err())
+            .filter(|located| located.field != WHOLE_BODY)
+            .unwrap_or(e)
+    })
+}
+
+const WHOLE_BODY: &str = "encry_data";
+
+fn parse_part<T: serde::de::DeserializeOwned>(json: &serde_json::Value) -> Result<T, FieldError> {
     serde_path_to_error::deserialize(json).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." {
-            "encry_data".to_owned()
+            WHOLE_BODY.to_owned()
         } else {
             path
         };

@@ -152,11 +152,6 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> Result<RunningSi
             let state = serving.clone();
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let drop_now = state.faults.lock().expect("faults lock").draw_connection();
-                if drop_now.is_some() {
-                    tracing::info!("simulator fault: connection dropped before the request");
-                    return;
-                }
                 match acceptor {
                     Some(acceptor) => match acceptor.accept(stream).await {
                         Ok(tls) => serve_connection(tls, state).await,
@@ -179,6 +174,12 @@ async fn serve_connection<S>(stream: S, state: Arc<State>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    // After the TLS handshake, so that the client has sent its request when the connection drops.
+    let drop_now = state.faults.lock().expect("faults lock").draw_connection();
+    if drop_now.is_some() {
+        tracing::info!("simulator fault: connection dropped before the request was read");
+        return;
+    }
     let service = hyper::service::service_fn(move |request| {
         let state = state.clone();
         async move { handle(request, state).await }

@@ -2,3 +2,7 @@
 pub mod api;
 pub mod charge;
 pub mod envelope;
+/// Orders and their state machine: pure, no I/O.
+pub mod order;
+/// The order store: orders and print jobs, durable in sled.
+pub mod store;

@@ -8,3 +8,7 @@ pub mod einvoice;
 pub mod envelope;
 pub mod gateway;
 pub mod sim;
+/// Orders and their state machine: pure, no I/O.
+pub mod order;
+/// The order store: orders and print jobs, durable in sled.
+pub mod store;

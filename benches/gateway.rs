@@ -64,8 +64,15 @@ fn round_trips(c: &mut Criterion) {
     let next = AtomicU64::new(0);
     let mut group = c.benchmark_group("gateway round trip (loopback, TLS)");
     group.bench_function("bare HTTPS GET (floor)", |b| {
-        b.to_async(&runtime)
-            .iter(|| async { bare.get(&ledger_url).send().await.unwrap().bytes().await.unwrap() })
+        b.to_async(&runtime).iter(|| async {
+            bare.get(&ledger_url)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+        })
     });
     group.bench_function("api/memberstatus", |b| {
         let request = MemberStatusRequest {

@@ -513,7 +513,8 @@ impl Store {
         Ok(jobs)
     }
 
-    fn all_orders(&self) -> Result<Vec<Order>, StoreError> {
+    /// Every readable order, final or not; unreadable ones are quarantined.
+    pub fn all_orders(&self) -> Result<Vec<Order>, StoreError> {
         self.read_orders(&mut Vec::new())
     }
 

@@ -498,3 +498,16 @@ fn an_order_round_trips_through_json_without_its_code() {
     assert_eq!(back.last_answer(), o.last_answer());
     assert_eq!(back.state(), o.state());
 }
+
+#[test]
+fn an_order_whose_payment_code_is_lost_is_never_sent_without_one() {
+    let o = scanned();
+    // JSON never carries the code, so this is what a store that lost the code would hand back.
+    let mut lost: Order = serde_json::from_str(&serde_json::to_string(&o).unwrap()).unwrap();
+    assert_eq!(lost.next_action(at(2), &policy()), Action::Done);
+    let State::NeedsAttention { reason } = lost.state() else {
+        panic!("{:?}", lost.state());
+    };
+    assert!(reason.contains("no longer available"), "{reason}");
+    assert_invariants(&lost);
+}

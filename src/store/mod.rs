@@ -1,9 +1,9 @@
 //! The order store: every order and print job, durable on disk in sled.
 //!
 //! This is the only module that sees sled. Its promise to the rest of the daemon is simple: when
-//! a write method returns `Ok`, the change is flushed and synced to disk ([`durability`]), so the caller may go on to its next
-//! side effect (send a request, print, answer the POS app). When the flush fails the method returns
-//! an error and the caller must not act on the change.
+//! a write method returns `Ok`, the change is flushed and synced to disk ([`durability`]), so the
+//! caller may go on to its next side effect (send a request, print, answer the POS app). When the
+//! flush fails the method returns an error and the caller must not act on the change.
 //!
 //! On disk, `<dir>/sled` holds the sled database and `<dir>/payment_codes` the payment codes of
 //! unfinished orders ([`vault`]), kept out of sled so that they can really be removed.
@@ -406,7 +406,7 @@ impl Store {
         }
     }
 
-    /// Every unfinished order, oldest id first: what must resume after a restart.
+    /// Every unfinished order, in id order: what must resume after a restart.
     pub fn list_open(&self) -> Result<Vec<Order>, StoreError> {
         let mut orders = Vec::new();
         for entry in self.open.iter() {

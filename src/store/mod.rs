@@ -1,15 +1,15 @@
 //! The order store: every order and print job, durable on disk in sled.
 //!
 //! This is the only module that sees sled. Its promise to the rest of the daemon is simple: when
-//! a write method returns `Ok`, the change is flushed and synced to disk ([`durability`]), so the
+//! a write method returns `Ok`, the change is flushed and synced to disk (see `durability`), so the
 //! caller may go on to its next side effect (send a request, print, answer the POS app). When the
 //! flush fails the method returns an error and the caller must not act on the change.
 //!
 //! On disk, `<dir>/sled` holds the sled database and `<dir>/payment_codes` the payment codes of
-//! unfinished orders ([`vault`]), kept out of sled so that they can really be removed.
+//! unfinished orders (see `vault`), kept out of sled so that they can really be removed.
 //!
 //! Layout, one sled tree each:
-//! - `orders`: order id → order record (JSON with a schema version, see [`record`]).
+//! - `orders`: order id → order record (JSON with a schema version, see `record`).
 //! - `open`: order id → amount (8 bytes, big-endian) for every order not final; it answers
 //!   "what must resume after a restart" and "how much is still unfinished" without reading orders.
 //! - `print_jobs`: order id, 0, sequence (4 bytes, big-endian) → print job record.
@@ -619,7 +619,7 @@ impl Store {
         Ok(record)
     }
 
-    /// sled's flush, then the sync it leaves out (see [`durability`]).
+    /// sled's flush, then the sync it leaves out (see `durability`).
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map_err(|e| StoreError::Flush(e.into()))?;
         self.durability.sync().map_err(StoreError::Flush)

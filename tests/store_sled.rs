@@ -130,6 +130,18 @@ fn duplicate_ids_are_refused() {
         .unwrap()
         .unwrap();
     assert_eq!(kept.charge().amount, 10, "the first order is untouched");
+    // A refused order leaves no payment code behind, even when the first one is final.
+    store
+        .insert(&paid(sending("DUP-2", 10)), &Policy::default())
+        .unwrap();
+    let e = store
+        .insert(
+            &sending_with_code("DUP-2", 10, OTHER_CODE),
+            &Policy::default(),
+        )
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Duplicate(_)), "{e}");
+    assert!(!disk_holds(dir.path(), OTHER_CODE.as_bytes()));
 }
 
 #[test]
@@ -166,6 +178,10 @@ fn a_final_order_is_never_saved_as_unfinished_again() {
     store.save(&paid(before.clone())).unwrap();
     let e = store.save(&before).unwrap_err();
     assert!(matches!(e, StoreError::Reopen(_)), "{e}");
+    assert!(
+        !disk_holds(dir.path(), CODE.as_bytes()),
+        "the refused save left no payment code behind"
+    );
     let e = store.save(&order("NEVER-INSERTED", 1)).unwrap_err();
     assert!(matches!(e, StoreError::NotFound(_)), "{e}");
 }
@@ -600,4 +616,32 @@ fn a_flush_that_fails_is_an_error_so_nothing_is_sent() {
     let e = failure.expect("a full disk must make a write fail");
     assert!(matches!(e, StoreError::Flush(_)), "{e}");
     assert!(e.to_string().contains("must not be acted on"), "{e}");
+}
+
+#[test]
+fn a_print_job_past_sleds_blob_threshold_is_kept_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    // A tall raster receipt: sled writes values this large (past 128 KiB) as separate blob files,
+    // which the store syncs itself.
+    let escpos: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let order = paid(sending("BLOB-1", 10));
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.insert(&order, &Policy::default()).unwrap();
+        let job = PrintJob {
+            order_id: order.id().clone(),
+            seq: 0,
+            escpos: escpos.clone(),
+            status: PrintStatus::Pending,
+            created_at: at(3),
+        };
+        store.save_print_job(&order, &job).unwrap();
+    }
+    let blobs = dir.path().join("sled").join("blobs");
+    assert!(
+        fs::read_dir(&blobs).unwrap().count() > 0,
+        "stored as a blob"
+    );
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.print_jobs(order.id()).unwrap()[0].escpos, escpos);
 }

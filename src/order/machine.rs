@@ -264,6 +264,19 @@ impl Order {
                     );
                     return Action::Done;
                 }
+                if self.payment_code.is_none() {
+                    // Only a damaged store loses a code; without it nothing can be sent.
+                    self.move_to(
+                        State::NeedsAttention {
+                            reason: format!(
+                                "the payment code for attempt {attempt} is no longer available"
+                            ),
+                        },
+                        now,
+                        "payment code missing",
+                    );
+                    return Action::Done;
+                }
                 let due = self.due_at.unwrap_or(now);
                 if now < due {
                     return Action::WaitUntil(due.min(code_expires).min(deadline));

@@ -1,15 +1,15 @@
 //! The order store: every order and print job, durable on disk in sled.
 //!
 //! This is the only module that sees sled. Its promise to the rest of the daemon is simple: when
-//! a write method returns `Ok`, the change is flushed to disk, so the caller may go on to its next
-//! side effect (send a request, print, answer the POS app). When the flush fails the method returns
-//! an error and the caller must not act on the change.
+//! a write method returns `Ok`, the change is flushed and synced to disk (see `durability`), so the
+//! caller may go on to its next side effect (send a request, print, answer the POS app). When the
+//! flush fails the method returns an error and the caller must not act on the change.
 //!
 //! On disk, `<dir>/sled` holds the sled database and `<dir>/payment_codes` the payment codes of
-//! unfinished orders ([`vault`]), kept out of sled so that they can really be removed.
+//! unfinished orders (see `vault`), kept out of sled so that they can really be removed.
 //!
 //! Layout, one sled tree each:
-//! - `orders`: order id → order record (JSON with a schema version, see [`record`]).
+//! - `orders`: order id → order record (JSON with a schema version, see `record`).
 //! - `open`: order id → amount (8 bytes, big-endian) for every order not final; it answers
 //!   "what must resume after a restart" and "how much is still unfinished" without reading orders.
 //! - `print_jobs`: order id, 0, sequence (4 bytes, big-endian) → print job record.
@@ -17,6 +17,7 @@
 //!
 //! An order and its index entry (and a print job with its order) change in one sled transaction.
 
+mod durability;
 mod record;
 mod vault;
 
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+use self::durability::Durability;
 use self::vault::Vault;
 use crate::order::{
     CapError, OpenTotals, Order, OrderError, OrderId, Policy, PrintJob, PrintStatus, StateKind,
@@ -120,6 +122,7 @@ pub struct Store {
     print_jobs: sled::Tree,
     quarantine: sled::Tree,
     vault: Vault,
+    durability: Durability,
     /// Makes "check the caps, then insert" one step for concurrent callers.
     insert_lock: Mutex<()>,
     quarantined_at_open: Vec<QuarantinedRecord>,
@@ -172,13 +175,18 @@ impl Store {
             path: path.clone(),
             source: e,
         })?;
+        let sled_dir = path.join("sled");
         let db = sled::Config::new()
-            .path(path.join("sled"))
+            .path(&sled_dir)
             .open()
             .map_err(|e| StoreError::Open {
                 path: path.clone(),
                 source: e.into(),
             })?;
+        let durability = Durability::new(&sled_dir).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            source: e,
+        })?;
         let tree = |name: &str| {
             db.open_tree(name).map_err(|e| StoreError::Open {
                 path: path.clone(),
@@ -191,6 +199,7 @@ impl Store {
             print_jobs: tree(PRINT_JOBS)?,
             quarantine: tree(QUARANTINE)?,
             vault,
+            durability,
             db,
             insert_lock: Mutex::new(()),
             quarantined_at_open: Vec::new(),
@@ -236,6 +245,15 @@ impl Store {
         if quarantined {
             return Err(StoreError::Duplicate(order.id().clone()));
         }
+        // Checked here as well as in the transaction, so a refused order leaves no payment code on
+        // disk; the insert lock keeps the two checks from disagreeing.
+        let taken = self
+            .orders
+            .contains_key(key)
+            .map_err(storage("checking for a duplicate order id"))?;
+        if taken {
+            return Err(StoreError::Duplicate(order.id().clone()));
+        }
         if !order.is_final() {
             policy.admit(self.open_totals()?, order.charge().amount)?;
         }
@@ -262,7 +280,7 @@ impl Store {
         let bytes = record::encode_order(order);
         let result = (&self.orders, &self.open)
             .transaction(|(orders, open)| Self::save_in(orders, open, order, &bytes));
-        transaction("saving an order", result)?;
+        self.refused_save_keeps_no_code(order, transaction("saving an order", result))?;
         self.flush()?;
         self.wipe_payment_code_if_final(order)
     }
@@ -285,7 +303,7 @@ impl Store {
                 jobs.insert(job_key(order.id(), job.seq), job_bytes.as_slice())?;
                 Ok(())
             });
-        transaction("saving a print job", result)?;
+        self.refused_save_keeps_no_code(order, transaction("saving a print job", result))?;
         self.flush()?;
         self.wipe_payment_code_if_final(order)
     }
@@ -304,6 +322,22 @@ impl Store {
             }
             _ => Ok(()),
         }
+    }
+
+    /// A save refused because the order is missing or already final leaves no code behind.
+    fn refused_save_keeps_no_code(
+        &self,
+        order: &Order,
+        saved: Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        if let Err(StoreError::NotFound(id) | StoreError::Reopen(id)) = &saved {
+            self.vault.wipe(id).map_err(|source| StoreError::Vault {
+                doing: "wiping",
+                id: order.id().clone(),
+                source,
+            })?;
+        }
+        saved
     }
 
     /// Removes the code once the record saying "final" is durable; a crash in between is
@@ -372,7 +406,7 @@ impl Store {
         }
     }
 
-    /// Every unfinished order, oldest id first: what must resume after a restart.
+    /// Every unfinished order, in id order: what must resume after a restart.
     pub fn list_open(&self) -> Result<Vec<Order>, StoreError> {
         let mut orders = Vec::new();
         for entry in self.open.iter() {
@@ -586,11 +620,10 @@ impl Store {
         Ok(record)
     }
 
+    /// sled's flush, then the sync it leaves out (see `durability`).
     fn flush(&self) -> Result<(), StoreError> {
-        self.db
-            .flush()
-            .map(drop)
-            .map_err(|e| StoreError::Flush(e.into()))
+        self.db.flush().map_err(|e| StoreError::Flush(e.into()))?;
+        self.durability.sync().map_err(StoreError::Flush)
     }
 }
 

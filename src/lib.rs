@@ -3,3 +3,5 @@ pub mod api;
 /// The Taiwan e-invoice: period, Code 39 and QR texts of the printed proof.
 pub mod einvoice;
 pub mod envelope;
+/// The device profile: printer, camera and scan key of a terminal, read from TOML.
+pub mod profile;

@@ -5,3 +5,5 @@ pub mod einvoice;
 pub mod envelope;
 /// The device profile: printer, camera and scan key of a terminal, read from TOML.
 pub mod profile;
+/// The printout of a payment: e-invoice proof and item detail, laid out for the paper.
+pub mod receipt;

@@ -3,6 +3,8 @@ pub mod api;
 /// The Taiwan e-invoice: period, Code 39 and QR texts of the printed proof.
 pub mod einvoice;
 pub mod envelope;
+/// ESC/POS encoding of receipts, printer status, and a software printer for previews.
+pub mod escpos;
 /// The device profile: printer, camera and scan key of a terminal, read from TOML.
 pub mod profile;
 /// The printout of a payment: e-invoice proof and item detail, laid out for the paper.

@@ -31,8 +31,17 @@ pub struct Preview {
     pub wide_images: Vec<u32>,
     /// Paper positions (dots from the top) where the cutter cut.
     pub cuts: Vec<u32>,
-    /// How many raster images were printed.
-    pub images: usize,
+    /// Where each raster image was printed, in order.
+    pub images: Vec<Placement>,
+}
+
+/// Where an image landed on the paper, in dots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
 }
 
 /// The stream holds something this printer does not know.
@@ -95,7 +104,7 @@ impl Printer {
                 overflows: Vec::new(),
                 wide_images: Vec::new(),
                 cuts: Vec::new(),
-                images: 0,
+                images: Vec::new(),
             },
         }
     }
@@ -320,7 +329,12 @@ impl Printer {
             Align::Right => self.width.saturating_sub(image.width()),
         };
         self.place(image, x);
-        self.preview.images += 1;
+        self.preview.images.push(Placement {
+            x,
+            y: self.y,
+            width: image.width(),
+            height: image.height(),
+        });
         self.advance(image.height());
     }
 
@@ -366,7 +380,7 @@ mod tests {
         let preview = interpret(&bytes, 384, TextEncoding::Gb18030).unwrap();
         assert!(preview.bitmap.get(0, 0) && preview.bitmap.get(7, 1));
         assert_eq!(preview.cuts, [2]);
-        assert_eq!(preview.images, 1);
+        assert_eq!(preview.images.len(), 1);
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod status;
 mod typeset;
 
 pub use charset::encode as encode_text;
-pub use interpret::{InterpretError, Preview, interpret};
+pub use interpret::{InterpretError, Placement, Preview, interpret};
 
 use crate::profile::TextEncoding;
 use crate::receipt::{Align, Bitmap, Block, Style};

@@ -4,8 +4,13 @@
 //! 8 dots/mm) with a quiet zone of at least 0.2 cm, the left one version 6 or higher at error
 //! correction L or higher. Both are drawn here at one version and one module size and sent as a
 //! single image: native `GS ( k` prints one code per line on most printers.
+//!
+//! The texts are encoded in byte mode only. The `qrcode` crate's automatic segmentation would
+//! put byte pairs that look like Shift JIS into Kanji mode, and UTF-8 CJK often does: a reader
+//! would then get Shift JIS text back instead of the gateway's UTF-8 bytes.
 
 use super::bitmap::Bitmap;
+use qrcode::bits::Bits;
 use qrcode::{Color, EcLevel, QrCode, Version};
 
 /// The smallest version the left code may have.
@@ -46,11 +51,9 @@ pub struct QrGeometry {
 /// Draws both codes, byte for byte from the texts, within `width` dots.
 pub fn draw_pair(left: &[u8], right: &[u8], width: u32) -> Result<(Bitmap, QrGeometry), QrError> {
     let smallest = |data: &[u8], side| {
-        QrCode::with_error_correction_level(data, EcLevel::L)
-            .map(|code| match code.version() {
-                Version::Normal(v) | Version::Micro(v) => v,
-            })
-            .map_err(|_| QrError::TooLong {
+        (1..=40)
+            .find(|version| byte_mode(data, *version, EcLevel::L).is_some())
+            .ok_or(QrError::TooLong {
                 side,
                 len: data.len(),
             })
@@ -62,8 +65,8 @@ pub fn draw_pair(left: &[u8], right: &[u8], width: u32) -> Result<(Bitmap, QrGeo
     let (ec_level, left_code, right_code) = [EcLevel::H, EcLevel::Q, EcLevel::M, EcLevel::L]
         .into_iter()
         .find_map(|level| {
-            let left = QrCode::with_version(left, Version::Normal(version), level).ok()?;
-            let right = QrCode::with_version(right, Version::Normal(version), level).ok()?;
+            let left = byte_mode(left, version, level)?;
+            let right = byte_mode(right, version, level)?;
             Some((level, left, right))
         })
         .expect("both texts fit at error correction L at the version chosen for L");
@@ -97,6 +100,14 @@ pub fn draw_pair(left: &[u8], right: &[u8], width: u32) -> Result<(Bitmap, QrGeo
         draw_code(&mut bitmap, code, x, QUIET_DOTS, module_dots);
     }
     Ok((bitmap, geometry))
+}
+
+/// `data` as one byte-mode segment, if it fits `version` at `level`.
+fn byte_mode(data: &[u8], version: i16, level: EcLevel) -> Option<QrCode> {
+    let mut bits = Bits::new(Version::Normal(version));
+    bits.push_byte_data(data).ok()?;
+    bits.push_terminator(level).ok()?;
+    QrCode::with_bits(bits, level).ok()
 }
 
 fn draw_code(bitmap: &mut Bitmap, code: &QrCode, x: u32, y: u32, module_dots: u32) {

@@ -37,7 +37,8 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
             line = carry;
             used = columns(&line);
         }
-        if line.is_empty() && ch == ' ' {
+        // Spaces that fall at a break vanish; leading spaces of the text are kept (indents).
+        if line.is_empty() && ch == ' ' && !lines.is_empty() {
             continue;
         }
         line.push(ch);
@@ -74,6 +75,7 @@ mod tests {
         assert_eq!(wrap("hello big world", 10), ["hello big", "world"]);
         assert_eq!(wrap("abcdefghijkl", 5), ["abcde", "fghij", "kl"]);
         assert_eq!(wrap("", 5), [""]);
+        assert_eq!(wrap("  2 x 50", 10), ["  2 x 50"]);
         for line in wrap("有機 Organic 鮮奶茶 Milk Tea 大杯 Large", 9) {
             assert!(columns(&line) <= 9, "{line}");
         }

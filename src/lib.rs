@@ -5,6 +5,8 @@ pub mod einvoice;
 pub mod envelope;
 /// ESC/POS encoding of receipts, printer status, and a software printer for previews.
 pub mod escpos;
+/// Printer links (serial, TCP, device file) and the spooler that holds jobs while paper is out.
+pub mod printer;
 /// The device profile: printer, camera and scan key of a terminal, read from TOML.
 pub mod profile;
 /// The printout of a payment: e-invoice proof and item detail, laid out for the paper.

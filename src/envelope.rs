@@ -95,7 +95,7 @@ pub fn open(key: &AgentKey, field: &str, sealed: &str) -> Result<Vec<u8>, OpenEr
             field: field.to_owned(),
             detail: e.to_string(),
         })?;
-    if raw.len() < IV_LEN + BLOCK_LEN || (raw.len() - IV_LEN) % BLOCK_LEN != 0 {
+    if raw.len() < IV_LEN + BLOCK_LEN || !(raw.len() - IV_LEN).is_multiple_of(BLOCK_LEN) {
         return Err(OpenError::TooShort {
             field: field.to_owned(),
             len: raw.len(),

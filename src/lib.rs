@@ -1,13 +1,18 @@
 //! posd: a point-of-sale terminal daemon for MyPay / OCP e-wallet offline scan-to-pay.
 pub mod api;
+pub mod charge;
+pub mod cli;
+pub mod config;
 /// The Taiwan e-invoice: period, Code 39 and QR texts of the printed proof.
 pub mod einvoice;
 pub mod envelope;
 /// ESC/POS encoding of receipts, printer status, and a software printer for previews.
 pub mod escpos;
+pub mod gateway;
 /// Printer links (serial, TCP, device file) and the spooler that holds jobs while paper is out.
 pub mod printer;
 /// The device profile: printer, camera and scan key of a terminal, read from TOML.
 pub mod profile;
 /// The printout of a payment: e-invoice proof and item detail, laid out for the paper.
 pub mod receipt;
+pub mod sim;

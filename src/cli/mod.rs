@@ -1,0 +1,92 @@
+//! The `posd` command line: one subcommand per file.
+
+mod demo;
+mod gateway;
+mod gateway_sim;
+
+use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "posd",
+    version,
+    about = "Point-of-sale terminal daemon: MyPay / OCP e-wallet scan-to-pay with Taiwan e-invoice printing"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Charge a sample order against an in-process gateway simulator and show every step.
+    Demo(demo::Args),
+    /// Send one command to the agent API and print the answer (checks credentials and reachability).
+    #[command(subcommand)]
+    Gateway(gateway::Command),
+    /// Serve a local simulator of the agent API (TLS with its own CA, fault injection, a ledger).
+    GatewaySim(gateway_sim::Args),
+}
+
+/// How a command ended, as the process exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok = 0,
+    /// Something failed that is not one of the cases below.
+    Failed = 1,
+    /// The command line, the configuration or the request is wrong: running again will not help.
+    Usage = 2,
+    /// The request did not reach the gateway: safe to try again.
+    NotSent = 3,
+    /// The request may have reached the gateway; its outcome is unknown.
+    Unknown = 4,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// The file named by `--config` or `POSD_CONFIG`, else the default path when it exists.
+#[derive(clap::Args, Debug, Clone)]
+struct ConfigArg {
+    /// Configuration file (TOML). Default: $POSD_CONFIG, else /etc/posd/posd.toml if it exists.
+    #[arg(long, env = "POSD_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+impl ConfigArg {
+    fn load(&self) -> Result<Config, ConfigError> {
+        let default = PathBuf::from(DEFAULT_CONFIG_PATH);
+        let path = self
+            .config
+            .clone()
+            .or_else(|| default.exists().then_some(default));
+        Config::load(path.as_deref(), |key| std::env::var(key).ok())
+    }
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("posd: cannot start the async runtime: {e}");
+            return Exit::Failed.into();
+        }
+    };
+    let exit = runtime.block_on(async {
+        match cli.command {
+            Command::Demo(args) => demo::run(args).await,
+            Command::Gateway(command) => gateway::run(command).await,
+            Command::GatewaySim(args) => gateway_sim::run(args).await,
+        }
+    });
+    exit.into()
+}

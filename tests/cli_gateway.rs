@@ -1,0 +1,118 @@
+//! `posd gateway call` and `posd demo` as an operator runs them: the real binary, a real simulator.
+
+use posd::envelope::AgentKey;
+use posd::sim::{self, SimConfig};
+use std::process::{Command, Output};
+
+const KEY: &str = "2MrhtRYeF9wKZ4bKwzZoL8aZf26pWzIG";
+
+fn posd(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_posd"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().unwrap()
+}
+
+#[tokio::test]
+async fn gateway_call_prints_the_answer_and_never_the_key() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = sim::start(
+        SimConfig::new("518169081001", AgentKey::new(KEY).unwrap(), "289151880002"),
+        listener,
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, running.ca_pem().unwrap()).unwrap();
+    let env: Vec<(String, String)> = [
+        ("POSD_GATEWAY_URL", running.url()),
+        ("POSD_AGENT_UID", "518169081001".to_owned()),
+        ("POSD_AGENT_KEY", KEY.to_owned()),
+        ("POSD_STORE_UID", "289151880002".to_owned()),
+        ("POSD_CA_FILE", ca.display().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let data = r#"{"items":[{"id":"1","name":"商品","cost":"10","amount":"1","total":"10"}],"cost":"10","user_id":"pos","order_id":"CLI-1","pfn":"OFFLINE","data_json":"{\"qrCode\":\"MY13697573pbmQsYhY\"}"}"#;
+    let output = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        posd(&["gateway", "call", "transaction", "--data", data], &env)
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let answer: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(answer["code"], "250");
+    assert_eq!(answer["order_id"], "CLI-1");
+    assert!(!stdout.contains(KEY) && !stderr.contains(KEY));
+    assert_eq!(
+        running.ledger().len(),
+        1,
+        "store_uid was filled in from the configuration"
+    );
+}
+
+#[test]
+fn gateway_call_names_what_is_missing_or_wrong() {
+    let out = posd(&["gateway", "call", "memberstatus", "--data", "{}"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("gateway.url is not set"));
+
+    let env = [
+        ("POSD_GATEWAY_URL", "https://127.0.0.1:9/api/agent"),
+        ("POSD_AGENT_UID", "1"),
+        ("POSD_AGENT_KEY", KEY),
+        ("POSD_STORE_UID", "2"),
+    ];
+    let out = posd(&["gateway", "call", "nosuch", "--data", "{}"], &env);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown command \"nosuch\""));
+    let out = posd(&["gateway", "call", "memberstatus", "--data", "{}"], &env);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("user_id"));
+    // Port 9 on loopback has no listener: not sent, exit 3.
+    let out = posd(
+        &[
+            "gateway",
+            "call",
+            "memberstatus",
+            "--data",
+            r#"{"user_id":"a"}"#,
+        ],
+        &env,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not sent"));
+}
+
+#[test]
+fn demo_charges_a_sample_order() {
+    let out = posd(&["demo"], &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("gateway answered 250"), "{stdout}");
+    assert!(stdout.contains("Code 39"), "{stdout}");
+    assert!(
+        !stdout.contains("MY13697573pbmQsYhY"),
+        "the payment code is masked"
+    );
+}

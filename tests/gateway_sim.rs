@@ -1,0 +1,639 @@
+//! The client against the simulator over real TLS: every command, every bad input, every outcome.
+
+use posd::api::{
+    self, Code, DirectDealRequest, EWalletRequest, ForgotTpRequest, MemberStatusRequest,
+    OnlineDealRequest, PaymentCode, QueryDirectRequest, ShoppingDealRequest, TransactionRequest,
+    VerificationRequest,
+};
+use posd::charge::{Charge, InvoiceOptions, Item};
+use posd::envelope::{self, AgentKey};
+use posd::gateway::{Client, GatewayConfig, Outcome};
+use posd::sim::{self, RunningSim, SimConfig, faults::Faults};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const AGENT_UID: &str = "518169081001";
+const KEY: &str = "2MrhtRYeF9wKZ4bKwzZoL8aZf26pWzIG";
+const STORE: &str = "289151880002";
+
+struct Setup {
+    sim: RunningSim,
+    client: Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup_with(faults: Faults, timeout: Duration) -> Setup {
+    let key = AgentKey::new(KEY).unwrap();
+    let mut config = SimConfig::new(AGENT_UID, key.clone(), STORE);
+    config.faults = faults;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = sim::start(config, listener).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, sim.ca_pem().unwrap()).unwrap();
+    let client = Client::new(GatewayConfig {
+        url: sim.url().parse().unwrap(),
+        agent_uid: AGENT_UID.into(),
+        agent_key: key,
+        store_uid: STORE.into(),
+        ca_file: Some(ca),
+        connect_timeout: Duration::from_secs(2),
+        timeout,
+    })
+    .unwrap();
+    Setup {
+        sim,
+        client,
+        _dir: dir,
+    }
+}
+
+async fn setup() -> Setup {
+    setup_with(Faults::default(), Duration::from_secs(5)).await
+}
+
+fn charge() -> Charge {
+    Charge {
+        amount: 130,
+        items: vec![
+            Item {
+                id: "1".into(),
+                name: "珍珠奶茶".into(),
+                unit_price: 55,
+                quantity: 2,
+            },
+            Item {
+                id: "2".into(),
+                name: "茶葉蛋".into(),
+                unit_price: 20,
+                quantity: 1,
+            },
+        ],
+        discount: 0,
+        shipping_fee: 0,
+        invoice: InvoiceOptions::StoreDefault,
+        echo: vec!["lane-3".into()],
+        user_id: None,
+    }
+}
+
+fn transaction(order_id: &str, code: &str) -> TransactionRequest {
+    TransactionRequest::offline(STORE, order_id, "pos", &charge(), PaymentCode::new(code))
+}
+
+fn online_deal(order_id: &str) -> OnlineDealRequest {
+    serde_json::from_value(json!({
+        "store_uid": STORE, "cost": "10", "order_id": order_id, "user_id": "u1", "ip": "127.0.0.1",
+        "items": [{"id": "1", "name": "商品", "cost": "10", "amount": "1", "total": "10"}]
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn offline_charge_is_paid_with_a_complete_invoice() {
+    let s = setup().await;
+    let answer = s
+        .client
+        .call(&transaction("T-1", "MY13697573pbmQsYhY"))
+        .await
+        .answered()
+        .expect("answered");
+    assert_eq!(answer.code, Code::Paid);
+    assert_eq!(answer.order_id.as_deref(), Some("T-1"));
+    assert_eq!(answer.cost, Some(api::Twd(130)));
+    assert_eq!(answer.echo_0.as_deref(), Some("lane-3"));
+    assert_eq!(answer.key.as_ref().map(String::len), Some(32));
+    assert_eq!(
+        answer.invoice_state,
+        Some(api::values::InvoiceState::Issued)
+    );
+    let left = answer.invoice_left_qrcode.as_deref().unwrap();
+    assert!(left.len() > 77, "77-char header then fields");
+    assert!(
+        left.contains("珍珠奶茶"),
+        "UTF-8 item names in the left code"
+    );
+    assert!(
+        answer
+            .invoice_right_qrcode
+            .as_deref()
+            .unwrap()
+            .starts_with("**")
+    );
+    let barcode = answer.invoice_middle_barcode.as_deref().unwrap();
+    assert_eq!(barcode.len(), 19);
+    assert!(barcode.contains(answer.invoice_number.as_deref().unwrap()));
+    let detail = answer.invoice_detail().unwrap();
+    assert_eq!(detail.len(), 2);
+    assert_eq!(detail[0].amount, api::Twd(110));
+}
+
+#[tokio::test]
+async fn every_command_round_trips() {
+    let s = setup().await;
+    let c = &s.client;
+    c.call(&transaction("Q-1", "MY0000000000000001"))
+        .await
+        .answered()
+        .unwrap();
+    let found = c
+        .call(&QueryDirectRequest {
+            store_uid: STORE.into(),
+            order_id: "Q-1".into(),
+            user_id: None,
+            cost: None,
+        })
+        .await
+        .answered()
+        .unwrap();
+    assert_eq!(found.code, Code::Done);
+    assert_eq!(found.rows.len(), 1);
+
+    let status = c
+        .call(&MemberStatusRequest {
+            user_id: "Alice".into(),
+        })
+        .await
+        .answered()
+        .unwrap();
+    assert_eq!(status.status, Some(false));
+    let forgot = c
+        .call(&ForgotTpRequest {
+            user_id: "alice".into(),
+            homepage_url: "https://shop.example".into(),
+        })
+        .await
+        .answered()
+        .unwrap();
+    assert_eq!(forgot.code, Code::NoPasswordSet);
+    let bind = c
+        .call(&EWalletRequest {
+            user_id: "alice".into(),
+            kind: api::values::EWalletType::Bind,
+            return_url: None,
+            homepage_url: "https://shop.example".into(),
+        })
+        .await
+        .answered()
+        .unwrap();
+    assert_eq!(bind.code, Code::Done);
+    assert!(bind.url.unwrap().starts_with("https://"));
+    let status = c
+        .call(&MemberStatusRequest {
+            user_id: "ALICE".into(),
+        })
+        .await
+        .answered()
+        .unwrap();
+    assert_eq!(status.status, Some(true), "user ids are case-insensitive");
+
+    for answer in [
+        c.call(&DirectDealRequest(online_deal("D-1")))
+            .await
+            .answered()
+            .unwrap(),
+        c.call(&ShoppingDealRequest(online_deal("S-1")))
+            .await
+            .answered()
+            .unwrap(),
+        c.call(&VerificationRequest {
+            country_code: "TW".into(),
+            store_uid: STORE.into(),
+            method_type: api::values::VerificationMethod::SmsOtp,
+            user_id: "alice".into(),
+            user_sn_type: None,
+            user_sn: None,
+            user_phone: None,
+            user_cellphone: Some("0912345678".into()),
+            user_email: None,
+            bank_code: None,
+            tix: None,
+            ip: "127.0.0.1".into(),
+            success_returl: None,
+            failure_returl: None,
+            homepage_url: None,
+        })
+        .await
+        .answered()
+        .unwrap(),
+    ] {
+        assert_eq!(answer.code, Code::Done);
+        assert!(answer.url.is_some());
+    }
+}
+
+#[tokio::test]
+async fn scripted_outcomes_and_reconciliation() {
+    let s = setup().await;
+    let c = &s.client;
+    let cases = [
+        ("134567890123456300", Code::Failed),
+        ("134567890123456380", Code::Expired),
+        ("134567890123456290", Code::PaidWithMismatch),
+        ("134567890123456402", Code::Abandoned),
+        ("134567890123456401", Code::Pending),
+        ("134567890123456280", Code::Accepted),
+    ];
+    for (i, (code, expected)) in cases.iter().enumerate() {
+        let answer = c
+            .call(&transaction(&format!("S-{i}"), code))
+            .await
+            .answered()
+            .unwrap();
+        assert_eq!(&answer.code, expected, "code {code}");
+    }
+    for order in ["S-4", "S-5"] {
+        let found = c
+            .call(&QueryDirectRequest {
+                store_uid: STORE.into(),
+                order_id: order.into(),
+                user_id: None,
+                cost: None,
+            })
+            .await
+            .answered()
+            .unwrap();
+        assert_eq!(
+            found.rows[0].code,
+            Code::Paid,
+            "pending {order} resolves on query"
+        );
+        assert_eq!(
+            found.rows[0].invoice_state,
+            Some(api::values::InvoiceState::Issued)
+        );
+    }
+    // 400 once, nothing committed, then paid on the resend of the same order.
+    let first = c
+        .call(&transaction("E-1", "134567890123456400"))
+        .await
+        .answered()
+        .unwrap();
+    assert_eq!(first.code, Code::SystemError);
+    assert!(s.sim.ledger().iter().all(|e| e.order_id != "E-1"));
+    let second = c
+        .call(&transaction("E-1", "134567890123456400"))
+        .await
+        .answered()
+        .unwrap();
+    assert_eq!(second.code, Code::Paid);
+}
+
+#[tokio::test]
+async fn same_order_is_idempotent_and_a_code_pays_once() {
+    let s = setup().await;
+    let c = &s.client;
+    let first = c
+        .call(&transaction("I-1", "MY1111111111111111"))
+        .await
+        .answered()
+        .unwrap();
+    let again = c
+        .call(&transaction("I-1", "MY1111111111111111"))
+        .await
+        .answered()
+        .unwrap();
+    assert_eq!(first, again, "the same answer, not a second charge");
+    let ledger = s.sim.ledger();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].requests, 2);
+
+    let mut changed = transaction("I-1", "MY1111111111111111");
+    changed.order.echo_1 = Some("other".into());
+    let refused = c.call(&changed).await.answered().unwrap();
+    assert_eq!(refused.code, Code::DataIncorrect);
+    assert!(refused.msg.unwrap().contains("I-1"));
+
+    let reuse = c
+        .call(&transaction("I-2", "MY1111111111111111"))
+        .await
+        .answered()
+        .unwrap();
+    assert_eq!(reuse.code, Code::Failed);
+    assert!(reuse.msg.unwrap().contains("already used"));
+    assert_eq!(s.sim.ledger().len(), 1);
+}
+
+/// Posts raw fields, as a client other than ours would.
+async fn post_raw(body: reqwest::RequestBuilder) -> Value {
+    body.send().await.unwrap().json().await.unwrap()
+}
+
+fn raw_client(s: &Setup) -> reqwest::Client {
+    let pem = s.sim.ca_pem().unwrap().as_bytes().to_vec();
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn bad_requests_get_code_100_naming_the_field() {
+    let s = setup().await;
+    let key = AgentKey::new(KEY).unwrap();
+    let wrong_key = AgentKey::new("00000000000000000000000000000000").unwrap();
+    let http = raw_client(&s);
+    let service = envelope::seal_json(&key, &api::Command::Transaction.service());
+    let mut long_id = serde_json::to_value(transaction("x", "MY1")).unwrap();
+    long_id["order_id"] = json!("X".repeat(51));
+    let mut bad_total = serde_json::to_value(transaction("BT-1", "MY1")).unwrap();
+    bad_total["items"][0]["total"] = json!("100");
+    let mut other_store = serde_json::to_value(transaction("OS-1", "MY1")).unwrap();
+    other_store["store_uid"] = json!("999");
+    let mut fraction = serde_json::to_value(transaction("F-1", "MY1")).unwrap();
+    fraction["cost"] = json!("130.5");
+    let mut bad_ban = serde_json::to_value(transaction("B-1", "MY1")).unwrap();
+    bad_ban["issue_invoice_state"] = json!(1);
+    bad_ban["invoice_input_type"] = json!(3);
+    bad_ban["invoice_b2b_title"] = json!("公司");
+    bad_ban["invoice_b2b_id"] = json!("12345678");
+    bad_ban["invoice_b2b_address"] = json!("台北");
+
+    let cases: Vec<(Vec<(&str, String)>, &str)> = vec![
+        (
+            vec![
+                ("agent_uid", "1".into()),
+                ("service", service.clone()),
+                ("encry_data", envelope::seal_json(&key, &json!({}))),
+            ],
+            "agent_uid: 1 is not a known agent",
+        ),
+        (
+            vec![
+                ("agent_uid", AGENT_UID.into()),
+                ("service", envelope::seal_json(&wrong_key, &json!({}))),
+                ("encry_data", "x".into()),
+            ],
+            "service: bad padding",
+        ),
+        (
+            vec![
+                ("agent_uid", AGENT_UID.into()),
+                ("service", service.clone()),
+                ("encry_data", "%%%".into()),
+            ],
+            "encry_data: not valid base64",
+        ),
+        (
+            vec![
+                ("agent_uid", AGENT_UID.into()),
+                ("service", service.clone()),
+            ],
+            "encry_data: is required",
+        ),
+        (
+            vec![
+                ("agent_uid", AGENT_UID.into()),
+                ("service", service.clone()),
+                ("encry_data", envelope::seal_json(&key, &long_id)),
+            ],
+            "order_id: is 51 bytes long",
+        ),
+        (
+            vec![
+                ("agent_uid", AGENT_UID.into()),
+                ("service", service.clone()),
+                ("encry_data", envelope::seal_json(&key, &bad_total)),
+            ],
+            "items[0].total: is 100 but cost 55 × amount 2 is 110",
+        ),
+        (
+            vec![
+                ("agent_uid", AGENT_UID.into()),
+                ("service", service.clone()),
+                ("encry_data", envelope::seal_json(&key, &other_store)),
+            ],
+            "store_uid: 999 is not a store of this agent",
+        ),
+        (
+            vec![
+                ("agent_uid", AGENT_UID.into()),
+                ("service", service.clone()),
+                ("encry_data", envelope::seal_json(&key, &fraction)),
+            ],
+            "cost",
+        ),
+        (
+            vec![
+                ("agent_uid", AGENT_UID.into()),
+                ("service", service.clone()),
+                ("encry_data", envelope::seal_json(&key, &bad_ban)),
+            ],
+            "invoice_b2b_id: 12345678 fails the tax id checksum",
+        ),
+        (
+            vec![
+                ("agent_uid", AGENT_UID.into()),
+                (
+                    "service",
+                    envelope::seal_json(
+                        &key,
+                        &json!({"service_name": "api", "cmd": "api/nothing"}),
+                    ),
+                ),
+                ("encry_data", envelope::seal_json(&key, &json!({}))),
+            ],
+            "service: api/api/nothing is not a command of this API",
+        ),
+    ];
+    for (form, expected) in cases {
+        let answer = post_raw(http.post(s.sim.url()).form(&form)).await;
+        assert_eq!(answer["code"], "100", "{expected}: {answer}");
+        let msg = answer["msg"].as_str().unwrap();
+        assert!(msg.contains(expected), "expected {expected:?} in {msg:?}");
+    }
+    assert!(s.sim.ledger().is_empty(), "nothing was charged");
+}
+
+#[tokio::test]
+async fn json_bodies_are_accepted_like_the_node_sample() {
+    let s = setup().await;
+    let key = AgentKey::new(KEY).unwrap();
+    let answer = post_raw(raw_client(&s).post(s.sim.url()).json(&json!({
+        "agent_uid": AGENT_UID,
+        "service": envelope::seal_json(&key, &api::Command::MemberStatus.service()),
+        "encry_data": envelope::seal_json(&key, &json!({"user_id": "bob"})),
+    })))
+    .await;
+    assert_eq!(answer["code"], "B200");
+    assert_eq!(answer["status"], false);
+}
+
+#[tokio::test]
+async fn ledger_and_faults_over_http() {
+    let s = setup().await;
+    let http = raw_client(&s);
+    let base = s.sim.url().replace("/api/agent", "");
+    s.client
+        .call(&transaction("L-1", "MY2222222222222222"))
+        .await
+        .answered()
+        .unwrap();
+    let ledger: Value = http
+        .get(format!("{base}/_sim/ledger"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ledger[0]["order_id"], "L-1");
+    assert_eq!(ledger[0]["cost"], 130);
+    assert_eq!(ledger[0]["requests"], 1);
+    assert_eq!(ledger[0]["code"], "250");
+
+    let set = http
+        .post(format!("{base}/_sim/faults"))
+        .json(&json!({"http_5xx": 1.0, "max_faults": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert!(set.status().is_success());
+    assert!(matches!(
+        s.client
+            .call(&transaction("L-2", "MY3333333333333333"))
+            .await,
+        Outcome::Unknown(_)
+    ));
+    assert!(
+        s.client
+            .call(&transaction("L-2", "MY3333333333333333"))
+            .await
+            .answered()
+            .is_some()
+    );
+    let bad = http
+        .post(format!("{base}/_sim/faults"))
+        .json(&json!({"http_5xx": 2.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("http_5xx"));
+}
+
+#[tokio::test]
+async fn outcome_classes_come_from_the_matching_faults() {
+    // Nothing listening: not sent.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let s = setup().await;
+    let mut config = s.client.config().clone();
+    config.url = format!("https://127.0.0.1:{port}/api/agent")
+        .parse()
+        .unwrap();
+    let nobody = Client::new(config).unwrap();
+    assert!(matches!(
+        nobody.call(&transaction("O-0", "MY1")).await,
+        Outcome::NotSent(_)
+    ));
+
+    // A gateway whose certificate we do not trust: not sent (the handshake fails).
+    let mut config = s.client.config().clone();
+    config.ca_file = None;
+    let untrusting = Client::new(config).unwrap();
+    match untrusting.call(&transaction("O-1", "MY1")).await {
+        Outcome::NotSent(e) => assert!(e.detail.to_lowercase().contains("certificate"), "{e}"),
+        other => panic!("expected not sent, got {other:?}"),
+    }
+    assert!(s.sim.ledger().is_empty());
+
+    // The answer is lost after the gateway committed: unknown, and the ledger shows the charge.
+    s.sim
+        .set_faults(Faults {
+            drop_after_commit: 1.0,
+            max_faults: Some(1),
+            ..Faults::default()
+        })
+        .unwrap();
+    assert!(matches!(
+        s.client
+            .call(&transaction("O-2", "MY4444444444444444"))
+            .await,
+        Outcome::Unknown(_)
+    ));
+    assert_eq!(s.sim.ledger()[0].order_id, "O-2");
+
+    // A body cut in half: unknown.
+    s.sim
+        .set_faults(Faults {
+            malformed_body: 1.0,
+            max_faults: Some(1),
+            ..Faults::default()
+        })
+        .unwrap();
+    match s
+        .client
+        .call(&transaction("O-3", "MY5555555555555555"))
+        .await
+    {
+        Outcome::Unknown(e) => assert!(e.detail.contains("not JSON"), "{e}"),
+        other => panic!("expected unknown, got {other:?}"),
+    }
+
+    // Dropped before the request is read: the client cannot tell, so unknown.
+    s.sim
+        .set_faults(Faults {
+            drop_before_read: 1.0,
+            max_faults: Some(1),
+            ..Faults::default()
+        })
+        .unwrap();
+    let fresh = Client::new(s.client.config().clone()).unwrap();
+    assert!(matches!(
+        fresh.call(&transaction("O-4", "MY6666666666666666")).await,
+        Outcome::Unknown(_)
+    ));
+    assert!(
+        s.sim.ledger().iter().all(|e| e.order_id != "O-4"),
+        "nothing committed"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_gateway_is_an_unknown_outcome() {
+    let s = setup_with(
+        Faults {
+            latency_ms: 1_500,
+            ..Faults::default()
+        },
+        Duration::from_millis(500),
+    )
+    .await;
+    match s
+        .client
+        .call(&transaction("SLOW-1", "MY7777777777777777"))
+        .await
+    {
+        Outcome::Unknown(e) => assert!(e.detail.contains("in time"), "{e}"),
+        other => panic!("expected unknown, got {other:?}"),
+    }
+    assert_eq!(
+        s.sim.ledger()[0].order_id,
+        "SLOW-1",
+        "committed before the delay"
+    );
+}
+
+#[test]
+fn plain_http_only_to_loopback() {
+    let config = |url: &str| GatewayConfig {
+        url: url.parse().unwrap(),
+        agent_uid: AGENT_UID.into(),
+        agent_key: AgentKey::new(KEY).unwrap(),
+        store_uid: STORE.into(),
+        ca_file: None,
+        connect_timeout: Duration::from_secs(1),
+        timeout: Duration::from_secs(1),
+    };
+    assert!(Client::new(config("http://127.0.0.1:8080/api/agent")).is_ok());
+    assert!(Client::new(config("http://localhost:8080/api/agent")).is_ok());
+    let e = Client::new(config("http://pay.usecase.cc/api/agent")).unwrap_err();
+    assert!(
+        e.to_string().contains("only allowed to a loopback address"),
+        "{e}"
+    );
+    assert!(Client::new(config("ftp://127.0.0.1/")).is_err());
+}

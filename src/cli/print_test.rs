@@ -230,6 +230,7 @@ fn test_page_header(profile: &Profile) -> Vec<Block> {
             Align::Centre,
         ),
         Block::Image(ruler(printer.width_dots, printer.dots_per_mm)),
+        text(&native_code39_note(profile), false, Align::Left),
         text("ASCII 0123456789 AZaz !#$%&*", false, Align::Left),
         text("繁體 電子發票證明聯 隨機碼 總計", false, Align::Left),
         text("简体 电子发票 总计", false, Align::Left),
@@ -237,6 +238,25 @@ fn test_page_header(profile: &Profile) -> Vec<Block> {
         text("Right", false, Align::Right),
         Block::Feed(1),
     ]
+}
+
+/// Whether the printer's own Code 39 (`GS k`) could print the 19-character invoice barcode at
+/// its narrowest module; the receipt draws the barcode as a raster either way.
+fn native_code39_note(profile: &Profile) -> String {
+    let printer = &profile.printer;
+    let module = printer
+        .code39_module_widths
+        .iter()
+        .min()
+        .copied()
+        .unwrap_or(1);
+    let needed = receipt::code39::width_dots(crate::einvoice::BARCODE_TEXT_LEN, module);
+    let verdict = if needed <= printer.width_dots {
+        "fits"
+    } else {
+        "too wide"
+    };
+    format!("GS k Code 39 m={module}: {needed} dots, {verdict}")
 }
 
 /// Ticks every millimetre, longer every 5 mm and 10 mm, and a solid bar on the first and last

@@ -31,15 +31,7 @@ fn samples() -> Vec<(String, InvoiceAnswer)> {
 
 fn print(answer: &InvoiceAnswer, width: u32, encoding: TextEncoding) -> Preview {
     let settings = LayoutSettings::default();
-    let receipt = receipt::build(&ReceiptInput {
-        answer,
-        order_items: &[],
-        reprint: false,
-        settings: &settings,
-        logo: None,
-        width_dots: width,
-    })
-    .unwrap();
+    let receipt = receipt::build(&ReceiptInput::new(answer, &settings, width)).unwrap();
     let encoded = encode(
         &receipt.blocks,
         &EncodeOptions {

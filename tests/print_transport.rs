@@ -20,15 +20,7 @@ fn receipt_job(sample: &str) -> Vec<u8> {
     let path = format!("{}/receipts/samples/{sample}", env!("CARGO_MANIFEST_DIR"));
     let answer = InvoiceAnswer::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
     let settings = LayoutSettings::default();
-    let receipt = receipt::build(&ReceiptInput {
-        answer: &answer,
-        order_items: &[],
-        reprint: false,
-        settings: &settings,
-        logo: None,
-        width_dots: 384,
-    })
-    .unwrap();
+    let receipt = receipt::build(&ReceiptInput::new(&answer, &settings, 384)).unwrap();
     let options = EncodeOptions {
         width_dots: 384,
         encoding: TextEncoding::Gb18030,

@@ -42,14 +42,7 @@ static SETTINGS: LazyLock<LayoutSettings> = LazyLock::new(|| LayoutSettings {
 });
 
 fn print_with<'a>(answer: &'a InvoiceAnswer, input: impl FnOnce(&mut ReceiptInput<'a>)) -> Printed {
-    let mut receipt_input = ReceiptInput {
-        answer,
-        order_items: &[],
-        reprint: false,
-        settings: &SETTINGS,
-        logo: None,
-        width_dots: 384,
-    };
+    let mut receipt_input = ReceiptInput::new(answer, &SETTINGS, 384);
     input(&mut receipt_input);
     let receipt = receipt::build(&receipt_input).unwrap();
     let options = EncodeOptions {
@@ -242,16 +235,7 @@ fn the_order_items_are_printed_when_the_answer_has_no_detail() {
 #[test]
 fn bad_answers_name_the_field() {
     let settings = LayoutSettings::default();
-    let build = |answer: &InvoiceAnswer| {
-        receipt::build(&ReceiptInput {
-            answer,
-            order_items: &[],
-            reprint: false,
-            settings: &settings,
-            logo: None,
-            width_dots: 384,
-        })
-    };
+    let build = |answer: &InvoiceAnswer| receipt::build(&ReceiptInput::new(answer, &settings, 384));
     let mut answer = sample("b2c-issued-proof-and-detail.json");
     answer.invoice_left_qrcode = None;
     assert_eq!(

@@ -129,6 +129,20 @@ pub struct ReceiptInput<'a> {
     pub width_dots: u32,
 }
 
+impl<'a> ReceiptInput<'a> {
+    /// A first print of `answer` without order items or logo.
+    pub fn new(answer: &'a InvoiceAnswer, settings: &'a LayoutSettings, width_dots: u32) -> Self {
+        ReceiptInput {
+            answer,
+            order_items: &[],
+            reprint: false,
+            settings,
+            logo: None,
+            width_dots,
+        }
+    }
+}
+
 /// Why a receipt could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReceiptError {

@@ -208,14 +208,15 @@ fn long_names_wrap_and_80mm_paper_centres_the_proof() {
     assert!(narrow.has_line("大杯少冰半糖"));
     let wide = print_with(&answer, |input| input.width_dots = 576);
     assert!(wide.has_line("有機鮮奶茶 Organic Milk Tea 大杯少冰半糖"));
-    let pair = wide.preview.images.iter().find(|i| i.height > 120).unwrap();
-    assert_eq!(pair.width, 576);
-    // The 384-dot proof sits in the middle: the outer 96 dots on each side stay white.
+    // The whole 384-dot proof, text and codes, sits in the middle of the 576-dot paper: the
+    // outer 96 dots on each side stay white down to the cut after the proof.
     let bitmap = &wide.preview.bitmap;
-    for y in pair.y..pair.y + pair.height {
-        assert!(!(0..96).any(|x| bitmap.get(x, y)));
-        assert!(!(480..576).any(|x| bitmap.get(x, y)));
+    let proof_end = wide.preview.cuts[0];
+    for y in 0..proof_end {
+        assert!(!(0..96).any(|x| bitmap.get(x, y)), "row {y}");
+        assert!(!(480..576).any(|x| bitmap.get(x, y)), "row {y}");
     }
+    assert!((0..96).any(|x| (proof_end..bitmap.height()).any(|y| bitmap.get(x, y))));
 }
 
 #[test]

@@ -321,7 +321,23 @@ fn proof(page: &mut Page, input: &ReceiptInput<'_>) -> Result<(), ReceiptError> 
     let (codes, _) = qr::draw_pair(left_qr.as_bytes(), right_qr.as_bytes(), PROOF_WIDTH_DOTS)?;
     proof_page.blocks.push(Block::Image(codes));
 
-    page.blocks.extend(proof_page.blocks);
+    // Left-aligned lines are padded to the proof's width and centred, so that on wider paper
+    // they stay in the 5.7 cm column with the codes instead of hugging the paper's edge.
+    let proof_columns = proof_page.columns;
+    page.blocks
+        .extend(proof_page.blocks.into_iter().map(|block| match block {
+            Block::Text { text, style } if style.align == Align::Left => Block::Text {
+                text: format!(
+                    "{text:<width$}",
+                    width = text.chars().count() + proof_columns - columns(&text)
+                ),
+                style: Style {
+                    align: Align::Centre,
+                    ..style
+                },
+            },
+            other => other,
+        }));
     Ok(())
 }
 

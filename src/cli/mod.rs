@@ -6,6 +6,7 @@ mod gateway;
 mod gateway_sim;
 mod local;
 mod run;
+mod print_test;
 
 use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
 use clap::{Parser, Subcommand};
@@ -44,6 +45,8 @@ enum Command {
     Gateway(gateway::Command),
     /// Serve a local simulator of the agent API (TLS with its own CA, fault injection, a ledger).
     GatewaySim(gateway_sim::Args),
+    /// Print a test page or a gateway answer's receipt; write the printer bytes and a preview.
+    PrintTest(print_test::Args),
 }
 
 /// How a command ended, as the process exit status.
@@ -112,6 +115,9 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Demo(args) => demo::run(args).await,
             Command::Gateway(command) => gateway::run(command).await,
             Command::GatewaySim(args) => gateway_sim::run(args).await,
+            Command::PrintTest(args) => tokio::task::spawn_blocking(move || print_test::run(args))
+                .await
+                .unwrap_or(Exit::Failed),
         }
     });
     exit.into()

@@ -1,0 +1,279 @@
+//! `posd print-test`: a test page (width ruler, encoding check, a sample e-invoice and item
+//! detail) for the profile's printer, or a given gateway answer; the exact bytes and a preview
+//! drawn from them can be written to files.
+
+use super::Exit;
+use crate::escpos::{self, EncodeOptions};
+use crate::printer::{self, Delivery, Spooler};
+use crate::profile::{Profile, Transport};
+use crate::receipt::{
+    self, Align, Bitmap, Block, InvoiceAnswer, LayoutSettings, ReceiptInput, Style,
+};
+use std::path::{Path, PathBuf};
+
+/// The answer printed when no `--response` is given: an issued B2C invoice with its detail.
+const SAMPLE_ANSWER: &str = include_str!("../../receipts/samples/b2c-issued-proof-and-detail.json");
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Device profile (TOML).
+    #[arg(
+        long,
+        env = "POSD_PROFILE",
+        value_name = "FILE",
+        default_value = "hardware/sunmi-v2-pro.toml"
+    )]
+    profile: PathBuf,
+    /// Print this gateway answer (JSON) instead of the test page.
+    #[arg(long, value_name = "FILE.json")]
+    response: Option<PathBuf>,
+    /// Merchant layout settings (TOML); default receipts/layout.toml when it exists.
+    #[arg(long, value_name = "FILE")]
+    layout: Option<PathBuf>,
+    /// Mark the printout as a reprint (補印).
+    #[arg(long)]
+    reprint: bool,
+    /// Write the exact printer bytes to this file.
+    #[arg(long, value_name = "FILE.bin")]
+    out: Option<PathBuf>,
+    /// Draw the paper from the bytes into this PNG.
+    #[arg(long, value_name = "FILE.png")]
+    preview: Option<PathBuf>,
+    /// Printer device or address, instead of the profile's (a serial device, a file, or
+    /// host:port for a TCP profile). With --out or --preview, nothing is printed unless this
+    /// is given.
+    #[arg(long, value_name = "PATH")]
+    device: Option<String>,
+}
+
+pub fn run(args: Args) -> Exit {
+    match print_test(&args) {
+        Ok(exit) => exit,
+        Err(Failure::Usage(message)) => {
+            eprintln!("posd: print-test: {message}");
+            Exit::Usage
+        }
+        Err(Failure::Failed(message)) => {
+            eprintln!("posd: print-test: {message}");
+            Exit::Failed
+        }
+    }
+}
+
+enum Failure {
+    Usage(String),
+    Failed(String),
+}
+
+fn usage(err: impl std::fmt::Display) -> Failure {
+    Failure::Usage(err.to_string())
+}
+
+fn failed(err: impl std::fmt::Display) -> Failure {
+    Failure::Failed(err.to_string())
+}
+
+fn print_test(args: &Args) -> Result<Exit, Failure> {
+    let mut profile = Profile::load(&args.profile).map_err(usage)?;
+    let settings = load_settings(args.layout.as_deref())?;
+    let logo = match &settings.logo {
+        Some(path) => Some(load_logo(path)?),
+        None => None,
+    };
+    let width = profile.printer.width_dots;
+
+    let (answer_text, test_page) = match &args.response {
+        Some(path) => (
+            std::fs::read_to_string(path)
+                .map_err(|err| usage(format!("cannot read {}: {err}", path.display())))?,
+            false,
+        ),
+        None => (SAMPLE_ANSWER.to_owned(), true),
+    };
+    let answer = InvoiceAnswer::from_json(&answer_text).map_err(usage)?;
+    let built = receipt::build(&ReceiptInput {
+        answer: &answer,
+        order_items: &[],
+        reprint: args.reprint,
+        settings: &settings,
+        logo: logo.as_ref(),
+        width_dots: width,
+    })
+    .map_err(usage)?;
+    if let Some(notice) = &built.notice {
+        eprintln!(
+            "posd: print-test: the invoice is not issued (invoice_state {}{}); printing the detail with a note",
+            notice.state,
+            notice
+                .message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        );
+    }
+    let mut blocks = Vec::new();
+    if test_page {
+        blocks.extend(test_page_header(&profile));
+    }
+    blocks.extend(built.blocks);
+
+    let options = EncodeOptions {
+        width_dots: width,
+        encoding: profile.printer.encoding,
+        cut: profile.printer.cut && settings.cut,
+    };
+    let encoded = escpos::encode(&blocks, &options).map_err(failed)?;
+    if !encoded.replaced.is_empty() {
+        eprintln!(
+            "posd: print-test: {} character(s) printed as '?': {:?}",
+            encoded.replaced.len(),
+            encoded.replaced
+        );
+    }
+    if let Some(path) = &args.out {
+        std::fs::write(path, &encoded.bytes)
+            .map_err(|err| failed(format!("cannot write {}: {err}", path.display())))?;
+        println!("wrote {} bytes to {}", encoded.bytes.len(), path.display());
+    }
+    if let Some(path) = &args.preview {
+        let preview = escpos::interpret(
+            &encoded.bytes,
+            width,
+            escpos::native_encoding(options.encoding),
+        )
+        .map_err(failed)?;
+        preview
+            .bitmap
+            .to_gray_image()
+            .save(path)
+            .map_err(|err| failed(format!("cannot write {}: {err}", path.display())))?;
+        println!(
+            "preview {}x{} dots in {}",
+            preview.bitmap.width(),
+            preview.bitmap.height(),
+            path.display()
+        );
+    }
+
+    let wants_printer = args.device.is_some() || (args.out.is_none() && args.preview.is_none());
+    if !wants_printer {
+        return Ok(Exit::Ok);
+    }
+    if let Some(device) = &args.device {
+        profile.printer.transport = match &profile.printer.transport {
+            Transport::Serial { baud, .. } => Transport::Serial {
+                path: device.into(),
+                baud: *baud,
+            },
+            Transport::Tcp { .. } => Transport::Tcp {
+                address: device.clone(),
+            },
+            Transport::File { .. } => Transport::File {
+                path: device.into(),
+            },
+        };
+    }
+    let link = printer::open(&profile.printer).map_err(failed)?;
+    let mut spooler = Spooler::new(link, profile.printer.two_way);
+    match spooler.submit(encoded.bytes).map_err(failed)? {
+        Delivery::Printed => {
+            println!("printed on {}", spooler.link().describe());
+            Ok(Exit::Ok)
+        }
+        Delivery::Held(status) => Err(failed(format!(
+            "printer on {} is not ready (paper out: {}, cover open: {}); nothing printed",
+            spooler.link().describe(),
+            status.paper_out,
+            status.cover_open
+        ))),
+    }
+}
+
+fn load_settings(path: Option<&Path>) -> Result<LayoutSettings, Failure> {
+    let default = Path::new("receipts/layout.toml");
+    match path {
+        Some(path) => LayoutSettings::load(path).map_err(usage),
+        None if default.exists() => LayoutSettings::load(default).map_err(usage),
+        None => Ok(LayoutSettings::default()),
+    }
+}
+
+fn load_logo(path: &Path) -> Result<Bitmap, Failure> {
+    let image =
+        image::open(path).map_err(|err| usage(format!("logo {}: {err}", path.display())))?;
+    Ok(receipt::dither(&image, receipt::PROOF_WIDTH_DOTS))
+}
+
+/// The part of the test page before the sample receipt: what the printer is, a ruler across the
+/// whole width, and a line in each script the receipts use.
+fn test_page_header(profile: &Profile) -> Vec<Block> {
+    let printer = &profile.printer;
+    let text = |text: &str, large: bool, align: Align| Block::Text {
+        text: text.to_owned(),
+        style: Style {
+            large,
+            bold: large,
+            align,
+        },
+    };
+    vec![
+        text("posd 列印測試", true, Align::Centre),
+        text(&profile.name, false, Align::Centre),
+        text(
+            &format!(
+                "{} dots = {} mm, {:?}",
+                printer.width_dots,
+                printer.width_dots / printer.dots_per_mm,
+                printer.encoding
+            ),
+            false,
+            Align::Centre,
+        ),
+        Block::Image(ruler(printer.width_dots, printer.dots_per_mm)),
+        text(&native_code39_note(profile), false, Align::Left),
+        text("ASCII 0123456789 AZaz !#$%&*", false, Align::Left),
+        text("繁體 電子發票證明聯 隨機碼 總計", false, Align::Left),
+        text("简体 电子发票 总计", false, Align::Left),
+        text("Latin Café Crème Straße", false, Align::Left),
+        text("Right", false, Align::Right),
+        Block::Feed(1),
+    ]
+}
+
+/// Whether the printer's own Code 39 (`GS k`) could print the 19-character invoice barcode at
+/// its narrowest module; the receipt draws the barcode as a raster either way.
+fn native_code39_note(profile: &Profile) -> String {
+    let printer = &profile.printer;
+    let module = printer
+        .code39_module_widths
+        .iter()
+        .min()
+        .copied()
+        .unwrap_or(1);
+    let needed = receipt::code39::width_dots(crate::einvoice::BARCODE_TEXT_LEN, module);
+    let verdict = if needed <= printer.width_dots {
+        "fits"
+    } else {
+        "too wide"
+    };
+    format!("GS k Code 39 m={module}: {needed} dots, {verdict}")
+}
+
+/// Ticks every millimetre, longer every 5 mm and 10 mm, and a solid bar on the first and last
+/// dot: a printer that clips the width loses the bar on the right.
+fn ruler(width: u32, dots_per_mm: u32) -> Bitmap {
+    let mut ruler = Bitmap::new(width, 24);
+    ruler.fill(0, 22, width, 2);
+    for mm in 0..=width / dots_per_mm {
+        let x = (mm * dots_per_mm).min(width - 1);
+        let height = match mm {
+            mm if mm % 10 == 0 => 20,
+            mm if mm % 5 == 0 => 14,
+            _ => 8,
+        };
+        ruler.fill(x, 22 - height, 1, height);
+    }
+    ruler.fill(0, 0, 2, 24);
+    ruler.fill(width - 2, 0, 2, 24);
+    ruler
+}

@@ -1,0 +1,149 @@
+//! A 1-bit image in the printer's own raster layout.
+
+/// A black-and-white image, row by row, 8 dots per byte, most significant bit leftmost, a set
+/// bit printing black: exactly the data layout of the ESC/POS `GS v 0` raster command, so an
+/// image goes to the printer without conversion.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Bitmap {
+    width: u32,
+    height: u32,
+    data: Vec<u8>,
+}
+
+impl std::fmt::Debug for Bitmap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Bitmap({}x{})", self.width, self.height)
+    }
+}
+
+impl Bitmap {
+    /// An all-white image.
+    pub fn new(width: u32, height: u32) -> Self {
+        let bytes_per_row = width.div_ceil(8) as usize;
+        Bitmap {
+            width,
+            height,
+            data: vec![0; bytes_per_row * height as usize],
+        }
+    }
+
+    /// Takes rows already in raster layout; `None` when `data` does not have the size
+    /// `width`/`height` imply.
+    pub fn from_raster(width: u32, height: u32, data: Vec<u8>) -> Option<Self> {
+        (data.len() == width.div_ceil(8) as usize * height as usize).then_some(Bitmap {
+            width,
+            height,
+            data,
+        })
+    }
+
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    pub fn bytes_per_row(&self) -> usize {
+        self.width.div_ceil(8) as usize
+    }
+
+    /// The raster data, `bytes_per_row() * height()` bytes.
+    pub fn raster(&self) -> &[u8] {
+        &self.data
+    }
+
+    pub fn get(&self, x: u32, y: u32) -> bool {
+        if x >= self.width || y >= self.height {
+            return false;
+        }
+        let index = y as usize * self.bytes_per_row() + (x / 8) as usize;
+        self.data[index] & (0x80 >> (x % 8)) != 0
+    }
+
+    /// Sets one dot black. Dots outside the image are ignored, so drawing code can clip freely.
+    pub fn set(&mut self, x: u32, y: u32) {
+        if x >= self.width || y >= self.height {
+            return;
+        }
+        let index = y as usize * self.bytes_per_row() + (x / 8) as usize;
+        self.data[index] |= 0x80 >> (x % 8);
+    }
+
+    /// Fills a rectangle black (clipped to the image).
+    pub fn fill(&mut self, x: u32, y: u32, width: u32, height: u32) {
+        for row in y..y.saturating_add(height).min(self.height) {
+            for column in x..x.saturating_add(width).min(self.width) {
+                self.set(column, row);
+            }
+        }
+    }
+
+    /// Draws `other`'s black dots with its top-left corner at (`x`, `y`), clipped.
+    pub fn draw(&mut self, other: &Bitmap, x: u32, y: u32) {
+        for row in 0..other.height {
+            for column in 0..other.width {
+                if other.get(column, row) {
+                    self.set(x + column, y + row);
+                }
+            }
+        }
+    }
+
+    /// Makes the image taller, adding white rows at the bottom.
+    pub fn grow_to(&mut self, height: u32) {
+        if height > self.height {
+            self.data.resize(self.bytes_per_row() * height as usize, 0);
+            self.height = height;
+        }
+    }
+
+    /// The image centred on a wider white canvas, so a raster of the full paper width prints
+    /// in the same place whatever justification a printer applies to images.
+    pub fn centred_in(&self, width: u32) -> Bitmap {
+        let mut canvas = Bitmap::new(width.max(self.width), self.height);
+        canvas.draw(self, (canvas.width - self.width) / 2, 0);
+        canvas
+    }
+
+    /// Whether any dot in `column..` is black; used to prove nothing spills past the paper.
+    pub fn any_black_from_column(&self, column: u32) -> bool {
+        (0..self.height).any(|y| (column..self.width).any(|x| self.get(x, y)))
+    }
+
+    /// A grey image, black dots 0 and white 255, for PNG files and barcode readers.
+    pub fn to_gray_image(&self) -> image::GrayImage {
+        image::GrayImage::from_fn(self.width, self.height, |x, y| {
+            image::Luma([if self.get(x, y) { 0 } else { 255 }])
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_matches_gs_v_0() {
+        let mut bitmap = Bitmap::new(10, 2);
+        bitmap.set(0, 0);
+        bitmap.set(9, 1);
+        assert_eq!(bitmap.raster(), &[0x80, 0x00, 0x00, 0x40]);
+        assert!(bitmap.get(9, 1) && !bitmap.get(8, 1));
+        bitmap.set(10, 0);
+        assert_eq!(bitmap.raster()[1], 0);
+    }
+
+    #[test]
+    fn centring_and_growing() {
+        let mut dot = Bitmap::new(2, 1);
+        dot.fill(0, 0, 2, 1);
+        let mut wide = dot.centred_in(8);
+        assert_eq!(wide.raster(), &[0b0001_1000]);
+        wide.grow_to(3);
+        assert_eq!(wide.height(), 3);
+        assert!(!wide.any_black_from_column(5));
+        assert!(wide.any_black_from_column(4));
+    }
+}

@@ -1,0 +1,428 @@
+//! The printout of a payment: the e-invoice proof (電子發票證明聯) and the item detail (商品明細).
+//!
+//! [`build`] turns the gateway's answer into a [`Receipt`]: a list of printer-independent
+//! blocks (styled text lines, already wrapped to the paper; 1-bit images for the title logo, the
+//! Code 39 barcode and the pair of QR codes). Nothing here does I/O: the caller reads the answer,
+//! the settings and the logo, and `crate::escpos` turns the blocks into printer bytes.
+//!
+//! What is printed follows `invoice_print_type` (0 nothing, 1 proof and detail, 2 proof only,
+//! 3 detail only). The proof is printed only for an issued invoice (`invoice_state` 2); for any
+//! other state the detail is printed instead, with a note saying the invoice is pending or
+//! failed, and [`Receipt::notice`] tells the caller so it can raise an event.
+//!
+//! Layout invariants: every text line fits the paper's columns (CJK counted double), every
+//! image fits its width, the barcode and QR codes carry the gateway's strings unchanged.
+
+mod answer;
+mod bitmap;
+pub mod code39;
+mod logo;
+pub mod qr;
+mod settings;
+pub mod text;
+
+pub use answer::{AnswerError, DetailLine, InvoiceAnswer};
+pub use bitmap::Bitmap;
+pub use logo::dither;
+pub use settings::{LayoutSettings, SettingsError};
+
+use crate::einvoice::{InvoiceNumber, IssueTime};
+use text::{COLUMN_DOTS, columns, spread, wrap};
+
+/// Width of the e-invoice proof in dots: the MoF proof is 5.7 cm paper whatever the printer, so
+/// on 80 mm paper it is printed at 58 mm size, centred.
+pub const PROOF_WIDTH_DOTS: u32 = 384;
+/// Height of the Code 39 bars (6 mm).
+const BARCODE_HEIGHT_DOTS: u32 = 48;
+
+/// Horizontal placement of a text line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Centre,
+    Right,
+}
+
+/// How a text line is printed. Large text is double width and double height.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    pub large: bool,
+    pub bold: bool,
+    pub align: Align,
+}
+
+impl Style {
+    pub const PLAIN: Style = Style {
+        large: false,
+        bold: false,
+        align: Align::Left,
+    };
+    const CENTRED: Style = Style {
+        align: Align::Centre,
+        ..Style::PLAIN
+    };
+    const TITLE: Style = Style {
+        large: true,
+        bold: false,
+        align: Align::Centre,
+    };
+    const HEADLINE: Style = Style {
+        large: true,
+        bold: true,
+        align: Align::Centre,
+    };
+
+    /// Columns one character column of this style takes.
+    pub fn scale(&self) -> usize {
+        if self.large { 2 } else { 1 }
+    }
+}
+
+/// One element of the printout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Block {
+    /// One line of text, already fitted to the paper.
+    Text { text: String, style: Style },
+    /// An image, printed centred.
+    Image(Bitmap),
+    /// Blank lines.
+    Feed(u8),
+    /// The end of a part: cut here if the printer can, else leave room to tear off.
+    Cut,
+}
+
+/// Which parts a receipt holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Parts {
+    pub proof: bool,
+    pub detail: bool,
+}
+
+/// The invoice was expected on paper but is not issued; the caller turns this into an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceNotice {
+    /// The gateway's `invoice_state` (absent counts as 0).
+    pub state: u64,
+    pub pending: bool,
+    pub message: Option<String>,
+}
+
+/// A receipt ready to encode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub blocks: Vec<Block>,
+    pub parts: Parts,
+    pub notice: Option<InvoiceNotice>,
+}
+
+/// What a receipt is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct ReceiptInput<'a> {
+    pub answer: &'a InvoiceAnswer,
+    /// The order's own items, printed when the answer carries no `invoice_order_detail`.
+    pub order_items: &'a [DetailLine],
+    /// A second print of the same receipt, marked `補印`.
+    pub reprint: bool,
+    pub settings: &'a LayoutSettings,
+    /// The cached title image, dithered, used when `invoice_title_type` is 2.
+    pub logo: Option<&'a Bitmap>,
+    pub width_dots: u32,
+}
+
+impl<'a> ReceiptInput<'a> {
+    /// A first print of `answer` without order items or logo.
+    pub fn new(answer: &'a InvoiceAnswer, settings: &'a LayoutSettings, width_dots: u32) -> Self {
+        ReceiptInput {
+            answer,
+            order_items: &[],
+            reprint: false,
+            settings,
+            logo: None,
+            width_dots,
+        }
+    }
+}
+
+/// Why a receipt could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiptError {
+    #[error("gateway answer: {0} is missing; the e-invoice proof needs it")]
+    Missing(&'static str),
+    #[error("gateway answer: {field} {detail}")]
+    Invalid { field: &'static str, detail: String },
+    #[error("gateway answer: invoice_middle_barcode: {0}")]
+    Barcode(#[from] code39::Code39Error),
+    #[error("gateway answer: invoice_left_qrcode/invoice_right_qrcode: {0}")]
+    Qr(#[from] qr::QrError),
+    #[error(transparent)]
+    Answer(#[from] AnswerError),
+    #[error("paper of {0} dots is narrower than the {PROOF_WIDTH_DOTS}-dot e-invoice proof")]
+    TooNarrow(u32),
+}
+
+/// Builds the receipt for a gateway answer.
+pub fn build(input: &ReceiptInput<'_>) -> Result<Receipt, ReceiptError> {
+    if input.width_dots < PROOF_WIDTH_DOTS {
+        return Err(ReceiptError::TooNarrow(input.width_dots));
+    }
+    let answer = input.answer;
+    let print_type = answer.invoice_print_type.unwrap_or(1);
+    let (want_proof, want_detail) = match print_type {
+        0 => (false, false),
+        1 => (true, true),
+        2 => (true, false),
+        3 => (false, true),
+        other => {
+            return Err(ReceiptError::Invalid {
+                field: "invoice_print_type",
+                detail: format!("is {other}; expected 0 to 3"),
+            });
+        }
+    };
+    let state = answer.invoice_state.unwrap_or(0);
+    let issued = state == 2;
+    let notice = (want_proof && !issued).then(|| InvoiceNotice {
+        state,
+        pending: state == 1,
+        message: answer.invoice_state_msg.clone(),
+    });
+    let parts = Parts {
+        proof: want_proof && issued,
+        detail: want_detail || notice.is_some(),
+    };
+
+    let mut page = Page::new(input.width_dots);
+    if parts.proof {
+        proof(&mut page, input)?;
+        page.blocks.push(Block::Cut);
+    }
+    if parts.detail {
+        detail(&mut page, input, notice.as_ref())?;
+        page.blocks.push(Block::Cut);
+    }
+    Ok(Receipt {
+        blocks: page.blocks,
+        parts,
+        notice,
+    })
+}
+
+/// Blocks being laid out for a paper width.
+struct Page {
+    columns: usize,
+    blocks: Vec<Block>,
+}
+
+impl Page {
+    fn new(width_dots: u32) -> Self {
+        Page {
+            columns: (width_dots / COLUMN_DOTS) as usize,
+            blocks: Vec::new(),
+        }
+    }
+
+    /// Adds `text`, wrapped to the columns its style allows.
+    fn text(&mut self, text: &str, style: Style) {
+        for line in wrap(text, self.columns / style.scale()) {
+            self.blocks.push(Block::Text { text: line, style });
+        }
+    }
+
+    /// Adds `left` and `right` on one line, or on two when they do not fit together.
+    fn spread(&mut self, left: &str, right: &str) {
+        match spread(left, right, self.columns) {
+            Some(line) => self.text(&line, Style::PLAIN),
+            None => {
+                self.text(left, Style::PLAIN);
+                self.text(
+                    right,
+                    Style {
+                        align: Align::Right,
+                        ..Style::PLAIN
+                    },
+                );
+            }
+        }
+    }
+
+    fn rule(&mut self) {
+        self.text(&"-".repeat(self.columns), Style::PLAIN);
+    }
+}
+
+fn required<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a str, ReceiptError> {
+    value.as_deref().ok_or(ReceiptError::Missing(field))
+}
+
+fn proof(page: &mut Page, input: &ReceiptInput<'_>) -> Result<(), ReceiptError> {
+    let answer = input.answer;
+    let invalid = |field| {
+        move |err: crate::einvoice::InvoiceError| ReceiptError::Invalid {
+            field,
+            detail: err.to_string(),
+        }
+    };
+    let date = IssueTime::parse(required(&answer.invoice_date, "invoice_date")?)
+        .map_err(invalid("invoice_date"))?;
+    let number = InvoiceNumber::from_parts(
+        required(&answer.invoice_wordtrack, "invoice_wordtrack")?,
+        required(&answer.invoice_number, "invoice_number")?,
+    )
+    .map_err(invalid("invoice_number"))?;
+    let random_code = required(&answer.invoice_rand_code, "invoice_rand_code")?;
+    let seller = required(&answer.invoice_seller_ban, "invoice_seller_ban")?;
+    let total = answer
+        .invoice_amount
+        .ok_or(ReceiptError::Missing("invoice_amount"))?;
+    let barcode_text = required(&answer.invoice_middle_barcode, "invoice_middle_barcode")?;
+    let left_qr = required(&answer.invoice_left_qrcode, "invoice_left_qrcode")?;
+    let right_qr = required(&answer.invoice_right_qrcode, "invoice_right_qrcode")?;
+
+    // The proof keeps its 5.7 cm layout on wider paper, centred.
+    let mut proof_page = Page::new(PROOF_WIDTH_DOTS);
+    match (answer.invoice_title_type, input.logo) {
+        (Some(2), Some(logo)) => proof_page
+            .blocks
+            .push(Block::Image(fit_image(logo, PROOF_WIDTH_DOTS))),
+        _ => {
+            if let Some(title) = &answer.invoice_title {
+                let style = if columns(title) * 2 <= proof_page.columns {
+                    Style::TITLE
+                } else {
+                    Style {
+                        bold: true,
+                        ..Style::CENTRED
+                    }
+                };
+                proof_page.text(title, style);
+            }
+        }
+    }
+    proof_page.text("電子發票證明聯", Style::TITLE);
+    if input.reprint {
+        proof_page.text("補印", Style::HEADLINE);
+    }
+    proof_page.text(&crate::einvoice::period_label(&date), Style::HEADLINE);
+    proof_page.text(&number.to_string(), Style::HEADLINE);
+    let buyer = answer.invoice_buyer_ban.as_deref();
+    let date_line = match buyer {
+        Some(_) => format!("{}  格式 25", date.printed()),
+        None => date.printed(),
+    };
+    proof_page.text(&date_line, Style::PLAIN);
+    proof_page.spread(&format!("隨機碼 {random_code}"), &format!("總計 {total}"));
+    match buyer {
+        Some(buyer) => proof_page.spread(&format!("賣方 {seller}"), &format!("買方 {buyer}")),
+        None => proof_page.text(&format!("賣方 {seller}"), Style::PLAIN),
+    }
+    let barcode = code39::draw(barcode_text, PROOF_WIDTH_DOTS, BARCODE_HEIGHT_DOTS)?;
+    proof_page.blocks.push(Block::Feed(1));
+    proof_page.blocks.push(Block::Image(barcode));
+    let (codes, _) = qr::draw_pair(left_qr.as_bytes(), right_qr.as_bytes(), PROOF_WIDTH_DOTS)?;
+    proof_page.blocks.push(Block::Image(codes));
+
+    // Left-aligned lines are padded to the proof's width and centred, so that on wider paper
+    // they stay in the 5.7 cm column with the codes instead of hugging the paper's edge.
+    let proof_columns = proof_page.columns;
+    page.blocks
+        .extend(proof_page.blocks.into_iter().map(|block| match block {
+            Block::Text { text, style } if style.align == Align::Left => Block::Text {
+                text: format!(
+                    "{text:<width$}",
+                    width = text.chars().count() + proof_columns - columns(&text)
+                ),
+                style: Style {
+                    align: Align::Centre,
+                    ..style
+                },
+            },
+            other => other,
+        }));
+    Ok(())
+}
+
+/// The logo, cut to the width if it is wider (a merchant's file may be any size).
+fn fit_image(image: &Bitmap, width: u32) -> Bitmap {
+    if image.width() <= width {
+        return image.clone();
+    }
+    let mut fitted = Bitmap::new(width, image.height());
+    for y in 0..image.height() {
+        for x in 0..width {
+            if image.get(x + (image.width() - width) / 2, y) {
+                fitted.set(x, y);
+            }
+        }
+    }
+    fitted
+}
+
+fn detail(
+    page: &mut Page,
+    input: &ReceiptInput<'_>,
+    notice: Option<&InvoiceNotice>,
+) -> Result<(), ReceiptError> {
+    let answer = input.answer;
+    for line in &input.settings.header {
+        page.text(line, Style::CENTRED);
+    }
+    let heading = if input.reprint {
+        "商品明細 補印"
+    } else {
+        "商品明細"
+    };
+    page.text(heading, Style::HEADLINE);
+    if let Some(notice) = notice {
+        let what = if notice.pending {
+            "發票開立中，尚未完成"
+        } else {
+            "發票未開立成功"
+        };
+        page.text(&format!("** {what} **"), Style::HEADLINE);
+        page.text("本聯不是電子發票證明聯", Style::CENTRED);
+        if let Some(message) = &notice.message {
+            page.text(message, Style::CENTRED);
+        }
+    }
+    if let Some(order_id) = &answer.order_id {
+        page.text(&format!("訂單 {order_id}"), Style::PLAIN);
+    }
+    if answer.invoice_state == Some(2)
+        && let (Some(track), Some(number)) = (&answer.invoice_wordtrack, &answer.invoice_number)
+    {
+        page.text(&format!("發票 {track}-{number}"), Style::PLAIN);
+    }
+    page.rule();
+
+    let lines = match answer.detail_lines()? {
+        Some(lines) => lines,
+        None => input.order_items.to_vec(),
+    };
+    for line in &lines {
+        page.text(&line.description, Style::PLAIN);
+        page.spread(
+            &format!("  {} x {}", line.quantity, line.unit_price),
+            &line.amount,
+        );
+    }
+    page.rule();
+    let total = answer.invoice_amount.or(answer.cost).or_else(|| {
+        lines
+            .iter()
+            .map(|line| line.amount.parse::<u64>().ok())
+            .sum::<Option<u64>>()
+    });
+    let count = format!("共 {} 項", lines.len());
+    match total {
+        Some(total) => page.spread(&count, &format!("合計 {total}")),
+        None => page.text(&count, Style::PLAIN),
+    }
+    if let (Some(sales), Some(tax)) = (answer.invoice_sales_amount, answer.invoice_tax_amount) {
+        page.spread("銷售額", &sales.to_string());
+        page.spread("稅額", &tax.to_string());
+    }
+    for line in &input.settings.footer {
+        page.text(line, Style::CENTRED);
+    }
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! The e-invoice's two QR codes, side by side in one raster.
+//!
+//! The MoF asks for two codes of the same size, tops aligned, each at least 1.5 cm (120 dots at
+//! 8 dots/mm) with a quiet zone of at least 0.2 cm, the left one version 6 or higher at error
+//! correction L or higher. Both are drawn here at one version and one module size and sent as a
+//! single image: native `GS ( k` prints one code per line on most printers.
+//!
+//! The texts are encoded in byte mode only. The `qrcode` crate's automatic segmentation would
+//! put byte pairs that look like Shift JIS into Kanji mode, and UTF-8 CJK often does: a reader
+//! would then get Shift JIS text back instead of the gateway's UTF-8 bytes.
+
+use super::bitmap::Bitmap;
+use qrcode::bits::Bits;
+use qrcode::{Color, EcLevel, QrCode, Version};
+
+/// The smallest version the left code may have.
+const MIN_VERSION: i16 = 6;
+/// The smallest printed side of a code, in dots (1.5 cm at 8 dots/mm).
+pub const MIN_SIDE_DOTS: u32 = 120;
+/// The smallest quiet zone around and between the codes, in dots.
+pub const QUIET_DOTS: u32 = 16;
+
+/// Why the pair could not be drawn.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QrError {
+    #[error("{side} QR text ({len} bytes) is too long for a QR code")]
+    TooLong { side: &'static str, len: usize },
+    #[error(
+        "QR codes of version {version} print {side} dots wide in {width} dots, under the {MIN_SIDE_DOTS}-dot minimum (texts of {left} and {right} bytes)"
+    )]
+    TooDense {
+        version: i16,
+        side: u32,
+        width: u32,
+        left: usize,
+        right: usize,
+    },
+}
+
+/// What was drawn, for tests and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QrGeometry {
+    pub version: i16,
+    pub ec_level: EcLevel,
+    pub module_dots: u32,
+    pub side_dots: u32,
+    pub left_x: u32,
+    pub right_x: u32,
+}
+
+/// Draws both codes, byte for byte from the texts, within `width` dots.
+pub fn draw_pair(left: &[u8], right: &[u8], width: u32) -> Result<(Bitmap, QrGeometry), QrError> {
+    let smallest = |data: &[u8], side| {
+        (1..=40)
+            .find(|version| byte_mode(data, *version, EcLevel::L).is_some())
+            .ok_or(QrError::TooLong {
+                side,
+                len: data.len(),
+            })
+    };
+    let version = smallest(left, "left")?
+        .max(smallest(right, "right")?)
+        .max(MIN_VERSION);
+    // Thermal paper smudges: take the strongest error correction both texts allow at this size.
+    let (ec_level, left_code, right_code) = [EcLevel::H, EcLevel::Q, EcLevel::M, EcLevel::L]
+        .into_iter()
+        .find_map(|level| {
+            let left = byte_mode(left, version, level)?;
+            let right = byte_mode(right, version, level)?;
+            Some((level, left, right))
+        })
+        .expect("both texts fit at error correction L at the version chosen for L");
+
+    let modules = left_code.width() as u32;
+    let module_dots = (width.saturating_sub(3 * QUIET_DOTS)) / (2 * modules);
+    let side_dots = modules * module_dots;
+    if side_dots < MIN_SIDE_DOTS {
+        return Err(QrError::TooDense {
+            version,
+            side: side_dots,
+            width,
+            left: left.len(),
+            right: right.len(),
+        });
+    }
+    let gap = (width - 2 * side_dots) / 3;
+    let geometry = QrGeometry {
+        version,
+        ec_level,
+        module_dots,
+        side_dots,
+        left_x: gap,
+        right_x: width - gap - side_dots,
+    };
+    let mut bitmap = Bitmap::new(width, side_dots + 2 * QUIET_DOTS);
+    for (code, x) in [
+        (&left_code, geometry.left_x),
+        (&right_code, geometry.right_x),
+    ] {
+        draw_code(&mut bitmap, code, x, QUIET_DOTS, module_dots);
+    }
+    Ok((bitmap, geometry))
+}
+
+/// `data` as one byte-mode segment, if it fits `version` at `level`.
+fn byte_mode(data: &[u8], version: i16, level: EcLevel) -> Option<QrCode> {
+    let mut bits = Bits::new(Version::Normal(version));
+    bits.push_byte_data(data).ok()?;
+    bits.push_terminator(level).ok()?;
+    QrCode::with_bits(bits, level).ok()
+}
+
+fn draw_code(bitmap: &mut Bitmap, code: &QrCode, x: u32, y: u32, module_dots: u32) {
+    let modules = code.width() as u32;
+    for (index, color) in code.to_colors().into_iter().enumerate() {
+        if color == Color::Dark {
+            let (column, row) = (index as u32 % modules, index as u32 / modules);
+            bitmap.fill(
+                x + column * module_dots,
+                y + row * module_dots,
+                module_dots,
+                module_dots,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_texts_still_get_version_6_at_the_minimum_size() {
+        let (bitmap, geometry) = draw_pair(b"left", b"**", 384).unwrap();
+        assert_eq!(geometry.version, 6);
+        assert_eq!(geometry.ec_level, EcLevel::H);
+        assert!(geometry.side_dots >= MIN_SIDE_DOTS);
+        assert!(geometry.left_x >= QUIET_DOTS);
+        assert!(geometry.right_x - (geometry.left_x + geometry.side_dots) >= QUIET_DOTS);
+        assert!(geometry.right_x + geometry.side_dots + QUIET_DOTS <= 384);
+        assert_eq!(bitmap.width(), 384);
+    }
+
+    #[test]
+    fn full_texts_print_at_version_9_and_overlong_ones_are_refused() {
+        let full = vec![b'x'; crate::einvoice::QR_TEXT_CAPACITY];
+        let (_, geometry) = draw_pair(&full, b"**", 384).unwrap();
+        assert_eq!((geometry.version, geometry.module_dots), (9, 3));
+        let over = vec![b'x'; 600];
+        assert!(matches!(
+            draw_pair(b"left", &over, 384),
+            Err(QrError::TooDense { .. })
+        ));
+    }
+}

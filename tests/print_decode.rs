@@ -1,0 +1,147 @@
+//! The printed codes carry the gateway's strings byte for byte.
+//!
+//! Every sample answer is laid out, encoded to ESC/POS for each paper width and text encoding,
+//! run through the software printer, and the resulting paper is read back with `rxing`, an
+//! independent decoder: both QR texts and the Code 39 text must equal the gateway's strings,
+//! and nothing may be drawn past the paper's edge.
+
+use posd::escpos::{EncodeOptions, Placement, Preview, encode, interpret, native_encoding};
+use posd::profile::TextEncoding;
+use posd::receipt::{self, Bitmap, InvoiceAnswer, LayoutSettings, ReceiptInput};
+use rxing::{BarcodeFormat, DecodeHints};
+use std::path::PathBuf;
+
+/// Pixels per printed dot of the simulated scan: the paper as printed, dot for dot.
+const SCAN_SCALE: u32 = 1;
+
+fn samples() -> Vec<(String, InvoiceAnswer)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("receipts/samples");
+    let mut samples: Vec<(String, InvoiceAnswer)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, InvoiceAnswer::from_json(&text).unwrap())
+        })
+        .collect();
+    samples.sort_by(|a, b| a.0.cmp(&b.0));
+    samples
+}
+
+fn print(answer: &InvoiceAnswer, width: u32, encoding: TextEncoding) -> Preview {
+    let settings = LayoutSettings::default();
+    let receipt = receipt::build(&ReceiptInput::new(answer, &settings, width)).unwrap();
+    let encoded = encode(
+        &receipt.blocks,
+        &EncodeOptions {
+            width_dots: width,
+            encoding,
+            cut: true,
+        },
+    )
+    .unwrap();
+    interpret(&encoded.bytes, width, native_encoding(encoding)).unwrap()
+}
+
+/// A region of the paper as a reader's camera sees it, at `SCAN_SCALE` pixels per dot.
+fn crop(bitmap: &Bitmap, x: u32, y: u32, width: u32, height: u32) -> (Vec<u8>, u32, u32) {
+    let mut luma = Vec::with_capacity((width * height * SCAN_SCALE * SCAN_SCALE) as usize);
+    for row in 0..height * SCAN_SCALE {
+        for column in 0..width * SCAN_SCALE {
+            let dot = bitmap.get(x + column / SCAN_SCALE, y + row / SCAN_SCALE);
+            luma.push(if dot { 0 } else { 255 });
+        }
+    }
+    (luma, width * SCAN_SCALE, height * SCAN_SCALE)
+}
+
+fn read(region: (Vec<u8>, u32, u32), format: BarcodeFormat) -> String {
+    let (luma, width, height) = region;
+    // QR byte segments carry no charset here; the MoF texts are UTF-8 (encoding flag 1).
+    let mut hints = DecodeHints {
+        CharacterSet: (format == BarcodeFormat::QR_CODE).then(|| "UTF-8".to_owned()),
+        ..DecodeHints::default()
+    };
+    rxing::helpers::detect_in_luma_with_hints(luma, width, height, Some(format), &mut hints)
+        .unwrap_or_else(|err| panic!("no {format:?} found: {err:?}"))
+        .getText()
+        .to_owned()
+}
+
+/// The QR pair is the last tall image (text drawn as raster is at most 48 dots high), and the
+/// barcode the image just before it.
+fn code_images(preview: &Preview) -> (Placement, Placement) {
+    let pair = preview
+        .images
+        .iter()
+        .rposition(|image| image.height >= 120)
+        .expect("a QR pair image");
+    (preview.images[pair - 1], preview.images[pair])
+}
+
+#[test]
+fn codes_read_back_exactly_for_every_sample_width_and_encoding() {
+    let mut proofs = 0;
+    for (name, answer) in samples() {
+        let issued = answer.invoice_state == Some(2);
+        let prints_proof = matches!(answer.invoice_print_type, Some(1 | 2)) && issued;
+        for width in [384, 576] {
+            for encoding in [
+                TextEncoding::Gb18030,
+                TextEncoding::Utf8,
+                TextEncoding::Big5,
+                TextEncoding::Raster,
+            ] {
+                let context = format!("{name} at {width} dots, {encoding:?}");
+                let preview = print(&answer, width, encoding);
+                assert!(
+                    preview.overflows.is_empty(),
+                    "{context}: {:?}",
+                    preview.overflows
+                );
+                assert!(preview.wide_images.is_empty(), "{context}");
+                assert_eq!(preview.bitmap.width(), width, "{context}");
+                if !prints_proof {
+                    assert!(
+                        preview.images.iter().all(|image| image.height < 120),
+                        "{context}: no QR codes expected"
+                    );
+                    continue;
+                }
+                proofs += 1;
+                let (barcode, pair) = code_images(&preview);
+                let bitmap = &preview.bitmap;
+                let barcode_text = read(
+                    crop(bitmap, 0, barcode.y, width, barcode.height),
+                    BarcodeFormat::CODE_39,
+                );
+                assert_eq!(
+                    Some(&barcode_text),
+                    answer.invoice_middle_barcode.as_ref(),
+                    "{context}"
+                );
+                let half = width / 2;
+                let left = read(
+                    crop(bitmap, 0, pair.y, half, pair.height),
+                    BarcodeFormat::QR_CODE,
+                );
+                let right = read(
+                    crop(bitmap, half, pair.y, width - half, pair.height),
+                    BarcodeFormat::QR_CODE,
+                );
+                assert_eq!(
+                    Some(&left),
+                    answer.invoice_left_qrcode.as_ref(),
+                    "{context}"
+                );
+                assert_eq!(
+                    Some(&right),
+                    answer.invoice_right_qrcode.as_ref(),
+                    "{context}"
+                );
+            }
+        }
+    }
+    assert!(proofs >= 3 * 2 * 4, "only {proofs} proofs were checked");
+}

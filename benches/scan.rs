@@ -73,7 +73,10 @@ impl Tally {
     }
 }
 
-fn measure(samples: &[(Sample, DynamicImage)], read: impl Fn(&DynamicImage) -> Option<String>) -> Tally {
+fn measure(
+    samples: &[(Sample, DynamicImage)],
+    read: impl Fn(&DynamicImage) -> Option<String>,
+) -> Tally {
     let mut tally = Tally::default();
     for (sample, frame) in samples {
         let started = Instant::now();
@@ -92,7 +95,9 @@ fn main() {
     let decoder = Decoder::default();
     let peers: [(&str, Reader); 2] = [("rxing", rxing), ("plain rqrr", plain_rqrr)];
 
-    println!("{per_condition} frames of 640x480 per condition; rate = codes read correctly; median ms per frame");
+    println!(
+        "{per_condition} frames of 640x480 per condition; rate = codes read correctly; median ms per frame"
+    );
     println!(
         "| condition | posd rate | posd median ms | rxing rate | rxing median ms | plain rqrr rate | plain rqrr median ms |"
     );
@@ -114,13 +119,21 @@ fn main() {
         let mut row = format!("| {} |", condition.name());
         for (tally, total) in tallies.iter_mut().zip(overall.iter_mut()) {
             total.merge(tally);
-            row.push_str(&format!(" {:.0} % | {:.1} |", tally.rate(), tally.median_ms()));
+            row.push_str(&format!(
+                " {:.0} % | {:.1} |",
+                tally.rate(),
+                tally.median_ms()
+            ));
         }
         println!("{row}");
     }
     let mut row = "| **overall** |".to_owned();
     for tally in overall.iter_mut() {
-        row.push_str(&format!(" {:.1} % | {:.1} |", tally.rate(), tally.median_ms()));
+        row.push_str(&format!(
+            " {:.1} % | {:.1} |",
+            tally.rate(),
+            tally.median_ms()
+        ));
     }
     println!("{row}");
 }

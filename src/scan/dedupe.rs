@@ -24,7 +24,9 @@ impl Deduper {
     /// Records a sighting of `code` at `now`; true when it should be submitted.
     pub fn admit(&mut self, code: &PaymentCode, now: Instant) -> bool {
         let repeat = match &self.last {
-            Some((last, seen)) => last == code && now.saturating_duration_since(*seen) <= self.window,
+            Some((last, seen)) => {
+                last == code && now.saturating_duration_since(*seen) <= self.window
+            }
             None => false,
         };
         self.last = Some((code.clone(), now));

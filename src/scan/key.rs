@@ -173,9 +173,21 @@ mod tests {
 
     #[test]
     fn releases_repeats_and_other_event_types_are_not_presses() {
-        let release = InputEvent { kind: EV_KEY, code: 28, value: 0 };
-        let repeat = InputEvent { kind: EV_KEY, code: 28, value: 2 };
-        let sync = InputEvent { kind: 0, code: 0, value: 0 };
+        let release = InputEvent {
+            kind: EV_KEY,
+            code: 28,
+            value: 0,
+        };
+        let repeat = InputEvent {
+            kind: EV_KEY,
+            code: 28,
+            value: 2,
+        };
+        let sync = InputEvent {
+            kind: 0,
+            code: 0,
+            value: 0,
+        };
         for event in [release, repeat, sync] {
             assert!(!event.is_press_of(28), "{event:?}");
         }
@@ -183,7 +195,11 @@ mod tests {
 
     #[test]
     fn bytes_round_trip() {
-        let event = InputEvent { kind: EV_KEY, code: 139, value: 1 };
+        let event = InputEvent {
+            kind: EV_KEY,
+            code: 139,
+            value: 1,
+        };
         assert_eq!(InputEvent::parse(&event.to_bytes()), event);
     }
 }

@@ -86,7 +86,11 @@ pub fn stretch_contrast(image: &GrayImage) -> GrayImage {
         let clamped = (level as u32).clamp(u32::from(low), u32::from(high));
         *out = ((clamped - u32::from(low)) * 255 / span) as u8;
     }
-    let pixels = image.as_raw().iter().map(|&p| lookup[usize::from(p)]).collect();
+    let pixels = image
+        .as_raw()
+        .iter()
+        .map(|&p| lookup[usize::from(p)])
+        .collect();
     GrayImage::from_raw(image.width(), image.height(), pixels).expect("same size as the input")
 }
 
@@ -209,7 +213,10 @@ mod tests {
         rgb.put_pixel(0, 0, Rgb([255, 0, 0]));
         rgb.put_pixel(1, 0, Rgb([0, 255, 0]));
         let grey = grayscale(&DynamicImage::ImageRgb8(rgb));
-        assert!(grey.get_pixel(1, 0)[0] > grey.get_pixel(0, 0)[0], "green is brighter");
+        assert!(
+            grey.get_pixel(1, 0)[0] > grey.get_pixel(0, 0)[0],
+            "green is brighter"
+        );
     }
 
     #[test]
@@ -252,7 +259,8 @@ mod tests {
         // A dark square on the left of a dim half and one on the right of a bright half: a
         // single global threshold cannot separate both, a local one can.
         let image = filled(80, 40, |x, y| {
-            let in_square = (15..25).contains(&y) && ((10..20).contains(&x) || (50..60).contains(&x));
+            let in_square =
+                (15..25).contains(&y) && ((10..20).contains(&x) || (50..60).contains(&x));
             match (x < 40, in_square) {
                 (true, true) => 20,
                 (true, false) => 70,
@@ -287,6 +295,9 @@ mod tests {
     #[test]
     fn mean_level_tells_dark_from_light() {
         assert_eq!(mean_level(&filled(4, 4, |_, _| 30)), 30);
-        assert_eq!(mean_level(&filled(4, 4, |x, _| if x < 2 { 0 } else { 200 })), 100);
+        assert_eq!(
+            mean_level(&filled(4, 4, |x, _| if x < 2 { 0 } else { 200 })),
+            100
+        );
     }
 }

@@ -36,19 +36,30 @@ impl Default for SessionConfig {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum ScanEvent {
     Scanning,
-    CodeFound { code: MaskedCode, wallet: String },
+    CodeFound {
+        code: MaskedCode,
+        wallet: String,
+    },
     /// A QR code was read but is not a payment code (reported once until the reason changes).
-    Refused { reason: String },
+    Refused {
+        reason: String,
+    },
     /// The code that was just submitted is still in view; it is not submitted again
     /// (reported once per scan).
-    Duplicate { code: MaskedCode },
+    Duplicate {
+        code: MaskedCode,
+    },
     /// One frame could not be used; the scan goes on.
-    FrameSkipped { reason: String },
+    FrameSkipped {
+        reason: String,
+    },
     TimedOut,
     Cancelled,
     /// The source has no more frames (a replayed folder ran out).
     SourceEnded,
-    SourceFailed { reason: String },
+    SourceFailed {
+        reason: String,
+    },
 }
 
 /// How a scan ended.
@@ -122,7 +133,11 @@ impl Scanner {
     }
 
     /// Runs one scan on `source` until a code, the timeout, a cancel or the end of the source.
-    pub async fn scan<S: FrameSource>(&mut self, source: &mut S, mut cancel: CancelSignal) -> ScanOutcome {
+    pub async fn scan<S: FrameSource>(
+        &mut self,
+        source: &mut S,
+        mut cancel: CancelSignal,
+    ) -> ScanOutcome {
         self.emit(ScanEvent::Scanning);
         let deadline = Instant::now() + self.config.timeout;
         let outcome = tokio::select! {

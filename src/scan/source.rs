@@ -301,9 +301,11 @@ pub struct FailedScanRecorder {
     frames_per_scan: usize,
     max_files: usize,
     recent: VecDeque<GrayImage>,
+    saved: u64,
 }
 
-/// Saved frames are named `failed-scan-<unix ms>-<nn>.png`.
+/// Saved frames are named `failed-scan-<unix ms>-<running number>.png`, so name order is
+/// capture order.
 const SAVED_PREFIX: &str = "failed-scan-";
 
 impl FailedScanRecorder {
@@ -313,6 +315,7 @@ impl FailedScanRecorder {
             frames_per_scan,
             max_files,
             recent: VecDeque::with_capacity(frames_per_scan),
+            saved: 0,
         }
     }
 
@@ -344,10 +347,11 @@ impl FailedScanRecorder {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
         let mut written = Vec::new();
-        for (index, frame) in frames.into_iter().take(room).enumerate() {
+        for frame in frames.into_iter().take(room) {
             let path = self
                 .folder
-                .join(format!("{SAVED_PREFIX}{stamp}-{index:02}.png"));
+                .join(format!("{SAVED_PREFIX}{stamp}-{:04}.png", self.saved));
+            self.saved += 1;
             let mut png = Vec::new();
             frame
                 .write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
@@ -362,7 +366,11 @@ impl FailedScanRecorder {
         let mut entries = tokio::fs::read_dir(&self.folder).await?;
         let mut count = 0;
         while let Some(entry) = entries.next_entry().await? {
-            if entry.file_name().to_string_lossy().starts_with(SAVED_PREFIX) {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(SAVED_PREFIX)
+            {
                 count += 1;
             }
         }
@@ -426,13 +434,12 @@ mod camera {
         sender: mpsc::Sender<Result<DynamicImage, String>>,
         stop: Arc<AtomicBool>,
     ) {
-        let format = RequestedFormat::new::<LumaFormat>(RequestedFormatType::Closest(
-            CameraFormat::new(
+        let format =
+            RequestedFormat::new::<LumaFormat>(RequestedFormatType::Closest(CameraFormat::new(
                 Resolution::new(settings.width, settings.height),
                 FrameFormat::MJPEG,
                 settings.frames_per_second,
-            ),
-        ));
+            )));
         let device = settings.device;
         let opened = nokhwa::Camera::new(CameraIndex::Index(device), format).and_then(|mut c| {
             c.open_stream()?;

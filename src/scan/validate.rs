@@ -319,7 +319,9 @@ mod tests {
 
     #[test]
     fn refuses_invalid_utf8_with_position() {
-        let refusal = CodeRules::default().check(b"MY1369\xff7573pbmQsYhY").unwrap_err();
+        let refusal = CodeRules::default()
+            .check(b"MY1369\xff7573pbmQsYhY")
+            .unwrap_err();
         assert_eq!(refusal, Refusal::NotUtf8 { valid_up_to: 6 });
     }
 
@@ -331,11 +333,15 @@ mod tests {
             Refusal::NotPrintable { position: 10 }
         );
         assert_eq!(
-            rules.check("13456789\u{7}0123456789".as_bytes()).unwrap_err(),
+            rules
+                .check("13456789\u{7}0123456789".as_bytes())
+                .unwrap_err(),
             Refusal::NotPrintable { position: 8 }
         );
         assert_eq!(
-            rules.check("付款碼134567890123456789".as_bytes()).unwrap_err(),
+            rules
+                .check("付款碼134567890123456789".as_bytes())
+                .unwrap_err(),
             Refusal::NotPrintable { position: 0 }
         );
     }

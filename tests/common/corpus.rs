@@ -86,9 +86,8 @@ pub fn corpus(per_condition: usize, seed: u64) -> Vec<Sample> {
     Condition::ALL
         .iter()
         .flat_map(|&condition| {
-            (0..per_condition as u64).map(move |i| {
-                sample(condition, seed.wrapping_mul(1_000_003).wrapping_add(i))
-            })
+            (0..per_condition as u64)
+                .map(move |i| sample(condition, seed.wrapping_mul(1_000_003).wrapping_add(i)))
         })
         .collect()
 }
@@ -97,7 +96,9 @@ pub fn corpus(per_condition: usize, seed: u64) -> Vec<Sample> {
 pub fn payment_code(rng: &mut StdRng) -> String {
     const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let digits = |rng: &mut StdRng, n: usize| -> String {
-        (0..n).map(|_| char::from(b'0' + rng.random_range(0..10))).collect()
+        (0..n)
+            .map(|_| char::from(b'0' + rng.random_range(0..10)))
+            .collect()
     };
     match rng.random_range(0..5) {
         0 => format!("1{}{}", rng.random_range(0..6), digits(rng, 16)),
@@ -121,6 +122,21 @@ pub fn payment_code(rng: &mut StdRng) -> String {
     }
 }
 
+/// `text` as a black-on-white QR code with a 4-module quiet zone, `module_px` pixels a module,
+/// nothing else in the picture.
+pub fn render_plain(text: &str, module_px: u32) -> GrayImage {
+    let qr = QrCode::new(text).expect("text fits a QR code");
+    let modules = qr.width() as u32;
+    let colors = qr.to_colors();
+    let side = (modules + 8) * module_px;
+    GrayImage::from_fn(side, side, |x, y| {
+        let (mx, my) = (x / module_px, y / module_px);
+        let inside = (4..modules + 4).contains(&mx) && (4..modules + 4).contains(&my);
+        let dark = inside && colors[((my - 4) * modules + mx - 4) as usize] == Color::Dark;
+        Luma([if dark { 0 } else { 255 }])
+    })
+}
+
 /// Grey levels of the scene's parts.
 struct Palette {
     dark_module: f32,
@@ -134,7 +150,11 @@ pub fn sample(condition: Condition, seed: u64) -> Sample {
     let code = payment_code(&mut rng);
     let qr = QrCode::with_error_correction_level(&code, EcLevel::M).expect("code fits a QR code");
     let modules = qr.width();
-    let mut dark: Vec<bool> = qr.to_colors().into_iter().map(|c| c == Color::Dark).collect();
+    let mut dark: Vec<bool> = qr
+        .to_colors()
+        .into_iter()
+        .map(|c| c == Color::Dark)
+        .collect();
     if condition == Condition::Mirrored {
         mirror_rows(&mut dark, modules);
     }
@@ -235,7 +255,11 @@ pub fn sample(condition: Condition, seed: u64) -> Sample {
             noise_seed,
         ),
         Condition::Glare => {
-            let centre = projection * (rng.random_range(0.2..0.8) * n, rng.random_range(0.2..0.8) * n);
+            let centre = projection
+                * (
+                    rng.random_range(0.2..0.8) * n,
+                    rng.random_range(0.2..0.8) * n,
+                );
             let radius = module_px * n * rng.random_range(0.18..0.28);
             add_glare(&mut frame, centre, radius, rng.random_range(120.0..190.0));
             camera(&frame, noise_seed)
@@ -252,7 +276,12 @@ pub fn sample(condition: Condition, seed: u64) -> Sample {
 
 /// The slight softness and noise of every real frame.
 fn camera(frame: &GrayImage, seed: u64) -> GrayImage {
-    imageproc::noise::gaussian_noise(&imageproc::filter::gaussian_blur_f32(frame, 0.6), 0.0, 3.0, seed)
+    imageproc::noise::gaussian_noise(
+        &imageproc::filter::gaussian_blur_f32(frame, 0.6),
+        0.0,
+        3.0,
+        seed,
+    )
 }
 
 fn mirror_rows(dark: &mut [bool], modules: usize) {
@@ -263,7 +292,13 @@ fn mirror_rows(dark: &mut [bool], modules: usize) {
 
 /// Maps the code's module grid onto the frame: scaled, rotated about its centre, placed near
 /// the middle of the frame, each corner jittered by up to `jitter` of the code's size.
-fn place_code(rng: &mut StdRng, modules: usize, module_px: f32, angle_deg: f32, jitter: f32) -> Projection {
+fn place_code(
+    rng: &mut StdRng,
+    modules: usize,
+    module_px: f32,
+    angle_deg: f32,
+    jitter: f32,
+) -> Projection {
     let n = modules as f32;
     let side = n * module_px;
     let (sin, cos) = angle_deg.to_radians().sin_cos();
@@ -278,7 +313,12 @@ fn place_code(rng: &mut StdRng, modules: usize, module_px: f32, angle_deg: f32, 
             centre.1 + dx * sin + dy * cos + rng.random_range(-1.0..=1.0) * jitter * side,
         )
     };
-    let to = [corner(0.0, 0.0), corner(1.0, 0.0), corner(1.0, 1.0), corner(0.0, 1.0)];
+    let to = [
+        corner(0.0, 0.0),
+        corner(1.0, 0.0),
+        corner(1.0, 1.0),
+        corner(0.0, 1.0),
+    ];
     Projection::from_control_points([(0.0, 0.0), (n, 0.0), (n, n), (0.0, n)], to)
         .expect("the corners form a convex quadrilateral")
 }
@@ -296,7 +336,13 @@ impl Background {
             .map(|_| {
                 let x = rng.random_range(0.0..FRAME_WIDTH as f32);
                 let y = rng.random_range(0.0..FRAME_HEIGHT as f32);
-                (x, y, x + rng.random_range(30.0..200.0), y + rng.random_range(30.0..150.0), rng.random_range(-50.0..50.0))
+                (
+                    x,
+                    y,
+                    x + rng.random_range(30.0..200.0),
+                    y + rng.random_range(30.0..150.0),
+                    rng.random_range(-50.0..50.0),
+                )
             })
             .collect();
         Self {

@@ -4,13 +4,26 @@
 mod common;
 
 use common::corpus::{self, Condition};
+use std::time::Duration;
+
 use image::DynamicImage;
 use posd::scan::decode::Stage;
-use posd::scan::{DecodeOutcome, Decoder, Refusal};
+use posd::scan::{CodeRules, DecodeOutcome, Decoder, DecoderConfig, Refusal};
+
+/// The pipeline with a budget no frame reaches, so results do not depend on machine speed.
+fn decoder() -> Decoder {
+    Decoder::new(
+        CodeRules::default(),
+        DecoderConfig {
+            frame_budget: Duration::from_secs(60),
+            ..DecoderConfig::default()
+        },
+    )
+}
 
 fn decode(condition: Condition, seed: u64) -> (String, DecodeOutcome) {
     let sample = corpus::sample(condition, seed);
-    let outcome = Decoder::default().decode(&DynamicImage::ImageLuma8(sample.frame));
+    let outcome = decoder().decode(&DynamicImage::ImageLuma8(sample.frame));
     (sample.code, outcome)
 }
 
@@ -54,7 +67,7 @@ fn mirrored_codes_are_read() {
 #[test]
 fn a_url_is_refused_not_returned() {
     let frame = corpus::render_plain("https://example.com/menu", 6);
-    let outcome = Decoder::default().decode(&DynamicImage::ImageLuma8(frame));
+    let outcome = decoder().decode(&DynamicImage::ImageLuma8(frame));
     assert_eq!(
         outcome,
         DecodeOutcome::Refused(Refusal::UnknownShape { length: 24 })
@@ -65,7 +78,7 @@ fn a_url_is_refused_not_returned() {
 fn a_frame_without_a_code_reads_nothing() {
     let blank = image::GrayImage::from_pixel(640, 480, image::Luma([128]));
     assert_eq!(
-        Decoder::default().decode(&DynamicImage::ImageLuma8(blank)),
+        decoder().decode(&DynamicImage::ImageLuma8(blank)),
         DecodeOutcome::NothingRead
     );
 }
@@ -73,7 +86,7 @@ fn a_frame_without_a_code_reads_nothing() {
 /// A correctness floor, not a timing: 4 frames of each condition from a fixed seed.
 #[test]
 fn decode_rate_floor_on_generated_corpus() {
-    let decoder = Decoder::default();
+    let decoder = decoder();
     let mut failures = Vec::new();
     let samples = corpus::corpus(4, 7);
     for sample in &samples {

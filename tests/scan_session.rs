@@ -10,13 +10,21 @@ use common::corpus::{self, Condition};
 use image::{GrayImage, ImageFormat};
 use posd::scan::session::{Scanner, cancel_pair};
 use posd::scan::source::{FailedScanRecorder, ImageFiles, PushedFrame, PushedFrames};
-use posd::scan::{Decoder, Deduper, MaskedCode, ScanEvent, ScanOutcome, SessionConfig};
+use posd::scan::{
+    CodeRules, Decoder, DecoderConfig, Deduper, MaskedCode, ScanEvent, ScanOutcome, SessionConfig,
+};
 use tokio::sync::mpsc;
 
 fn scanner(timeout: Duration) -> (Scanner, mpsc::UnboundedReceiver<ScanEvent>) {
     let (events, received) = mpsc::unbounded_channel();
     let scanner = Scanner::new(
-        Arc::new(Decoder::default()),
+        Arc::new(Decoder::new(
+            CodeRules::default(),
+            DecoderConfig {
+                frame_budget: Duration::from_secs(60),
+                ..DecoderConfig::default()
+            },
+        )),
         Deduper::new(Duration::from_secs(3)),
         SessionConfig { timeout },
         events,

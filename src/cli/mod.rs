@@ -1,0 +1,3 @@
+//! The `posd` subcommands, one module each.
+
+pub mod scan;

@@ -5,6 +5,8 @@
 //! `cargo bench --bench scan` prints one row per condition and an overall row. Set
 //! `SCAN_BENCH_FRAMES` to change the number of frames per condition (default 30).
 
+// Shared with the tests, which use parts of it this bench does not.
+#[allow(dead_code)]
 #[path = "../tests/common/corpus.rs"]
 mod corpus;
 

@@ -3,14 +3,17 @@
 //! A frame goes through increasingly expensive attempts until one yields a valid payment code
 //! or the frame's time budget runs out:
 //!
-//! 1. `rqrr` on the plain grey frame (cheap; reads clean frames),
-//! 2. contrast stretch + adaptive threshold at full size,
-//! 3. the same at half size (averaging smooths blur, noise and JPEG blocks),
-//! 4. the same at double size (codes whose modules are only 2-3 pixels wide).
+//! 1. contrast stretch + adaptive threshold, then `rqrr` on each likely code region only
+//!    ([`locate`](super::locate)); small regions are first enlarged 2×, which is what reads
+//!    codes whose modules are 2-3 pixels wide,
+//! 2. `rqrr` on the whole grey frame with its own binarisation,
+//! 3. `rqrr` on the whole thresholded frame,
+//! 4. the same at half size (averaging smooths blur, noise and JPEG blocks).
 //!
 //! Each attempt runs in both polarities, the likelier one first: a dark frame is probably a
 //! dark-mode screen with light modules. Mirrored codes need no attempt of their own: `rqrr`
-//! retries every grid it finds transposed.
+//! retries every grid it finds transposed. A grid found but not decoded gets a second look
+//! with its fourth corner moved around ([`resample`](super::resample)).
 //!
 //! Every text read is checked by [`CodeRules`]; texts that are not payment codes (a URL, a
 //! Wi-Fi code) are skipped and the next attempt runs, so a poster behind the phone cannot end
@@ -20,10 +23,12 @@ use std::time::{Duration, Instant};
 
 use image::{DynamicImage, GrayImage};
 
+use super::locate::code_regions;
 use super::preprocess::{
-    adaptive_threshold, downscale_by, downscale_to_fit, grayscale, mean_level, stretch_contrast,
-    upscale_double,
+    Bitmap, adaptive_threshold, downscale_by, downscale_to_fit, grayscale, mean_level,
+    stretch_contrast, upscale_double,
 };
+use super::resample::decode_with_corner_search;
 use super::validate::{CodeRules, PaymentCode, Refusal};
 
 /// Tuning of the pipeline. The defaults suit 640×480 frames from a handheld's camera.
@@ -47,10 +52,10 @@ impl Default for DecoderConfig {
 /// Which attempt of the pipeline read the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
+    Region,
     Plain,
     Thresholded,
     HalfScale,
-    DoubleScale,
 }
 
 /// The result of decoding one frame.
@@ -80,6 +85,11 @@ impl DecodeOutcome {
 const DARK_FRAME_MEAN: u8 = 100;
 /// Threshold window radius, as a fraction of the frame's longest side.
 const WINDOW_FRACTION: u32 = 40;
+/// Code regions tried per frame (the phone is one; a second guards against a busy poster).
+const REGIONS_TRIED: usize = 2;
+/// Regions smaller than this on their longest side are enlarged 2× before detection: a
+/// phone screen that small holds a code with modules of a few pixels.
+const ENLARGE_BELOW: u32 = 240;
 /// Grey levels a pixel must be below its window's mean to count as dark (after stretching).
 const THRESHOLD_BIAS: u8 = 10;
 
@@ -103,19 +113,40 @@ impl Decoder {
         let started = Instant::now();
         let grey = downscale_to_fit(grayscale(frame), self.config.max_side);
         let dark_first = mean_level(&grey) < DARK_FRAME_MEAN;
+        let polarities = [dark_first, !dark_first];
         let mut attempt = Attempts {
             rules: &self.rules,
             last_refusal: None,
             started,
             budget: self.config.frame_budget,
         };
+        let stretched = stretch_contrast(&grey);
+        let bitmap = threshold(&stretched);
 
-        let plain_pair = if dark_first {
-            [(true, inverted_grey(&grey)), (false, grey.clone())]
-        } else {
-            [(false, grey.clone()), (true, inverted_grey(&grey))]
-        };
-        for (inverted, image) in plain_pair {
+        for region in code_regions(&bitmap, REGIONS_TRIED) {
+            let mut crop = image::imageops::crop_imm(
+                &stretched,
+                region.x,
+                region.y,
+                region.width,
+                region.height,
+            )
+            .to_image();
+            if region.width.max(region.height) < ENLARGE_BELOW {
+                crop = upscale_double(&crop);
+            }
+            let crop_bitmap = threshold(&crop);
+            if let Some(found) = attempt.both_polarities(Stage::Region, &crop_bitmap, polarities) {
+                return found;
+            }
+        }
+
+        for inverted in polarities {
+            let image = if inverted {
+                inverted_grey(&grey)
+            } else {
+                grey.clone()
+            };
             if let Some(found) = attempt.run(Stage::Plain, inverted, || {
                 rqrr::PreparedImage::prepare(image)
             }) {
@@ -123,27 +154,13 @@ impl Decoder {
             }
         }
 
-        let stretched = stretch_contrast(&grey);
-        for stage in [Stage::Thresholded, Stage::HalfScale, Stage::DoubleScale] {
-            if attempt.out_of_time() {
-                break;
-            }
-            let image = match stage {
-                Stage::HalfScale => downscale_by(&stretched, 2),
-                Stage::DoubleScale => upscale_double(&stretched),
-                Stage::Plain | Stage::Thresholded => stretched.clone(),
-            };
-            let radius = (image.width().max(image.height()) / WINDOW_FRACTION).max(2);
-            let bitmap = adaptive_threshold(&image, radius, THRESHOLD_BIAS);
-            for inverted in [dark_first, !dark_first] {
-                let candidate = if inverted {
-                    bitmap.inverted()
-                } else {
-                    bitmap.clone()
-                };
-                if let Some(found) = attempt.run(stage, inverted, || candidate.to_prepared()) {
-                    return found;
-                }
+        if let Some(found) = attempt.both_polarities(Stage::Thresholded, &bitmap, polarities) {
+            return found;
+        }
+        if !attempt.out_of_time() {
+            let half = threshold(&downscale_by(&stretched, 2));
+            if let Some(found) = attempt.both_polarities(Stage::HalfScale, &half, polarities) {
+                return found;
             }
         }
         match attempt.last_refusal {
@@ -151,6 +168,12 @@ impl Decoder {
             None => DecodeOutcome::NothingRead,
         }
     }
+}
+
+/// Adaptive threshold with a window scaled to the image.
+fn threshold(image: &GrayImage) -> Bitmap {
+    let radius = (image.width().max(image.height()) / WINDOW_FRACTION).max(2);
+    adaptive_threshold(image, radius, THRESHOLD_BIAS)
 }
 
 fn inverted_grey(grey: &GrayImage) -> GrayImage {
@@ -172,6 +195,23 @@ impl Attempts<'_> {
         self.started.elapsed() >= self.budget
     }
 
+    fn both_polarities(
+        &mut self,
+        stage: Stage,
+        bitmap: &Bitmap,
+        polarities: [bool; 2],
+    ) -> Option<DecodeOutcome> {
+        polarities.into_iter().find_map(|inverted| {
+            self.run(stage, inverted, || {
+                if inverted {
+                    bitmap.inverted().to_prepared()
+                } else {
+                    bitmap.to_prepared()
+                }
+            })
+        })
+    }
+
     /// Runs one attempt unless the budget is spent; returns the outcome if it found a code.
     fn run(
         &mut self,
@@ -183,11 +223,27 @@ impl Attempts<'_> {
             return None;
         }
         let mut prepared = prepare();
+        let mut payloads = Vec::new();
+        let mut undecoded = Vec::new();
         for grid in prepared.detect_grids() {
             let mut bytes = Vec::new();
-            if grid.decode_to(&mut bytes).is_err() {
-                continue;
+            match grid.decode_to(&mut bytes) {
+                Ok(_) => payloads.push(bytes),
+                Err(_) => undecoded.push((grid.bounds, rqrr::BitGrid::size(&grid.grid))),
             }
+        }
+        let (width, height) = (prepared.width() as i32, prepared.height() as i32);
+        let is_dark = |x: i32, y: i32| {
+            (0..width).contains(&x)
+                && (0..height).contains(&y)
+                && prepared.get_pixel_at(x as usize, y as usize) != 0u8
+        };
+        payloads.extend(
+            undecoded
+                .into_iter()
+                .filter_map(|(bounds, size)| decode_with_corner_search(bounds, size, is_dark)),
+        );
+        for bytes in payloads {
             match self.rules.check(&bytes) {
                 Ok(code) => {
                     return Some(DecodeOutcome::Found {

@@ -6,6 +6,8 @@
 //!
 //! - [`preprocess`]: pure image stages (grayscale, downscaling, contrast, adaptive threshold,
 //!   inversion) that give `rqrr` a fair chance at poor frames.
+//! - [`locate`]: where in a frame a code probably is, so `rqrr` searches only there.
+//! - [`resample`]: a second reading of grids `rqrr` found but could not decode.
 //! - [`decode`]: the per-frame pipeline that tries those stages in turn within a time budget and
 //!   stops at the first valid code.
 //! - [`validate`]: what a payment code looks like (per-wallet patterns) and why a text is refused.
@@ -20,7 +22,9 @@
 pub mod decode;
 pub mod dedupe;
 pub mod key;
+pub mod locate;
 pub mod preprocess;
+pub mod resample;
 pub mod session;
 pub mod source;
 pub mod validate;

@@ -5,9 +5,9 @@ mod demo;
 mod gateway;
 mod gateway_sim;
 mod local;
+mod print_test;
 mod run;
 mod scan;
-mod print_test;
 
 use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
 use clap::{Parser, Subcommand};

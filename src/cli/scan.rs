@@ -8,9 +8,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use super::Exit;
 use crate::scan::source::load_image;
 use crate::scan::{CodeRules, DecodeOutcome, Decoder, DecoderConfig, PaymentCode};
-use super::Exit;
 use serde::Serialize;
 
 #[derive(Debug, clap::Args)]

@@ -27,8 +27,37 @@ pub struct Config {
     pub policy: Policy,
     #[serde(default)]
     pub printer: PrinterSettings,
+    #[serde(default)]
+    pub scan: ScanSettings,
 }
 
+/// `[scan]`: where payment codes are read from, and when.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScanSettings {
+    /// `pushed` (frames from the POS app, the only choice on Android), `camera` (the profile's
+    /// V4L2 camera; needs the `camera` feature) or `folder:PATH` (replay saved frames).
+    pub source: String,
+    /// When a charge comes without a payment code: `key` waits for the scan key, `auto` starts
+    /// a scan at once, `none` waits for the POS app to send the code.
+    pub on_charge: String,
+    /// How long one scan may run.
+    pub timeout_ms: u64,
+    /// How long one frame may take to decode before the next is tried (default: 80 ms for live
+    /// frames, 2000 ms for saved ones). Raise it on a slow device.
+    pub frame_budget_ms: Option<u64>,
+}
+
+impl Default for ScanSettings {
+    fn default() -> Self {
+        ScanSettings {
+            source: "pushed".to_owned(),
+            on_charge: "key".to_owned(),
+            timeout_ms: 20_000,
+            frame_budget_ms: None,
+        }
+    }
+}
 /// `[printer]`: which device profile the till is, and how its receipts look.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -239,6 +268,10 @@ overrides! {
     "POSD_PRINTER_DEVICE" => "printer.device": |c, v| parse_opt(&mut c.printer.device, v);
     "POSD_LAYOUT" => "printer.layout": |c, v| parse_opt(&mut c.printer.layout, v);
     "POSD_PREVIEWS" => "printer.previews": |c, v| flag(&mut c.printer.previews, v);
+    "POSD_SCAN_SOURCE" => "scan.source": |c, v| parse(&mut c.scan.source, v);
+    "POSD_SCAN_ON_CHARGE" => "scan.on_charge": |c, v| parse(&mut c.scan.on_charge, v);
+    "POSD_SCAN_TIMEOUT_MS" => "scan.timeout_ms": |c, v| parse(&mut c.scan.timeout_ms, v);
+    "POSD_SCAN_FRAME_BUDGET_MS" => "scan.frame_budget_ms": |c, v| parse_opt(&mut c.scan.frame_budget_ms, v);
     "POSD_POLICY_BACKOFF_INITIAL_MS" => "policy.backoff_initial_ms": |c, v| parse(&mut c.policy.backoff_initial_ms, v);
     "POSD_POLICY_BACKOFF_MAX_MS" => "policy.backoff_max_ms": |c, v| parse(&mut c.policy.backoff_max_ms, v);
     "POSD_POLICY_PAYMENT_CODE_LIFETIME_SECS" => "policy.payment_code_lifetime_secs": |c, v| parse(&mut c.policy.payment_code_lifetime_secs, v);

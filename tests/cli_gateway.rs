@@ -100,19 +100,30 @@ fn gateway_call_names_what_is_missing_or_wrong() {
 }
 
 #[test]
-fn demo_charges_a_sample_order() {
-    let out = posd(&["demo"], &[]);
+fn demo_scans_charges_and_prints_a_sample_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let out = posd(&["demo", "--data-dir", data.to_str().unwrap()], &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
         Some(0),
-        "{}",
+        "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("gateway answered 250"), "{stdout}");
-    assert!(stdout.contains("Code 39"), "{stdout}");
     assert!(
-        !stdout.contains("MY13697573pbmQsYhY"),
-        "the payment code is masked"
+        stdout.contains("gateway answered 250 → order paid"),
+        "{stdout}"
+    );
+    let preview = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("preview drawn from those bytes: "))
+        .expect("the preview path is printed");
+    let image = image::open(preview).unwrap();
+    assert_eq!(image.width(), 384, "58 mm paper");
+    assert!(std::fs::metadata(data.join("printer.bin")).unwrap().len() > 1000);
+    assert!(
+        !stdout.contains("MY32270744gBT6cI8n"),
+        "the payment code is never shown"
     );
 }

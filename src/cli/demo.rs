@@ -1,20 +1,21 @@
-//! `posd demo`: a sample charge against an in-process simulator, over real TLS, step by step.
+//! `posd demo`: the whole charge on embedded defaults, as a newcomer's first command: the daemon
+//! with its built-in gateway simulator (over TLS), a scan of the sample payment code, the charge,
+//! and the e-invoice printed to a file printer with a PNG preview.
 
 use super::Exit;
-use super::gateway_sim::{SAMPLE_AGENT_KEY, SAMPLE_AGENT_UID, SAMPLE_STORE_UID};
-use crate::api::{PaymentCode, QueryDirectRequest, TransactionRequest};
-use crate::charge::{Charge, InvoiceOptions, Item};
-use crate::envelope::AgentKey;
-use crate::gateway::{Client, GatewayConfig, Outcome};
-use crate::sim::{self, SimConfig};
-use std::time::Duration;
+use crate::config::Config;
+use crate::daemon;
+use crate::local_client::LocalClient;
+use hyper::Method;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The payment code to charge; its last three characters choose the simulator's answer
-    /// (see `posd gateway-sim --help`).
-    #[arg(long, default_value = "MY13697573pbmQsYhY")]
-    code: String,
+    /// Where the demo keeps its orders, receipts and previews (default: a new temporary folder).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 pub async fn run(args: Args) -> Exit {
@@ -28,112 +29,97 @@ pub async fn run(args: Args) -> Exit {
 }
 
 async fn demo(args: Args) -> Result<(), String> {
-    let key = AgentKey::new(SAMPLE_AGENT_KEY).map_err(|e| e.to_string())?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let data_dir = args
+        .data_dir
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("posd-demo-{}", std::process::id())));
+    let mut config = Config::default();
+    config.daemon.data_dir = Some(data_dir.clone());
+    let running = daemon::start(config, false, |_| None)
         .await
-        .map_err(|e| format!("cannot listen on loopback: {e}"))?;
-    let simulator = sim::start(
-        SimConfig::new(SAMPLE_AGENT_UID, key.clone(), SAMPLE_STORE_UID),
-        listener,
-    )
-    .await?;
-    let dir = tempfile_dir()?;
-    let ca_file = dir.join("sim-ca.pem");
-    std::fs::write(&ca_file, simulator.ca_pem().unwrap_or_default())
-        .map_err(|e| format!("cannot write {}: {e}", ca_file.display()))?;
-    println!(
-        "1. gateway simulator on {} (TLS, its own CA)",
-        simulator.url()
-    );
+        .map_err(|e| e.to_string())?;
+    let client = LocalClient::new(&running.paths.socket);
+    println!("1. daemon listening on {}", running.paths.socket.display());
+    if let Some(simulator) = running.simulator() {
+        println!(
+            "   gateway: built-in simulator at {} (TLS, its own CA)",
+            simulator.url()
+        );
+    }
 
-    let client = Client::new(GatewayConfig {
-        url: simulator.url().parse().map_err(|e| format!("{e}"))?,
-        agent_uid: SAMPLE_AGENT_UID.to_owned(),
-        agent_key: key,
-        store_uid: SAMPLE_STORE_UID.to_owned(),
-        ca_file: Some(ca_file),
-        connect_timeout: Duration::from_secs(5),
-        timeout: Duration::from_secs(10),
+    let charge = json!({
+        "amount": 150,
+        "items": [
+            {"id": "LATTE", "name": "拿鐵咖啡", "unit_price": 60, "quantity": 2},
+            {"id": "CROISSANT", "name": "可頌", "unit_price": 30, "quantity": 1}
+        ]
+    });
+    let (status, order) = client
+        .request(Method::POST, "/v1/charges", Some(&charge))
+        .await
+        .map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("the charge was refused: {order}"));
+    }
+    let id = order["order_id"].as_str().unwrap_or_default().to_owned();
+    println!("2. charge of 150 TWD stored durably as order {id}");
+    println!("3. scanning the sample payment code (receipts/scan/mypay-payment-code.jpg)");
+
+    let order = wait(&client, &id, |o| {
+        o["state"] != "awaiting_payment_code"
+            && o["state"] != "waiting_to_send"
+            && o["state"] != "sending"
+            && o["state"] != "reconciling"
     })
-    .map_err(|e| e.to_string())?;
-
-    let charge = Charge {
-        amount: 150,
-        items: vec![
-            Item {
-                id: "LATTE".into(),
-                name: "拿鐵咖啡".into(),
-                unit_price: 60,
-                quantity: 2,
-            },
-            Item {
-                id: "CROISSANT".into(),
-                name: "可頌".into(),
-                unit_price: 30,
-                quantity: 1,
-            },
-        ],
-        discount: 0,
-        shipping_fee: 0,
-        invoice: InvoiceOptions::StoreDefault,
-        echo: vec![],
-        user_id: None,
-    };
-    charge.validate().map_err(|e| e.to_string())?;
-    let order_id = format!("DEMO-{}", std::process::id());
-    let code = PaymentCode::new(args.code);
+    .await?;
+    let state = order["state"].as_str().unwrap_or_default();
     println!(
-        "2. charge {} TWD as order {order_id}, payment code {}",
-        charge.amount,
-        code.masked()
+        "4. gateway answered {} → order {state}",
+        order["gateway"]["code"].as_str().unwrap_or("-")
     );
-    let request = TransactionRequest::offline(SAMPLE_STORE_UID, &order_id, "pos", &charge, code);
-    request.validate().map_err(|e| e.to_string())?;
-
-    let answer = match client.call(&request).await {
-        Outcome::Answered(answer) => answer,
-        Outcome::NotSent(e) => return Err(format!("not sent: {e}")),
-        Outcome::Unknown(e) => return Err(format!("outcome unknown: {e}")),
-    };
-    println!(
-        "3. gateway answered {} {} (uid {})",
-        answer.code,
-        answer.msg.as_deref().unwrap_or(""),
-        answer.uid.as_deref().unwrap_or("-")
-    );
-    if let (Some(number), Some(barcode)) = (&answer.invoice_number, &answer.invoice_middle_barcode)
-    {
-        println!(
-            "   e-invoice {}-{number}, Code 39 {barcode}",
-            answer.invoice_wordtrack.as_deref().unwrap_or("")
-        );
-    }
-
-    let query = QueryDirectRequest {
-        store_uid: SAMPLE_STORE_UID.to_owned(),
-        order_id: order_id.clone(),
-        user_id: None,
-        cost: None,
-    };
-    query.validate().map_err(|e| e.to_string())?;
-    if let Outcome::Answered(found) = client.call(&query).await {
-        let codes: Vec<String> = found.rows.iter().map(|r| r.code.to_string()).collect();
-        println!(
-            "4. reconciliation by order id: {} row(s), codes {:?}",
-            found.rows.len(),
-            codes
-        );
+    if state != "paid" {
+        return Err(format!("the order ended {state}"));
     }
     println!(
-        "5. simulator ledger: {} transaction(s)",
-        simulator.ledger().len()
+        "   e-invoice {}-{}, random code {}",
+        order["gateway"]["invoice_wordtrack"].as_str().unwrap_or(""),
+        order["gateway"]["invoice_number"].as_str().unwrap_or(""),
+        order["gateway"]["invoice_rand_code"].as_str().unwrap_or("")
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    wait(&client, &id, |o| {
+        o["receipt"]["status"]["status"] == "printed"
+    })
+    .await?;
+    let preview = running
+        .paths
+        .data_dir
+        .join("previews")
+        .join(format!("{id}-0.png"));
+    println!(
+        "5. receipt printed to {} (ESC/POS bytes)",
+        running.paths.data_dir.join("printer.bin").display()
+    );
+    println!("   preview drawn from those bytes: {}", preview.display());
+    running.shutdown();
     Ok(())
 }
 
-fn tempfile_dir() -> Result<std::path::PathBuf, String> {
-    let dir = std::env::temp_dir().join(format!("posd-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    Ok(dir)
+async fn wait(
+    client: &LocalClient,
+    id: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Result<Value, String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, order) = client
+            .request(Method::GET, &format!("/v1/charges/{id}"), None)
+            .await
+            .map_err(|e| e.to_string())?;
+        if done(&order) {
+            return Ok(order);
+        }
+        if Instant::now() > deadline {
+            return Err(format!("order {id} is still {}", order["state"]));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -17,8 +17,10 @@ pub enum EventKind {
     CodeRead,
     /// A read text was refused as a payment code.
     CodeRefused,
-    /// The scan ended without a code.
+    /// The scan timed out without a code.
     ScanTimedOut,
+    /// The scan ended without a code otherwise: cancelled, or its frames ran out or failed.
+    ScanEnded,
     /// The scan key was pressed with no charge waiting for a code.
     NothingToScan,
     Submitting,

@@ -11,6 +11,7 @@ pub mod listen;
 pub mod orders;
 pub mod printing;
 pub mod routes;
+pub mod scanning;
 
 use crate::config::{Config, ConfigError};
 use crate::envelope::AgentKey;
@@ -51,6 +52,8 @@ pub enum StartError {
     Listen(#[from] listen::ListenError),
     #[error("printer: {0}")]
     Printer(String),
+    #[error("scan.{0}")]
+    Scan(String),
     #[error("daemon.tcp_token_file {path}: {source}")]
     Token {
         path: String,
@@ -183,7 +186,7 @@ pub async fn start(
         );
     }
     let events = EventBus::new();
-    let setup = printer_setup(&config, configured, &paths)?;
+    let setup = printer_setup(&config, configured || env("POSD_PROFILE").is_some(), &paths)?;
     let (printer, print_requests) = std::sync::mpsc::channel();
     printing::spawn(setup, store.clone(), events.clone(), print_requests);
     let orders = Orders::new(
@@ -197,10 +200,34 @@ pub async fn start(
     )
     .map_err(StartError::DeviceId)?;
 
+    let (origin, trigger) = scan_setup(&config, configured, &env, &paths)?;
+    // A live frame gets a short budget, since the next one is coming; a saved frame is all there
+    // is, so it gets time for every attempt.
+    let frame_budget = match (config.scan.frame_budget_ms, &origin) {
+        (Some(ms), _) => Duration::from_millis(ms),
+        (None, scanning::FrameOrigin::Folder(_)) => Duration::from_secs(2),
+        (None, _) => crate::scan::DecoderConfig::default().frame_budget,
+    };
+    let decoder = crate::scan::Decoder::new(
+        crate::scan::CodeRules::default(),
+        crate::scan::DecoderConfig {
+            frame_budget,
+            ..Default::default()
+        },
+    );
+    let scanner = Arc::new(scanning::ScanService::new(
+        decoder,
+        origin,
+        Duration::from_millis(config.scan.timeout_ms),
+        events.clone(),
+    ));
+
     let (shutdown, stopped) = watch::channel(false);
     let api = Arc::new(routes::Api {
         orders: orders.clone(),
         gateway: client,
+        scanner: scanner.clone(),
+        scan_on_charge: trigger == ScanTrigger::Auto,
         started: std::time::Instant::now(),
     });
     let limits = listen::Limits {
@@ -234,6 +261,9 @@ pub async fn start(
         tracing::info!("resumed {resumed} unfinished order(s)");
     }
     spawn_retention(store, config.daemon.retention_days, stopped);
+    if trigger == ScanTrigger::Key {
+        spawn_scan_key(&config, api.clone());
+    }
 
     Ok(RunningDaemon {
         paths,
@@ -244,8 +274,8 @@ pub async fn start(
     })
 }
 
-/// The printer as configured. Without a configuration file, receipts go to a file in the data
-/// directory with a PNG preview of each, so a trial needs no printer.
+/// The printer as configured. Without a configuration (file or profile), receipts go to a file in
+/// the data directory with a PNG preview of each, so a trial needs no printer.
 fn printer_setup(
     config: &Config,
     configured: bool,
@@ -275,6 +305,148 @@ fn printer_setup(
         layout,
         previews: previews.then(|| paths.data_dir.join("previews")),
     })
+}
+
+/// When a charge without a payment code starts a scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScanTrigger {
+    Key,
+    Auto,
+    Never,
+}
+
+/// The scanner's frames and trigger as configured. Without a configuration file a trial scans
+/// the sample payment code shipped in the binary as soon as a charge arrives.
+fn scan_setup(
+    config: &Config,
+    configured: bool,
+    env: &impl Fn(&str) -> Option<String>,
+    paths: &Paths,
+) -> Result<(scanning::FrameOrigin, ScanTrigger), StartError> {
+    let settings = &config.scan;
+    let explicit = configured || env("POSD_SCAN_SOURCE").is_some();
+    let origin = if !explicit {
+        let folder = paths.data_dir.join("sample-frames");
+        std::fs::create_dir_all(&folder)
+            .and_then(|()| {
+                std::fs::write(
+                    folder.join("mypay-payment-code.jpg"),
+                    include_bytes!("../../receipts/scan/mypay-payment-code.jpg"),
+                )
+            })
+            .map_err(|source| StartError::DataDir {
+                path: folder.display().to_string(),
+                source,
+            })?;
+        scanning::FrameOrigin::Folder(folder)
+    } else if settings.source == "pushed" {
+        scanning::FrameOrigin::Pushed
+    } else if let Some(folder) = settings.source.strip_prefix("folder:") {
+        scanning::FrameOrigin::Folder(folder.into())
+    } else if settings.source == "camera" {
+        camera_origin(config)?
+    } else {
+        return Err(StartError::Scan(format!(
+            "source: {:?} is not pushed, camera or folder:PATH",
+            settings.source
+        )));
+    };
+    let on_charge = if configured || env("POSD_SCAN_ON_CHARGE").is_some() {
+        settings.on_charge.as_str()
+    } else {
+        "auto"
+    };
+    let trigger = match on_charge {
+        "key" => ScanTrigger::Key,
+        "auto" => ScanTrigger::Auto,
+        "none" => ScanTrigger::Never,
+        other => {
+            return Err(StartError::Scan(format!(
+                "on_charge: {other:?} is not key, auto or none"
+            )));
+        }
+    };
+    Ok((origin, trigger))
+}
+
+#[cfg(feature = "camera")]
+fn camera_origin(config: &Config) -> Result<scanning::FrameOrigin, StartError> {
+    let profile = printing::load_profile(&config.printer.profile).map_err(StartError::Printer)?;
+    let camera = profile.camera.ok_or_else(|| {
+        StartError::Scan(format!(
+            "source: camera, but the profile {} has no [camera]",
+            config.printer.profile
+        ))
+    })?;
+    let device = camera
+        .device
+        .to_string_lossy()
+        .trim_start_matches("/dev/video")
+        .parse()
+        .map_err(|_| {
+            StartError::Scan(format!(
+                "source: camera {} is not a /dev/videoN device",
+                camera.device.display()
+            ))
+        })?;
+    Ok(scanning::FrameOrigin::Camera(
+        crate::scan::source::CameraSettings {
+            device,
+            width: camera.width,
+            height: camera.height,
+            frames_per_second: camera.fps,
+        },
+    ))
+}
+
+#[cfg(not(feature = "camera"))]
+fn camera_origin(_config: &Config) -> Result<scanning::FrameOrigin, StartError> {
+    Err(StartError::Scan(
+        "source: camera needs posd built with the `camera` feature (on Android, use pushed)"
+            .to_owned(),
+    ))
+}
+
+/// Watches the profile's scan key: a press starts a scan for the oldest charge waiting for its
+/// payment code, or says there is none.
+fn spawn_scan_key(config: &Config, api: Arc<routes::Api>) {
+    let key = match printing::load_profile(&config.printer.profile) {
+        Ok(profile) => profile.scan_key,
+        Err(e) => {
+            tracing::warn!("no scan key: {e}");
+            return;
+        }
+    };
+    let Some(key) = key else {
+        return;
+    };
+    tokio::spawn(async move {
+        let (presses, mut pressed) = tokio::sync::mpsc::channel(4);
+        let orders = api.orders.clone();
+        let device = key.input_device.clone();
+        let watcher = tokio::spawn(async move {
+            let pending = move || orders.has_awaiting();
+            if let Err(e) =
+                crate::scan::key::watch_scan_key(&device, key.key_code, pending, presses).await
+            {
+                tracing::warn!("scan key unavailable: {e}");
+            }
+        });
+        while let Some(press) = pressed.recv().await {
+            match press {
+                crate::scan::key::KeyPress::StartScan => {
+                    if let Ok(Some(order)) = api.orders.awaiting_code().await {
+                        routes::scan_for_order(api.clone(), order.id().to_string());
+                    }
+                }
+                crate::scan::key::KeyPress::NothingPending => api
+                    .orders
+                    .events()
+                    .publish(events::Event::new(events::EventKind::NothingToScan)),
+            }
+        }
+        let _ = watcher.await;
+    });
 }
 
 fn tcp_token(config: &Config) -> Result<Option<String>, StartError> {

@@ -68,6 +68,8 @@ pub struct Orders {
     ids: Mutex<OrderIdGenerator>,
     locks: Vec<tokio::sync::Mutex<()>>,
     wakers: Mutex<HashMap<OrderId, Arc<Notify>>>,
+    /// Orders whose task waits for a payment code, for the scan key.
+    awaiting: Mutex<std::collections::HashSet<OrderId>>,
     printer: PrintQueue,
 }
 
@@ -93,6 +95,7 @@ impl Orders {
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
             wakers: Mutex::new(HashMap::new()),
+            awaiting: Mutex::new(std::collections::HashSet::new()),
             printer,
         }))
     }
@@ -140,13 +143,8 @@ impl Orders {
     /// Hands a scanned payment code to an order waiting for one.
     pub async fn payment_code(&self, id: &str, code: String) -> Result<Order, OrdersError> {
         let code = PaymentCode::new(code)?;
-        let masked = mask(code.expose());
-        let order = self
-            .update(id, move |order| order.payment_code_scanned(code, now()))
-            .await?;
-        self.events
-            .publish(Event::new(EventKind::CodeRead).order(id).detail(masked));
-        Ok(order)
+        self.update(id, move |order| order.payment_code_scanned(code, now()))
+            .await
     }
 
     /// Cancels an order that has not reached the gateway.
@@ -195,6 +193,11 @@ impl Orders {
                 None => store.all_orders(),
             })
             .await?)
+    }
+
+    /// Whether some order waits for its payment code.
+    pub fn has_awaiting(&self) -> bool {
+        !self.awaiting.lock().expect("awaiting lock").is_empty()
     }
 
     /// The oldest unfinished order waiting for a code, for the scan key.
@@ -310,6 +313,14 @@ impl Orders {
                 }
             };
             self.announce(&before, &order);
+            {
+                let mut awaiting = self.awaiting.lock().expect("awaiting lock");
+                if matches!(action, Action::AwaitPaymentCode { .. }) {
+                    awaiting.insert(id.clone());
+                } else {
+                    awaiting.remove(id);
+                }
+            }
             match action {
                 Action::Done => {
                     if matches!(order.state(), State::Paid | State::PaidWithMismatch) {

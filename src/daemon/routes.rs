@@ -32,8 +32,14 @@ pub const MAX_JSON_BODY: usize = 64 * 1024;
 pub struct Api {
     pub orders: Arc<Orders>,
     pub gateway: crate::gateway::Client,
+    pub scanner: Arc<super::scanning::ScanService>,
+    /// Whether a charge without a payment code starts a scan at once.
+    pub scan_on_charge: bool,
     pub started: std::time::Instant,
 }
+
+/// Largest camera frame the API takes.
+pub const MAX_FRAME_BODY: usize = 8 * 1024 * 1024;
 
 pub fn router(api: Arc<Api>) -> Router {
     Router::new()
@@ -45,6 +51,11 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/v1/charges/{id}/reconcile", post(reconcile_charge))
         .route("/v1/orders/export", get(export_orders))
         .route("/v1/print-test", post(print_test))
+        .route("/v1/scan", post(scan))
+        .route(
+            "/v1/frames",
+            post(push_frame).layer(axum::extract::DefaultBodyLimit::max(MAX_FRAME_BODY)),
+        )
         .route("/v1/wallet/{command}", post(wallet_command))
         .route("/v1/health", get(health))
         .route("/v1/events", get(events))
@@ -231,10 +242,14 @@ async fn create_charge(
         echo: request.echo,
         user_id: request.user_id,
     };
+    let has_code = request.payment_code.is_some();
     let order = api
         .orders
         .create(charge, request.order_id, request.payment_code)
         .await?;
+    if !has_code && api.scan_on_charge {
+        scan_for_order(api.clone(), order.id().to_string());
+    }
     Ok((StatusCode::CREATED, view(&order)))
 }
 
@@ -299,9 +314,14 @@ async fn give_payment_code(
     Path(id): Path<String>,
     Body(body): Body<PaymentCodeBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    Ok(view(
-        &api.orders.payment_code(&id, body.payment_code).await?,
-    ))
+    let masked = super::orders::mask(&body.payment_code);
+    let order = api.orders.payment_code(&id, body.payment_code).await?;
+    api.orders.events().publish(
+        super::events::Event::new(EventKind::CodeRead)
+            .order(id)
+            .detail(masked),
+    );
+    Ok(view(&order))
 }
 
 async fn reconcile_charge(
@@ -311,6 +331,129 @@ async fn reconcile_charge(
     let order = api.orders.get(&id).await?;
     api.orders.reconcile_now(&id)?;
     Ok(view(&order))
+}
+
+/// Scans in the background and hands the code to the order; the code never leaves the daemon.
+pub fn scan_for_order(api: Arc<Api>, id: String) {
+    tokio::spawn(async move {
+        match api.scanner.scan(Some(&id), None).await {
+            Ok(code) => {
+                if let Err(e) = api.orders.payment_code(&id, code.expose().to_owned()).await {
+                    tracing::warn!(order = %id, "the scanned code was not taken: {e}");
+                }
+            }
+            Err(e) => tracing::info!(order = %id, "scan ended without a code: {e}"),
+        }
+    });
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ScanBody {
+    /// Hand the code read to this order.
+    order_id: Option<String>,
+    timeout_ms: Option<u64>,
+}
+
+/// `POST /v1/scan`: one scan. With an order id the code goes to that order and the answer is the
+/// order; without one the answer says what was read, masked.
+async fn scan(State(api): State<Arc<Api>>, raw: axum::body::Bytes) -> Result<Response, ApiError> {
+    let body: ScanBody = if raw.is_empty() {
+        ScanBody::default()
+    } else {
+        serde_json::from_slice(&raw).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                format!("scan request: {e}"),
+            )
+        })?
+    };
+    if let Some(id) = &body.order_id {
+        api.orders.get(id).await?;
+    }
+    let timeout = body.timeout_ms.map(Duration::from_millis);
+    let code = api
+        .scanner
+        .scan(body.order_id.as_deref(), timeout)
+        .await
+        .map_err(|e| {
+            let status = match e {
+                super::scanning::ScanFailure::Busy => StatusCode::CONFLICT,
+                super::scanning::ScanFailure::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            ApiError::new(status, None, e.to_string())
+        })?;
+    match body.order_id {
+        Some(id) => {
+            let order = api
+                .orders
+                .payment_code(&id, code.expose().to_owned())
+                .await?;
+            Ok(view(&order).into_response())
+        }
+        None => Ok(Json(json!({
+            "payment_code_masked": code.masked().to_string(),
+            "wallet": code.wallet(),
+        }))
+        .into_response()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FrameQuery {
+    width: Option<u32>,
+    height: Option<u32>,
+}
+
+/// `POST /v1/frames`: a camera frame for the running scan: JPEG, PNG, or raw 8-bit grey
+/// (`application/octet-stream` with `?width=&height=`).
+async fn push_frame(
+    State(api): State<Arc<Api>>,
+    Query(query): Query<FrameQuery>,
+    headers: axum::http::HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    use crate::scan::source::PushedFrame;
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let bytes = bytes.to_vec();
+    let frame = match content_type {
+        "image/jpeg" => PushedFrame::Jpeg(bytes),
+        "image/png" => PushedFrame::Png(bytes),
+        "application/octet-stream" => match (query.width, query.height) {
+            (Some(width), Some(height)) => PushedFrame::Grey {
+                width,
+                height,
+                pixels: bytes,
+            },
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    Some("width".into()),
+                    "a raw grey frame needs ?width=W&height=H",
+                ));
+            }
+        },
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Some("Content-Type".into()),
+                format!(
+                    "{other:?} is not a frame type; use image/jpeg, image/png or application/octet-stream"
+                ),
+            ));
+        }
+    };
+    api.scanner
+        .push(frame)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::CONFLICT, None, e))?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"accepted": true}))))
 }
 
 /// `POST /v1/print-test`: the test page goes to the printer queue.

@@ -1,0 +1,178 @@
+//! The scanner inside the daemon: one scan at a time, fed by frames the POS app pushes, by the
+//! camera (feature `camera`), or by a folder of images (trials and field replays).
+//!
+//! A scan for an order hands the code it reads straight to that order, so the code never leaves
+//! the daemon; a scan without an order only says what it would have read, masked.
+
+use super::events::{Event, EventBus, EventKind};
+use crate::scan::session::{Scanner, cancel_pair};
+use crate::scan::source::{FrameSender, ImageFiles, PushedFrame, PushedFrames};
+use crate::scan::{Decoder, Deduper, PaymentCode, ScanEvent, ScanOutcome, SessionConfig};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Where a scan's frames come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameOrigin {
+    /// Frames the POS app sends to `POST /v1/frames` while the scan runs.
+    Pushed,
+    /// The images of a folder, in name order.
+    Folder(PathBuf),
+    /// The V4L2 camera of the profile.
+    #[cfg(feature = "camera")]
+    Camera(crate::scan::source::CameraSettings),
+}
+
+/// Why a scan gave no code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScanFailure {
+    #[error("a scan is already running")]
+    Busy,
+    #[error("no payment code was read within {0:?}")]
+    TimedOut(Duration),
+    #[error("the scan was cancelled")]
+    Cancelled,
+    #[error("the frames ran out before a payment code was read")]
+    SourceEnded,
+    #[error("the frame source failed: {0}")]
+    SourceFailed(String),
+}
+
+/// How many pushed frames may wait to be decoded; a faster camera waits for the decoder.
+const PUSHED_FRAME_QUEUE: usize = 4;
+
+pub struct ScanService {
+    decoder: Arc<Decoder>,
+    origin: FrameOrigin,
+    timeout: Duration,
+    events: EventBus,
+    /// The running scan's frame inlet, when it takes pushed frames.
+    inlet: Mutex<Option<FrameSender>>,
+    running: tokio::sync::Mutex<()>,
+    /// Cancels the running scan.
+    cancel: Mutex<Option<crate::scan::session::CancelScan>>,
+}
+
+impl ScanService {
+    pub fn new(decoder: Decoder, origin: FrameOrigin, timeout: Duration, events: EventBus) -> Self {
+        ScanService {
+            decoder: Arc::new(decoder),
+            origin,
+            timeout,
+            events,
+            inlet: Mutex::new(None),
+            running: tokio::sync::Mutex::new(()),
+            cancel: Mutex::new(None),
+        }
+    }
+
+    /// Runs one scan; `order` names the order the events are about.
+    pub async fn scan(
+        &self,
+        order: Option<&str>,
+        timeout: Option<Duration>,
+    ) -> Result<PaymentCode, ScanFailure> {
+        let Ok(_one_at_a_time) = self.running.try_lock() else {
+            return Err(ScanFailure::Busy);
+        };
+        let timeout = timeout.unwrap_or(self.timeout);
+        let (scan_events, mut scan_events_rx) = mpsc::unbounded_channel();
+        let mut scanner = Scanner::new(
+            self.decoder.clone(),
+            Deduper::new(Duration::from_secs(3)),
+            SessionConfig { timeout },
+            scan_events,
+        );
+        let (cancel, signal) = cancel_pair();
+        *self.cancel.lock().expect("cancel lock") = Some(cancel);
+        let events = self.events.clone();
+        let order_id = order.map(str::to_owned);
+        let relay = tokio::spawn(async move {
+            while let Some(event) = scan_events_rx.recv().await {
+                if let Some(event) = daemon_event(event) {
+                    let event = match &order_id {
+                        Some(id) => event.order(id.clone()),
+                        None => event,
+                    };
+                    events.publish(event);
+                }
+            }
+        });
+        let outcome = match &self.origin {
+            FrameOrigin::Pushed => {
+                let (inlet, mut source) = PushedFrames::channel(PUSHED_FRAME_QUEUE);
+                *self.inlet.lock().expect("inlet lock") = Some(inlet);
+                let outcome = scanner.scan(&mut source, signal).await;
+                self.inlet.lock().expect("inlet lock").take();
+                outcome
+            }
+            FrameOrigin::Folder(folder) => match ImageFiles::from_folder(folder) {
+                Ok(mut source) => scanner.scan(&mut source, signal).await,
+                Err(e) => ScanOutcome::SourceFailed(e),
+            },
+            #[cfg(feature = "camera")]
+            FrameOrigin::Camera(settings) => {
+                match crate::scan::source::Camera::open(settings.clone()) {
+                    Ok(mut source) => scanner.scan(&mut source, signal).await,
+                    Err(e) => ScanOutcome::SourceFailed(e),
+                }
+            }
+        };
+        self.cancel.lock().expect("cancel lock").take();
+        drop(scanner);
+        let _ = relay.await;
+        match outcome {
+            ScanOutcome::Code(code) => Ok(code),
+            ScanOutcome::TimedOut => Err(ScanFailure::TimedOut(timeout)),
+            ScanOutcome::Cancelled => Err(ScanFailure::Cancelled),
+            ScanOutcome::SourceEnded => Err(ScanFailure::SourceEnded),
+            ScanOutcome::SourceFailed(e) => Err(ScanFailure::SourceFailed(e.to_string())),
+        }
+    }
+
+    /// Hands a frame from the POS app to the running scan.
+    pub async fn push(&self, frame: PushedFrame) -> Result<(), &'static str> {
+        let inlet = self.inlet.lock().expect("inlet lock").clone();
+        match inlet {
+            Some(inlet) => inlet
+                .send(frame)
+                .await
+                .map_err(|_| "the scan ended before the frame arrived"),
+            None => Err("no scan is waiting for frames; start one first"),
+        }
+    }
+
+    /// Cancels the running scan, if any.
+    pub fn cancel(&self) {
+        if let Some(cancel) = self.cancel.lock().expect("cancel lock").as_ref() {
+            cancel.cancel();
+        }
+    }
+
+    pub fn origin(&self) -> &FrameOrigin {
+        &self.origin
+    }
+}
+
+/// The daemon event for a scanner event; frame-level noise stays in the log.
+fn daemon_event(event: ScanEvent) -> Option<Event> {
+    Some(match event {
+        ScanEvent::Duplicate { .. } | ScanEvent::FrameSkipped { .. } => {
+            tracing::debug!(?event, "scan");
+            return None;
+        }
+        ScanEvent::Scanning => Event::new(EventKind::Scanning),
+        ScanEvent::CodeFound { code, wallet } => {
+            Event::new(EventKind::CodeRead).detail(format!("{code} ({wallet})"))
+        }
+        ScanEvent::Refused { reason } => Event::new(EventKind::CodeRefused).detail(reason),
+        ScanEvent::TimedOut => Event::new(EventKind::ScanTimedOut),
+        ScanEvent::Cancelled => Event::new(EventKind::ScanEnded).detail("cancelled"),
+        ScanEvent::SourceEnded => Event::new(EventKind::ScanEnded).detail("no more frames"),
+        ScanEvent::SourceFailed { reason } => {
+            Event::new(EventKind::ScanEnded).detail(format!("frame source failed: {reason}"))
+        }
+    })
+}

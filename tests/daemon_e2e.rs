@@ -1,0 +1,419 @@
+//! The whole charge through the real daemon: a payment-code image pushed as a camera frame, the
+//! gateway simulator over TLS, sled, and the receipt on a serial printer that is a real
+//! pseudo-terminal, decoded back from its bytes. The printer runs out of paper and comes back.
+
+mod support;
+
+use hyper::Method;
+use posd::escpos::status::{PrinterStatus, answers_for};
+use posd::escpos::{interpret, native_encoding};
+use posd::profile::TextEncoding;
+use posd::sim::faults::Faults;
+use rxing::{BarcodeFormat, DecodeHints};
+use serde_json::{Value, json};
+use serialport::SerialPort;
+use std::io::{ErrorKind, Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::{Daemon, simulator, wait_final};
+
+/// A printer on the master side of a pseudo-terminal: answers `DLE EOT` between jobs, and takes
+/// everything else as job bytes until the line goes quiet.
+#[derive(Default)]
+struct Paper {
+    status: PrinterStatus,
+    jobs: Vec<Vec<u8>>,
+    status_requests: usize,
+}
+
+fn printer_on(mut port: serialport::TTYPort, paper: Arc<Mutex<Paper>>) {
+    port.set_timeout(Duration::from_millis(20)).unwrap();
+    std::thread::spawn(move || {
+        let mut job: Vec<u8> = Vec::new();
+        let mut last_byte = Instant::now();
+        let mut buffer = [0u8; 4096];
+        loop {
+            let read = match port.read(&mut buffer) {
+                Ok(0) => return,
+                Ok(n) => n,
+                Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => 0,
+                Err(_) => return,
+            };
+            let mut bytes = &buffer[..read];
+            if read > 0 {
+                last_byte = Instant::now();
+            } else if !job.is_empty() && last_byte.elapsed() > Duration::from_millis(300) {
+                paper.lock().unwrap().jobs.push(std::mem::take(&mut job));
+            }
+            while !bytes.is_empty() {
+                if job.is_empty() && bytes.len() >= 3 && bytes[0] == 0x10 && bytes[1] == 0x04 {
+                    let mut state = paper.lock().unwrap();
+                    state.status_requests += 1;
+                    let (offline_cause, paper_sensor) = answers_for(state.status);
+                    let answer = if bytes[2] == 2 {
+                        offline_cause
+                    } else {
+                        paper_sensor
+                    };
+                    port.write_all(&[answer]).unwrap();
+                    port.flush().unwrap();
+                    bytes = &bytes[3..];
+                } else {
+                    job.extend_from_slice(bytes);
+                    bytes = &[];
+                }
+            }
+        }
+    });
+}
+
+fn read_code(
+    bitmap: &posd::receipt::Bitmap,
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
+    format: BarcodeFormat,
+) -> String {
+    const SCALE: u32 = 2;
+    let mut luma = Vec::with_capacity((w * h * SCALE * SCALE) as usize);
+    for row in 0..h * SCALE {
+        for column in 0..w * SCALE {
+            luma.push(if bitmap.get(x + column / SCALE, y + row / SCALE) {
+                0
+            } else {
+                255
+            });
+        }
+    }
+    let mut hints = DecodeHints {
+        CharacterSet: (format == BarcodeFormat::QR_CODE).then(|| "UTF-8".to_owned()),
+        ..DecodeHints::default()
+    };
+    rxing::helpers::detect_in_luma_with_hints(luma, w * SCALE, h * SCALE, Some(format), &mut hints)
+        .unwrap_or_else(|e| panic!("no {format:?} on the paper: {e:?}"))
+        .getText()
+        .to_owned()
+}
+
+async fn events_of(client_socket: &std::path::Path) -> Arc<Mutex<Vec<Value>>> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut stream = tokio::net::UnixStream::connect(client_socket)
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET /v1/events HTTP/1.1\r\nHost: posd\r\n\r\n")
+        .await
+        .unwrap();
+    let sink = seen.clone();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(data) = line.strip_prefix("data: ") {
+                sink.lock()
+                    .unwrap()
+                    .push(serde_json::from_str(data).unwrap());
+            }
+        }
+    });
+    seen
+}
+
+fn kinds(events: &Mutex<Vec<Value>>) -> Vec<String> {
+    events
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    until_or(what, within, &mut done, String::new).await;
+}
+
+async fn until_or(
+    what: &str,
+    within: Duration,
+    done: &mut impl FnMut() -> bool,
+    context: impl Fn() -> String,
+) {
+    let deadline = Instant::now() + within;
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}\n{}",
+            context()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn scan_pay_print_with_paper_out_and_read_the_paper_back() {
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let (master, slave) = serialport::TTYPort::pair().unwrap();
+    let tty = slave.name().unwrap();
+    let paper = Arc::new(Mutex::new(Paper {
+        status: PrinterStatus {
+            paper_out: true,
+            ..PrinterStatus::default()
+        },
+        ..Paper::default()
+    }));
+    printer_on(master, paper.clone());
+    let profile = dir.path().join("till.toml");
+    std::fs::write(
+        &profile,
+        format!(
+            "name = \"test till\"\n[printer]\nwidth_dots = 384\ndots_per_mm = 8\nencoding = \"gb18030\"\n\
+             code39_module_widths = [1, 2]\ntwo_way = true\ncut = false\n\
+             [printer.transport.serial]\npath = \"{tty}\"\nbaud = 115200\n"
+        ),
+    )
+    .unwrap();
+
+    let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
+    env.push(("POSD_PROFILE".into(), profile.display().to_string()));
+    env.push(("POSD_SCAN_SOURCE".into(), "pushed".into()));
+    env.push(("POSD_SCAN_ON_CHARGE".into(), "auto".into()));
+    // Tests run the debug build, several times slower than the device's release build.
+    env.push(("POSD_SCAN_FRAME_BUDGET_MS".into(), "3000".into()));
+    let daemon = Daemon::start(dir.path(), env);
+    daemon.ready().await;
+    let client = daemon.client();
+    let events = events_of(&dir.path().join("posd.sock")).await;
+
+    let charge = json!({
+        "amount": 150,
+        "items": [
+            {"id": "1", "name": "拿鐵咖啡", "unit_price": 60, "quantity": 2},
+            {"id": "2", "name": "可頌", "unit_price": 30, "quantity": 1}
+        ]
+    });
+    let (status, order) = client
+        .request(Method::POST, "/v1/charges", Some(&charge))
+        .await
+        .unwrap();
+    assert!(status.is_success(), "{order}");
+    let id = order["order_id"].as_str().unwrap().to_owned();
+    assert_eq!(order["state"], "awaiting_payment_code");
+
+    // The POS app's camera: frames until the daemon has read the code.
+    let frame = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/receipts/scan/mypay-payment-code.jpg"
+    ))
+    .unwrap();
+    let http_frame = |bytes: Vec<u8>| {
+        let socket = dir.path().join("posd.sock");
+        async move {
+            use http_body_util::{BodyExt, Full};
+            let stream = tokio::net::UnixStream::connect(socket).await.unwrap();
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .unwrap();
+            tokio::spawn(connection);
+            let request = hyper::Request::post("/v1/frames")
+                .header("host", "posd")
+                .header("content-type", "image/jpeg")
+                .body(Full::new(hyper::body::Bytes::from(bytes)))
+                .unwrap();
+            let response = sender.send_request(request).await.unwrap();
+            let status = response.status();
+            let _ = response.into_body().collect().await;
+            status
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let state = client
+            .request(Method::GET, &format!("/v1/charges/{id}"), None)
+            .await
+            .unwrap()
+            .1["state"]
+            .clone();
+        if state != "awaiting_payment_code" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the pushed frames were never read"
+        );
+        http_frame(frame.clone()).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let order = wait_final(&client, &id, Duration::from_secs(15)).await;
+    assert_eq!(order["state"], "paid", "{order}");
+
+    // Paper out: the job is held and the POS app is told; nothing is lost.
+    until_or(
+        "paper_out",
+        Duration::from_secs(15),
+        &mut || kinds(&events).contains(&"paper_out".to_owned()),
+        || format!("events {:?}\nlog:\n{}", kinds(&events), daemon.log()),
+    )
+    .await;
+    let (_, held) = client
+        .request(Method::GET, &format!("/v1/charges/{id}"), None)
+        .await
+        .unwrap();
+    assert_eq!(held["receipt"]["status"]["status"], "pending", "{held}");
+    assert!(paper.lock().unwrap().jobs.is_empty());
+
+    // Paper back: the held receipt prints.
+    paper.lock().unwrap().status = PrinterStatus::default();
+    until("printed", Duration::from_secs(15), || {
+        kinds(&events).contains(&"printed".to_owned())
+    })
+    .await;
+    until("the job bytes", Duration::from_secs(5), || {
+        !paper.lock().unwrap().jobs.is_empty()
+    })
+    .await;
+    let job = paper.lock().unwrap().jobs[0].clone();
+
+    // Read the paper back with an independent decoder: the codes are the gateway's, byte for byte.
+    let preview = interpret(&job, 384, native_encoding(TextEncoding::Gb18030)).unwrap();
+    assert!(preview.overflows.is_empty() && preview.wide_images.is_empty());
+    let pair = preview
+        .images
+        .iter()
+        .rposition(|i| i.height >= 120)
+        .expect("a QR pair");
+    let (barcode, pair) = (preview.images[pair - 1], preview.images[pair]);
+    let gateway = &order["gateway"];
+    assert_eq!(
+        read_code(
+            &preview.bitmap,
+            0,
+            barcode.y,
+            384,
+            barcode.height,
+            BarcodeFormat::CODE_39
+        ),
+        gateway["invoice_middle_barcode"].as_str().unwrap()
+    );
+    assert_eq!(
+        read_code(
+            &preview.bitmap,
+            0,
+            pair.y,
+            192,
+            pair.height,
+            BarcodeFormat::QR_CODE
+        ),
+        gateway["invoice_left_qrcode"].as_str().unwrap()
+    );
+    assert_eq!(
+        read_code(
+            &preview.bitmap,
+            192,
+            pair.y,
+            192,
+            pair.height,
+            BarcodeFormat::QR_CODE
+        ),
+        gateway["invoice_right_qrcode"].as_str().unwrap()
+    );
+
+    let (_, order_now) = client
+        .request(Method::GET, &format!("/v1/charges/{id}"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        order_now["receipt"]["status"]["status"], "printed",
+        "{order_now}"
+    );
+    let seen = kinds(&events);
+    for kind in [
+        "created",
+        "scanning",
+        "code_read",
+        "submitting",
+        "paid",
+        "printing",
+        "paper_out",
+        "printer_back",
+        "printed",
+    ] {
+        assert!(
+            seen.contains(&kind.to_owned()),
+            "no {kind} event in {seen:?}"
+        );
+    }
+    let log = daemon.log();
+    assert!(
+        !log.contains("MY32270744gBT6cI8n"),
+        "the scanned code reached the log"
+    );
+    for event in events.lock().unwrap().iter() {
+        assert!(
+            !event.to_string().contains("MY32270744gBT6cI8n"),
+            "the code reached an event"
+        );
+    }
+    drop(slave);
+}
+
+#[tokio::test]
+async fn a_receipt_owed_when_the_daemon_died_prints_after_restart() {
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let printer_file = dir.path().join("printer.bin");
+    let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
+    env.push(("POSD_PROFILE".into(), "generic-58mm".into()));
+    env.push(("POSD_PRINTER_DEVICE".into(), "/nonexistent/lp0".into()));
+    let mut daemon = Daemon::start(dir.path(), env.clone());
+    daemon.ready().await;
+    let client = daemon.client();
+    let body = json!({"amount": 40, "payment_code": "MY6234567890123456"});
+    let (_, order) = client
+        .request(Method::POST, "/v1/charges", Some(&body))
+        .await
+        .unwrap();
+    let id = order["order_id"].as_str().unwrap().to_owned();
+    wait_final(&client, &id, Duration::from_secs(10)).await;
+    until("the failed print", Duration::from_secs(10), || {
+        daemon.log().contains("printing failed") || daemon.log().contains("PrintFailed")
+    })
+    .await;
+    daemon.kill();
+
+    // The printer is back (a file this time) and the daemon restarts: the owed job prints.
+    for (key, value) in env.iter_mut() {
+        if key == "POSD_PRINTER_DEVICE" {
+            *value = printer_file.display().to_string();
+        }
+    }
+    daemon.env = env;
+    daemon.restart();
+    daemon.ready().await;
+    until("the owed receipt", Duration::from_secs(15), || {
+        std::fs::metadata(&printer_file)
+            .map(|m| m.len() > 0)
+            .unwrap_or(false)
+    })
+    .await;
+    let client = daemon.client();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, order) = client
+            .request(Method::GET, &format!("/v1/charges/{id}"), None)
+            .await
+            .unwrap();
+        if order["receipt"]["status"]["status"] == "printed" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the owed receipt was not recorded as printed: {order}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(sim.ledger().len(), 1, "the restart charged nothing again");
+}

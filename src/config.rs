@@ -5,8 +5,11 @@
 
 use crate::envelope::AgentKey;
 use crate::gateway::GatewayConfig;
+use crate::order::Policy;
 use serde::Deserialize;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
 
 /// Where the configuration file is looked for when none is named.
@@ -17,6 +20,51 @@ pub const DEFAULT_CONFIG_PATH: &str = "/etc/posd/posd.toml";
 pub struct Config {
     #[serde(default)]
     pub gateway: GatewaySettings,
+    #[serde(default)]
+    pub daemon: DaemonSettings,
+    /// How orders are retried, reconciled and capped.
+    #[serde(default)]
+    pub policy: Policy,
+}
+
+/// `[daemon]`: where the daemon keeps its data and listens, and who it is.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonSettings {
+    /// The order store. Default: `$STATE_DIRECTORY` under systemd, else `/var/lib/posd` with a
+    /// configuration file, else `~/.local/state/posd`.
+    pub data_dir: Option<PathBuf>,
+    /// The local API's Unix socket. Default: `$RUNTIME_DIRECTORY/posd.sock` under systemd, else
+    /// `/run/posd/posd.sock` with a configuration file, else `posd.sock` in the data directory.
+    pub socket: Option<PathBuf>,
+    /// The group given the socket (mode 0660), e.g. the POS app's group.
+    pub socket_group: Option<String>,
+    /// A loopback address for the API over TCP (bearer token required), e.g. `127.0.0.1:8790`.
+    pub tcp_listen: Option<SocketAddr>,
+    pub tcp_token: Option<String>,
+    pub tcp_token_file: Option<PathBuf>,
+    /// This till's name in generated order ids (letters, digits, `_`, `.`; at most 24).
+    pub device_id: String,
+    /// Final orders older than this many days are pruned (0 keeps them forever).
+    pub retention_days: u32,
+    /// Open connections to the local API at once.
+    pub max_connections: usize,
+}
+
+impl Default for DaemonSettings {
+    fn default() -> Self {
+        DaemonSettings {
+            data_dir: None,
+            socket: None,
+            socket_group: None,
+            tcp_listen: None,
+            tcp_token: None,
+            tcp_token_file: None,
+            device_id: "POS1".to_owned(),
+            retention_days: 90,
+            max_connections: 64,
+        }
+    }
 }
 
 /// `[gateway]`: where the agent API is and who we are to it.
@@ -35,6 +83,9 @@ pub struct GatewaySettings {
     pub timeout_ms: u64,
     /// The consumer account (`user_id`) charges are filed under when the POS app gives none.
     pub user_id: String,
+    /// Run the gateway simulator inside the daemon instead of calling `url` (for demos and
+    /// trials; the default when there is no configuration at all).
+    pub simulator: bool,
 }
 
 impl Default for GatewaySettings {
@@ -49,6 +100,7 @@ impl Default for GatewaySettings {
             connect_timeout_ms: 5_000,
             timeout_ms: 20_000,
             user_id: "pos".to_owned(),
+            simulator: false,
         }
     }
 }
@@ -65,6 +117,7 @@ impl std::fmt::Debug for GatewaySettings {
             .field("connect_timeout_ms", &self.connect_timeout_ms)
             .field("timeout_ms", &self.timeout_ms)
             .field("user_id", &self.user_id)
+            .field("simulator", &self.simulator)
             .finish()
     }
 }
@@ -98,87 +151,73 @@ struct Override {
     apply: fn(&mut Config, String) -> Result<(), String>,
 }
 
-fn millis(value: &str) -> Result<u64, String> {
-    value
+fn parse<T: FromStr>(slot: &mut T, value: String) -> Result<(), String> {
+    *slot = value
         .trim()
         .parse()
-        .map_err(|_| format!("{value:?} is not a whole number of milliseconds"))
+        .map_err(|_| format!("{value:?} is not a valid value"))?;
+    Ok(())
 }
 
-const OVERRIDES: &[Override] = &[
-    Override {
-        env: "POSD_GATEWAY_URL",
-        key: "gateway.url",
-        apply: |c, v| {
-            c.gateway.url = Some(v);
-            Ok(())
-        },
-    },
-    Override {
-        env: "POSD_AGENT_UID",
-        key: "gateway.agent_uid",
-        apply: |c, v| {
-            c.gateway.agent_uid = Some(v);
-            Ok(())
-        },
-    },
-    Override {
-        env: "POSD_AGENT_KEY",
-        key: "gateway.agent_key",
-        apply: |c, v| {
-            c.gateway.agent_key = Some(v);
-            Ok(())
-        },
-    },
-    Override {
-        env: "POSD_AGENT_KEY_FILE",
-        key: "gateway.agent_key_file",
-        apply: |c, v| {
-            c.gateway.agent_key_file = Some(v.into());
-            Ok(())
-        },
-    },
-    Override {
-        env: "POSD_STORE_UID",
-        key: "gateway.store_uid",
-        apply: |c, v| {
-            c.gateway.store_uid = Some(v);
-            Ok(())
-        },
-    },
-    Override {
-        env: "POSD_CA_FILE",
-        key: "gateway.ca_file",
-        apply: |c, v| {
-            c.gateway.ca_file = Some(v.into());
-            Ok(())
-        },
-    },
-    Override {
-        env: "POSD_GATEWAY_CONNECT_TIMEOUT_MS",
-        key: "gateway.connect_timeout_ms",
-        apply: |c, v| {
-            c.gateway.connect_timeout_ms = millis(&v)?;
-            Ok(())
-        },
-    },
-    Override {
-        env: "POSD_GATEWAY_TIMEOUT_MS",
-        key: "gateway.timeout_ms",
-        apply: |c, v| {
-            c.gateway.timeout_ms = millis(&v)?;
-            Ok(())
-        },
-    },
-    Override {
-        env: "POSD_USER_ID",
-        key: "gateway.user_id",
-        apply: |c, v| {
-            c.gateway.user_id = v;
-            Ok(())
-        },
-    },
-];
+fn parse_opt<T: FromStr>(slot: &mut Option<T>, value: String) -> Result<(), String> {
+    *slot = Some(
+        value
+            .trim()
+            .parse()
+            .map_err(|_| format!("{value:?} is not a valid value"))?,
+    );
+    Ok(())
+}
+
+fn flag(slot: &mut bool, value: String) -> Result<(), String> {
+    *slot = match value.trim() {
+        "1" | "true" | "yes" => true,
+        "0" | "false" | "no" | "" => false,
+        other => return Err(format!("{other:?} is not true or false")),
+    };
+    Ok(())
+}
+
+macro_rules! overrides {
+    ($($env:literal => $key:literal : |$c:ident, $v:ident| $apply:expr;)+) => {
+        const OVERRIDES: &[Override] = &[$(Override {
+            env: $env,
+            key: $key,
+            apply: |$c, $v| $apply,
+        },)+];
+    };
+}
+
+overrides! {
+    "POSD_GATEWAY_URL" => "gateway.url": |c, v| parse_opt(&mut c.gateway.url, v);
+    "POSD_AGENT_UID" => "gateway.agent_uid": |c, v| parse_opt(&mut c.gateway.agent_uid, v);
+    "POSD_AGENT_KEY" => "gateway.agent_key": |c, v| parse_opt(&mut c.gateway.agent_key, v);
+    "POSD_AGENT_KEY_FILE" => "gateway.agent_key_file": |c, v| parse_opt(&mut c.gateway.agent_key_file, v);
+    "POSD_STORE_UID" => "gateway.store_uid": |c, v| parse_opt(&mut c.gateway.store_uid, v);
+    "POSD_CA_FILE" => "gateway.ca_file": |c, v| parse_opt(&mut c.gateway.ca_file, v);
+    "POSD_GATEWAY_CONNECT_TIMEOUT_MS" => "gateway.connect_timeout_ms": |c, v| parse(&mut c.gateway.connect_timeout_ms, v);
+    "POSD_GATEWAY_TIMEOUT_MS" => "gateway.timeout_ms": |c, v| parse(&mut c.gateway.timeout_ms, v);
+    "POSD_USER_ID" => "gateway.user_id": |c, v| parse(&mut c.gateway.user_id, v);
+    "POSD_GATEWAY_SIMULATOR" => "gateway.simulator": |c, v| flag(&mut c.gateway.simulator, v);
+    "POSD_DATA_DIR" => "daemon.data_dir": |c, v| parse_opt(&mut c.daemon.data_dir, v);
+    "POSD_SOCKET" => "daemon.socket": |c, v| parse_opt(&mut c.daemon.socket, v);
+    "POSD_SOCKET_GROUP" => "daemon.socket_group": |c, v| parse_opt(&mut c.daemon.socket_group, v);
+    "POSD_TCP_LISTEN" => "daemon.tcp_listen": |c, v| parse_opt(&mut c.daemon.tcp_listen, v);
+    "POSD_TCP_TOKEN" => "daemon.tcp_token": |c, v| parse_opt(&mut c.daemon.tcp_token, v);
+    "POSD_TCP_TOKEN_FILE" => "daemon.tcp_token_file": |c, v| parse_opt(&mut c.daemon.tcp_token_file, v);
+    "POSD_DEVICE_ID" => "daemon.device_id": |c, v| parse(&mut c.daemon.device_id, v);
+    "POSD_RETENTION_DAYS" => "daemon.retention_days": |c, v| parse(&mut c.daemon.retention_days, v);
+    "POSD_MAX_CONNECTIONS" => "daemon.max_connections": |c, v| parse(&mut c.daemon.max_connections, v);
+    "POSD_POLICY_BACKOFF_INITIAL_MS" => "policy.backoff_initial_ms": |c, v| parse(&mut c.policy.backoff_initial_ms, v);
+    "POSD_POLICY_BACKOFF_MAX_MS" => "policy.backoff_max_ms": |c, v| parse(&mut c.policy.backoff_max_ms, v);
+    "POSD_POLICY_PAYMENT_CODE_LIFETIME_SECS" => "policy.payment_code_lifetime_secs": |c, v| parse(&mut c.policy.payment_code_lifetime_secs, v);
+    "POSD_POLICY_MAX_ATTEMPTS" => "policy.max_attempts": |c, v| parse(&mut c.policy.max_attempts, v);
+    "POSD_POLICY_MAX_AGE_SECS" => "policy.max_age_secs": |c, v| parse(&mut c.policy.max_age_secs, v);
+    "POSD_POLICY_RECONCILE_POLL_MS" => "policy.reconcile_poll_ms": |c, v| parse(&mut c.policy.reconcile_poll_ms, v);
+    "POSD_POLICY_NOT_FOUND_SETTLE_SECS" => "policy.not_found_settle_secs": |c, v| parse(&mut c.policy.not_found_settle_secs, v);
+    "POSD_POLICY_MAX_OPEN_ORDERS" => "policy.max_open_orders": |c, v| parse(&mut c.policy.max_open_orders, v);
+    "POSD_POLICY_MAX_OPEN_AMOUNT" => "policy.max_open_amount": |c, v| parse(&mut c.policy.max_open_amount, v);
+}
 
 impl Config {
     /// Reads `path` (or nothing, when `None`), then applies the environment through `env`.

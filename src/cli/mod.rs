@@ -1,8 +1,11 @@
 //! The `posd` command line: one subcommand per file.
 
+mod config_check;
 mod demo;
 mod gateway;
 mod gateway_sim;
+mod local;
+mod run;
 mod print_test;
 
 use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
@@ -23,6 +26,18 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the daemon: the local API, the order worker, the scanner and the printer.
+    Run(run::Args),
+    /// Start a charge through the running daemon.
+    Charge(local::ChargeArgs),
+    /// List, show, cancel, reprint or export orders through the running daemon.
+    #[command(subcommand)]
+    Orders(local::OrdersCommand),
+    /// The running daemon's health: gateway, queue, printer.
+    Status(local::StatusArgs),
+    /// Check the configuration, or list its environment variables.
+    #[command(subcommand)]
+    Config(config_check::Command),
     /// Charge a sample order against an in-process gateway simulator and show every step.
     Demo(demo::Args),
     /// Send one command to the agent API and print the answer (checks credentials and reachability).
@@ -64,12 +79,18 @@ struct ConfigArg {
 
 impl ConfigArg {
     fn load(&self) -> Result<Config, ConfigError> {
+        self.load_with_origin().map(|(config, _)| config)
+    }
+
+    /// The configuration, and whether a file was read (without one, embedded defaults apply).
+    fn load_with_origin(&self) -> Result<(Config, bool), ConfigError> {
         let default = PathBuf::from(DEFAULT_CONFIG_PATH);
         let path = self
             .config
             .clone()
             .or_else(|| default.exists().then_some(default));
-        Config::load(path.as_deref(), |key| std::env::var(key).ok())
+        let config = Config::load(path.as_deref(), |key| std::env::var(key).ok())?;
+        Ok((config, path.is_some()))
     }
 }
 
@@ -86,6 +107,11 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     let exit = runtime.block_on(async {
         match cli.command {
+            Command::Run(args) => run::run(args).await,
+            Command::Charge(args) => local::charge(args).await,
+            Command::Orders(command) => local::orders(command).await,
+            Command::Status(args) => local::status(args).await,
+            Command::Config(command) => config_check::run(command),
             Command::Demo(args) => demo::run(args).await,
             Command::Gateway(command) => gateway::run(command).await,
             Command::GatewaySim(args) => gateway_sim::run(args).await,

@@ -29,13 +29,15 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// How the simulator is set up.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SimConfig {
     pub agent_uid: String,
     pub agent_key: AgentKey,
     pub store: SimStore,
     /// Serve TLS with a generated certificate (the default) or plain HTTP.
     pub tls: bool,
+    /// Certificates made earlier, so a restarted simulator keeps the CA its clients trust.
+    pub certificates: Option<tls::SimCertificates>,
     pub faults: Faults,
     /// Largest request body accepted.
     pub max_body: usize,
@@ -48,6 +50,7 @@ impl SimConfig {
             agent_key,
             store: SimStore::new(store_uid),
             tls: true,
+            certificates: None,
             faults: Faults::default(),
             max_body: 256 * 1024,
         }
@@ -121,10 +124,10 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> Result<RunningSi
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
-    let certificates = if config.tls {
-        Some(tls::make(&[addr.ip().to_string()])?)
-    } else {
-        None
+    let certificates = match (&config.certificates, config.tls) {
+        (Some(made), true) => Some(made.clone()),
+        (None, true) => Some(tls::make(&[addr.ip().to_string()])?),
+        (_, false) => None,
     };
     let state = Arc::new(State {
         ledger: Mutex::new(Ledger::new(config.store.clone(), config.faults.seed)),

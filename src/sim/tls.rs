@@ -6,6 +6,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::sync::Arc;
 
 /// A freshly made CA and the server configuration it signs.
+#[derive(Clone)]
 pub struct SimCertificates {
     /// The CA certificate in PEM, for clients to trust.
     pub ca_pem: String,

@@ -1,0 +1,106 @@
+//! What the daemon tells the POS app as it happens: one [`Event`] per step of a charge, streamed on
+//! `GET /v1/events` as server-sent events.
+//!
+//! Events never carry a payment code or the agent key; a code is named only in its masked form.
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A new charge was stored.
+    Created,
+    /// A scan started for the order's payment code.
+    Scanning,
+    /// A payment code was read (masked in `detail`).
+    CodeRead,
+    /// A read text was refused as a payment code.
+    CodeRefused,
+    /// The scan ended without a code.
+    ScanTimedOut,
+    /// The scan key was pressed with no charge waiting for a code.
+    NothingToScan,
+    Submitting,
+    Reconciling,
+    Paid,
+    PaidWithMismatch,
+    Declined,
+    Expired,
+    Rejected,
+    Abandoned,
+    Cancelled,
+    NeedsAttention,
+    /// The invoice is not issued yet (pending or failed): the receipt says so.
+    InvoiceNotIssued,
+    Printing,
+    Printed,
+    PrintFailed,
+    PaperOut,
+    CoverOpen,
+    PrinterBack,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    pub kind: EventKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Event {
+    pub fn new(kind: EventKind) -> Event {
+        Event {
+            kind,
+            order_id: None,
+            detail: None,
+        }
+    }
+
+    pub fn order(mut self, id: impl Into<String>) -> Event {
+        self.order_id = Some(id.into());
+        self
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Event {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+/// The fan-out of events to every listener. Slow listeners miss events rather than slowing the
+/// daemon: a POS app that lags re-reads the order it cares about.
+#[derive(Clone)]
+pub struct EventBus {
+    sender: broadcast::Sender<Event>,
+}
+
+impl EventBus {
+    pub fn new() -> EventBus {
+        let (sender, _) = broadcast::channel(256);
+        EventBus { sender }
+    }
+
+    pub fn publish(&self, event: Event) {
+        tracing::info!(
+            kind = ?event.kind,
+            order = event.order_id.as_deref().unwrap_or("-"),
+            detail = event.detail.as_deref().unwrap_or(""),
+            "event"
+        );
+        // No listener is not an error: the events are also in the log.
+        let _ = self.sender.send(event);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.sender.subscribe()
+    }
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        EventBus::new()
+    }
+}

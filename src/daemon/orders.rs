@@ -1,0 +1,494 @@
+//! The order worker: drives every unfinished order through the gateway, one task per order.
+//!
+//! Each order's task asks the pure machine ([`crate::order`]) what to do, makes that decision
+//! durable in the store, and only then acts (send, query, print, tell the POS app). Changes from
+//! the local API (a scanned code, a cancel) go through the same per-order lock and wake the task,
+//! so no change is ever lost between a load and a save.
+
+use super::events::{Event, EventBus, EventKind};
+use crate::api::{
+    self, Code, Command, QueryDirectResponse, TransactionRequest, TransactionResponse,
+};
+use crate::charge::Charge;
+use crate::gateway::{Client, Outcome};
+use crate::order::{
+    Action, Order, OrderId, OrderIdGenerator, PaymentCode, Policy, QueryResult, SendResult, State,
+    StateKind, Timestamp,
+};
+use crate::store::{Store, StoreError};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{Notify, mpsc};
+
+/// How many locks the orders share; two orders rarely wait for each other.
+const LOCK_SHARDS: usize = 64;
+
+/// After a store failure, the task waits this long before it tries again.
+const STORE_RETRY: Duration = Duration::from_secs(1);
+
+/// Why the local API could not do what it was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum OrdersError {
+    #[error("{0}")]
+    Invalid(#[from] api::FieldError),
+    #[error("order {0} is not known")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Order(#[from] crate::order::OrderError),
+    #[error("payment_code: {0}")]
+    PaymentCode(#[from] crate::order::PaymentCodeError),
+}
+
+pub fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Timestamp::from_millis(millis)
+}
+
+/// Who the orders are charged as.
+#[derive(Debug, Clone)]
+pub struct Merchant {
+    pub store_uid: String,
+    /// The consumer account a charge is filed under when the POS app names none.
+    pub user_id: String,
+}
+
+pub struct Orders {
+    store: Arc<Store>,
+    gateway: Client,
+    policy: Policy,
+    merchant: Merchant,
+    events: EventBus,
+    ids: Mutex<OrderIdGenerator>,
+    locks: Vec<tokio::sync::Mutex<()>>,
+    wakers: Mutex<HashMap<OrderId, Arc<Notify>>>,
+    paid: mpsc::UnboundedSender<OrderId>,
+}
+
+impl Orders {
+    /// `paid` receives every order that became paid and owes a receipt.
+    pub fn new(
+        store: Arc<Store>,
+        gateway: Client,
+        policy: Policy,
+        merchant: Merchant,
+        device_id: &str,
+        events: EventBus,
+        paid: mpsc::UnboundedSender<OrderId>,
+    ) -> Result<Arc<Orders>, api::FieldError> {
+        Ok(Arc::new(Orders {
+            store,
+            gateway,
+            policy,
+            merchant,
+            events,
+            ids: Mutex::new(OrderIdGenerator::new(device_id)?),
+            locks: (0..LOCK_SHARDS)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+            wakers: Mutex::new(HashMap::new()),
+            paid,
+        }))
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub fn events(&self) -> &EventBus {
+        &self.events
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Stores a new charge durably and starts driving it. With a payment code the order goes
+    /// straight to sending; without one it waits for a scan.
+    pub async fn create(
+        self: &Arc<Self>,
+        charge: Charge,
+        order_id: Option<String>,
+        payment_code: Option<String>,
+    ) -> Result<Order, OrdersError> {
+        let code = payment_code.map(PaymentCode::new).transpose()?;
+        let at = now();
+        let id = match order_id {
+            Some(id) => OrderId::parse(id)?,
+            None => self.ids.lock().expect("id generator lock").next_id(at),
+        };
+        let mut order = Order::new(id.clone(), charge, at)?;
+        if let Some(code) = code {
+            order.payment_code_scanned(code, at)?;
+        }
+        let policy = self.policy.clone();
+        let stored = order.clone();
+        self.blocking(move |store| store.insert(&stored, &policy))
+            .await?;
+        self.events
+            .publish(Event::new(EventKind::Created).order(id.as_str()));
+        self.spawn_driver(id);
+        Ok(order)
+    }
+
+    /// Hands a scanned payment code to an order waiting for one.
+    pub async fn payment_code(&self, id: &str, code: String) -> Result<Order, OrdersError> {
+        let code = PaymentCode::new(code)?;
+        let masked = mask(code.expose());
+        let order = self
+            .update(id, move |order| order.payment_code_scanned(code, now()))
+            .await?;
+        self.events
+            .publish(Event::new(EventKind::CodeRead).order(id).detail(masked));
+        Ok(order)
+    }
+
+    /// Cancels an order that has not reached the gateway.
+    pub async fn cancel(&self, id: &str) -> Result<Order, OrdersError> {
+        let order = self.update(id, |order| order.cancel(now())).await?;
+        self.events
+            .publish(Event::new(EventKind::Cancelled).order(id));
+        Ok(order)
+    }
+
+    /// Asks for the receipt of a paid order again.
+    pub async fn reprint(&self, id: &str) -> Result<Order, OrdersError> {
+        let order = self
+            .update(id, |order| order.reprint_requested(now()))
+            .await?;
+        let _ = self.paid.send(order.id().clone());
+        Ok(order)
+    }
+
+    /// Wakes an order's task now, to reconcile at once instead of at the next poll.
+    pub fn reconcile_now(&self, id: &str) -> Result<(), OrdersError> {
+        let id = OrderId::parse(id)?;
+        self.wake(&id);
+        Ok(())
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Order, OrdersError> {
+        let id = OrderId::parse(id)?;
+        let key = id.clone();
+        self.blocking(move |store| store.get(&key))
+            .await?
+            .ok_or_else(|| OrdersError::NotFound(id.to_string()))
+    }
+
+    pub async fn list(&self, state: Option<StateKind>) -> Result<Vec<Order>, OrdersError> {
+        Ok(self
+            .blocking(move |store| match state {
+                Some(kind) => store.list_in(kind),
+                None => store.all_orders(),
+            })
+            .await?)
+    }
+
+    /// The oldest unfinished order waiting for a code, for the scan key.
+    pub async fn awaiting_code(&self) -> Result<Option<Order>, OrdersError> {
+        let mut waiting = self.list(Some(StateKind::AwaitingPaymentCode)).await?;
+        waiting.sort_by_key(Order::created_at);
+        Ok(waiting.into_iter().next())
+    }
+
+    /// Starts a task for every order left unfinished by the last run.
+    pub async fn resume_all(self: &Arc<Self>) -> Result<usize, OrdersError> {
+        let open = self.blocking(|store| store.list_open()).await?;
+        let count = open.len();
+        for order in open {
+            tracing::info!(order = %order.id(), state = %order.state(), "resuming");
+            self.spawn_driver(order.id().clone());
+        }
+        Ok(count)
+    }
+
+    /// Loads, changes and saves one order under its lock, then wakes its task.
+    async fn update(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Order) -> Result<(), crate::order::OrderError> + Send + 'static,
+    ) -> Result<Order, OrdersError> {
+        let id = OrderId::parse(id)?;
+        let order = {
+            let _guard = self.lock(&id).await;
+            let key = id.clone();
+            self.blocking(move |store| {
+                let mut order = store
+                    .get(&key)?
+                    .ok_or_else(|| StoreError::NotFound(key.clone()))?;
+                change(&mut order)?;
+                store.save(&order)?;
+                Ok::<_, StoreError>(order)
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound(id) => OrdersError::NotFound(id.to_string()),
+                other => OrdersError::Store(other),
+            })?
+        };
+        self.wake(&id);
+        Ok(order)
+    }
+
+    fn spawn_driver(self: &Arc<Self>, id: OrderId) {
+        let waker = Arc::new(Notify::new());
+        self.wakers
+            .lock()
+            .expect("wakers lock")
+            .insert(id.clone(), waker.clone());
+        let orders = self.clone();
+        tokio::spawn(async move {
+            orders.drive(&id, &waker).await;
+            orders.wakers.lock().expect("wakers lock").remove(&id);
+        });
+    }
+
+    fn wake(&self, id: &OrderId) {
+        if let Some(waker) = self.wakers.lock().expect("wakers lock").get(id) {
+            waker.notify_one();
+        }
+    }
+
+    async fn lock(&self, id: &OrderId) -> tokio::sync::MutexGuard<'_, ()> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        id.hash(&mut hasher);
+        let shard = (hasher.finish() % LOCK_SHARDS as u64) as usize;
+        self.locks[shard].lock().await
+    }
+
+    /// Runs store work off the async threads: every write ends in an fsync.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || work(&store))
+            .await
+            .expect("store work does not panic")
+    }
+
+    /// One order's life, until it is final.
+    async fn drive(&self, id: &OrderId, waker: &Notify) {
+        loop {
+            let step = {
+                let _guard = self.lock(id).await;
+                let policy = self.policy.clone();
+                let key = id.clone();
+                self.blocking(move |store| {
+                    let mut order = store
+                        .get(&key)?
+                        .ok_or_else(|| StoreError::NotFound(key.clone()))?;
+                    let before = order.state().clone();
+                    let action = order.next_action(now(), &policy);
+                    if *order.state() != before {
+                        store.save(&order)?;
+                    }
+                    Ok((action, before, order))
+                })
+                .await
+            };
+            let (action, before, order) = match step {
+                Ok(step) => step,
+                Err(StoreError::NotFound(_)) => return,
+                Err(e) => {
+                    tracing::error!(order = %id, "cannot advance the order: {e}");
+                    tokio::time::sleep(STORE_RETRY).await;
+                    continue;
+                }
+            };
+            self.announce(&before, &order);
+            match action {
+                Action::Done => {
+                    if matches!(order.state(), State::Paid | State::PaidWithMismatch) {
+                        let _ = self.paid.send(id.clone());
+                    }
+                    return;
+                }
+                Action::AwaitPaymentCode { until } | Action::WaitUntil(until) => {
+                    let wait =
+                        Duration::from_millis(until.as_millis().saturating_sub(now().as_millis()));
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = waker.notified() => {}
+                    }
+                }
+                Action::Send { attempt } => {
+                    self.events.publish(
+                        Event::new(EventKind::Submitting)
+                            .order(id.as_str())
+                            .detail(format!("attempt {attempt}")),
+                    );
+                    let result = self.send(&order).await;
+                    self.apply(id, move |order, policy| {
+                        order.send_finished(result.clone(), now(), policy, rand::random())
+                    })
+                    .await;
+                }
+                Action::Query => {
+                    let result = self.query(id).await;
+                    self.apply(id, move |order, policy| {
+                        order.query_finished(result.clone(), now(), policy, rand::random())
+                    })
+                    .await;
+                }
+            }
+        }
+    }
+
+    /// Applies the result of a call under the order's lock, retrying until it is durable: the
+    /// result of a request that left must never be forgotten.
+    async fn apply(
+        &self,
+        id: &OrderId,
+        change: impl Fn(&mut Order, &Policy) -> Result<(), crate::order::OrderError>
+        + Send
+        + Sync
+        + Clone
+        + 'static,
+    ) {
+        loop {
+            let _guard = self.lock(id).await;
+            let policy = self.policy.clone();
+            let key = id.clone();
+            let change = change.clone();
+            let result = self
+                .blocking(move |store| {
+                    let mut order = store
+                        .get(&key)?
+                        .ok_or_else(|| StoreError::NotFound(key.clone()))?;
+                    let before = order.state().clone();
+                    change(&mut order, &policy)?;
+                    store.save(&order)?;
+                    Ok((before, order))
+                })
+                .await;
+            match result {
+                Ok((before, order)) => {
+                    self.announce(&before, &order);
+                    return;
+                }
+                Err(StoreError::Order(e)) => {
+                    tracing::error!(order = %id, "result not applicable: {e}");
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!(order = %id, "cannot record the result, retrying: {e}");
+                    drop(_guard);
+                    tokio::time::sleep(STORE_RETRY).await;
+                }
+            }
+        }
+    }
+
+    async fn send(&self, order: &Order) -> SendResult {
+        let Some(code) = order.payment_code() else {
+            // The machine only sends orders that hold a code; a record without one cannot be sent.
+            return SendResult::NotSent;
+        };
+        let request = TransactionRequest::offline(
+            &self.merchant.store_uid,
+            order.id().as_str(),
+            &self.merchant.user_id,
+            order.charge(),
+            api::PaymentCode::new(code.expose()),
+        );
+        let body = serde_json::to_value(&request).expect("requests serialise");
+        match self.gateway.call_json(Command::Transaction, &body).await {
+            Outcome::NotSent(e) => {
+                tracing::warn!(order = %order.id(), "not sent: {e}");
+                SendResult::NotSent
+            }
+            Outcome::Unknown(e) => {
+                tracing::warn!(order = %order.id(), "outcome unknown: {e}");
+                SendResult::Unknown
+            }
+            Outcome::Answered(raw) => {
+                match serde_json::from_value::<TransactionResponse>(raw.clone()) {
+                    Ok(answer) => SendResult::Answered {
+                        code: answer.code,
+                        answer: raw,
+                    },
+                    Err(e) => {
+                        tracing::warn!(order = %order.id(), "answer unreadable, reconciling: {e}");
+                        SendResult::Unknown
+                    }
+                }
+            }
+        }
+    }
+
+    async fn query(&self, id: &OrderId) -> QueryResult {
+        let request = api::QueryDirectRequest {
+            store_uid: self.merchant.store_uid.clone(),
+            order_id: id.to_string(),
+            user_id: None,
+            cost: None,
+        };
+        let body = serde_json::to_value(&request).expect("requests serialise");
+        match self.gateway.call_json(Command::QueryDirect, &body).await {
+            Outcome::NotSent(_) => QueryResult::NotSent,
+            Outcome::Unknown(_) => QueryResult::Unknown,
+            Outcome::Answered(raw) => {
+                match serde_json::from_value::<QueryDirectResponse>(raw.clone()) {
+                    Ok(found) if found.code == Code::Done => {
+                        let rows = raw
+                            .get("rows")
+                            .and_then(|r| r.as_array())
+                            .cloned()
+                            .unwrap_or_default();
+                        match found
+                            .rows
+                            .iter()
+                            .zip(rows)
+                            .find(|(row, _)| row.order_id.as_deref() == Some(id.as_str()))
+                        {
+                            Some((row, raw_row)) => QueryResult::Found {
+                                code: row.code.clone(),
+                                answer: raw_row,
+                            },
+                            None => QueryResult::NotFound,
+                        }
+                    }
+                    // B500 or anything else proves nothing about the order: ask again later.
+                    Ok(_) | Err(_) => QueryResult::Unknown,
+                }
+            }
+        }
+    }
+
+    /// Tells the POS app about a change of state.
+    fn announce(&self, before: &State, order: &Order) {
+        if before == order.state() {
+            return;
+        }
+        let kind = match order.state() {
+            State::Reconciling => EventKind::Reconciling,
+            State::Paid => EventKind::Paid,
+            State::PaidWithMismatch => EventKind::PaidWithMismatch,
+            State::Declined => EventKind::Declined,
+            State::Expired => EventKind::Expired,
+            State::Rejected => EventKind::Rejected,
+            State::Abandoned => EventKind::Abandoned,
+            State::Cancelled => EventKind::Cancelled,
+            State::NeedsAttention { .. } => EventKind::NeedsAttention,
+            State::AwaitingPaymentCode | State::WaitingToSend { .. } | State::Sending { .. } => {
+                return;
+            }
+        };
+        let mut event = Event::new(kind).order(order.id().as_str());
+        if let Some(why) = order.history().last().map(|t| t.why.clone()) {
+            event = event.detail(why);
+        }
+        self.events.publish(event);
+    }
+}
+
+/// A payment code as people may see it: the first four and last two characters.
+pub fn mask(code: &str) -> String {
+    api::PaymentCode::new(code).masked()
+}

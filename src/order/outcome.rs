@@ -1,0 +1,48 @@
+//! What the gateway client reports back to the machine, stripped of any I/O type.
+//!
+//! The client sorts every call into one of three outcomes, and the machine's safety rests on that
+//! split: only [`SendResult::NotSent`] proves the gateway never saw a request.
+
+use crate::api::Code;
+use serde::{Deserialize, Serialize};
+
+use super::time::Timestamp;
+
+/// The outcome of one `api/transaction` attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendResult {
+    /// DNS, connect or TLS failed: the request never left, resending is safe.
+    NotSent,
+    /// The request may have reached the gateway: a timeout or reset after sending, HTTP 5xx, or a
+    /// body that could not be read.
+    Unknown,
+    /// The gateway answered with `code`; `answer` is its decrypted JSON as received.
+    Answered {
+        code: Code,
+        answer: serde_json::Value,
+    },
+}
+
+/// The outcome of one `api/querydirect` by order id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryResult {
+    /// The gateway holds a transaction for the order, with this status.
+    Found {
+        code: Code,
+        answer: serde_json::Value,
+    },
+    /// The gateway has no transaction under this order id.
+    NotFound,
+    /// The query never left; ask again later.
+    NotSent,
+    /// The query may or may not have been answered; ask again later.
+    Unknown,
+}
+
+/// The gateway's last word on the order, kept as received.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatewayAnswer {
+    pub code: Code,
+    pub raw: serde_json::Value,
+    pub at: Timestamp,
+}

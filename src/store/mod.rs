@@ -1,0 +1,635 @@
+//! The order store: every order and print job, durable on disk in sled.
+//!
+//! This is the only module that sees sled. Its promise to the rest of the daemon is simple: when
+//! a write method returns `Ok`, the change is flushed and synced to disk (see `durability`), so the
+//! caller may go on to its next side effect (send a request, print, answer the POS app). When the
+//! flush fails the method returns an error and the caller must not act on the change.
+//!
+//! On disk, `<dir>/sled` holds the sled database and `<dir>/payment_codes` the payment codes of
+//! unfinished orders (see `vault`), kept out of sled so that they can really be removed.
+//!
+//! Layout, one sled tree each:
+//! - `orders`: order id → order record (JSON with a schema version, see `record`).
+//! - `open`: order id → amount (8 bytes, big-endian) for every order not final; it answers
+//!   "what must resume after a restart" and "how much is still unfinished" without reading orders.
+//! - `print_jobs`: order id, 0, sequence (4 bytes, big-endian) → print job record.
+//! - `quarantine`: records that could not be read, moved aside with the reason, never deleted.
+//!
+//! An order and its index entry (and a print job with its order) change in one sled transaction.
+
+mod durability;
+mod record;
+mod vault;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use self::durability::Durability;
+use self::vault::Vault;
+use crate::order::{
+    CapError, OpenTotals, Order, OrderError, OrderId, Policy, PrintJob, PrintStatus, StateKind,
+    Timestamp,
+};
+pub use record::SCHEMA_VERSION;
+
+const ORDERS: &str = "orders";
+const OPEN: &str = "open";
+const PRINT_JOBS: &str = "print_jobs";
+const QUARANTINE: &str = "quarantine";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the order store in {path}: {source}")]
+    Open { path: PathBuf, source: io::Error },
+    #[error("order store: {doing} failed: {source}")]
+    Storage {
+        doing: &'static str,
+        source: io::Error,
+    },
+    #[error(
+        "order store: flushing to disk failed, so the change is not durable and must not be \
+         acted on: {0}"
+    )]
+    Flush(io::Error),
+    #[error("order {0} already exists; every order needs an id of its own")]
+    Duplicate(OrderId),
+    #[error(transparent)]
+    Cap(#[from] CapError),
+    #[error("order {0} is not in the store")]
+    NotFound(OrderId),
+    #[error("order {0} is final in the store; it cannot be saved as unfinished again")]
+    Reopen(OrderId),
+    #[error("print job {seq} belongs to order {job_order}, not to order {order}")]
+    JobOfAnotherOrder {
+        job_order: OrderId,
+        seq: u32,
+        order: OrderId,
+    },
+    #[error(
+        "the stored record of {tree} key {key} cannot be read ({detail}); it was moved to quarantine"
+    )]
+    Corrupt {
+        tree: String,
+        key: String,
+        detail: String,
+    },
+    #[error("order store: {doing} the payment code of order {id} failed: {source}")]
+    Vault {
+        doing: &'static str,
+        id: OrderId,
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Order(#[from] OrderError),
+    #[error("writing the export failed: {0}")]
+    Export(io::Error),
+}
+
+/// A record moved aside because it could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantinedRecord {
+    /// The tree it came from.
+    pub tree: String,
+    /// Its key, as text (lossy for bytes that are not UTF-8).
+    pub key: String,
+    /// Why it could not be read.
+    pub detail: String,
+    /// The bytes as they were stored (base64 when serialized).
+    #[serde(with = "crate::order::receipt::base64_bytes")]
+    pub bytes: Vec<u8>,
+}
+
+impl QuarantinedRecord {
+    fn error(&self) -> StoreError {
+        StoreError::Corrupt {
+            tree: self.tree.clone(),
+            key: self.key.clone(),
+            detail: self.detail.clone(),
+        }
+    }
+}
+
+pub struct Store {
+    db: sled::Db,
+    orders: sled::Tree,
+    open: sled::Tree,
+    print_jobs: sled::Tree,
+    quarantine: sled::Tree,
+    vault: Vault,
+    durability: Durability,
+    /// Makes "check the caps, then insert" one step for concurrent callers.
+    insert_lock: Mutex<()>,
+    quarantined_at_open: Vec<QuarantinedRecord>,
+}
+
+fn storage(doing: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
+    move |e| StoreError::Storage {
+        doing,
+        source: e.into(),
+    }
+}
+
+/// Turns a sled transaction's outcome into ours.
+fn transaction<T>(
+    doing: &'static str,
+    result: Result<T, TransactionError<StoreError>>,
+) -> Result<T, StoreError> {
+    result.map_err(|e| match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => storage(doing)(e),
+    })
+}
+
+fn abort<T>(e: StoreError) -> Result<T, ConflictableTransactionError<StoreError>> {
+    Err(ConflictableTransactionError::Abort(e))
+}
+
+fn job_key(order: &OrderId, seq: u32) -> Vec<u8> {
+    let mut key = job_prefix(order);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn job_prefix(order: &OrderId) -> Vec<u8> {
+    let mut key = order.as_str().as_bytes().to_vec();
+    key.push(0);
+    key
+}
+
+fn amount_bytes(order: &Order) -> [u8; 8] {
+    order.charge().amount.to_be_bytes()
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`, then reads every record once: unreadable ones are
+    /// moved to quarantine and reported by [`Store::quarantined_at_open`].
+    pub fn open(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let path = dir.as_ref().to_path_buf();
+        let vault = Vault::open(path.join("payment_codes")).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            source: e,
+        })?;
+        let sled_dir = path.join("sled");
+        let db = sled::Config::new()
+            .path(&sled_dir)
+            .open()
+            .map_err(|e| StoreError::Open {
+                path: path.clone(),
+                source: e.into(),
+            })?;
+        let durability = Durability::new(&sled_dir).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            source: e,
+        })?;
+        let tree = |name: &str| {
+            db.open_tree(name).map_err(|e| StoreError::Open {
+                path: path.clone(),
+                source: e.into(),
+            })
+        };
+        let mut store = Store {
+            orders: tree(ORDERS)?,
+            open: tree(OPEN)?,
+            print_jobs: tree(PRINT_JOBS)?,
+            quarantine: tree(QUARANTINE)?,
+            vault,
+            durability,
+            db,
+            insert_lock: Mutex::new(()),
+            quarantined_at_open: Vec::new(),
+        };
+        store.quarantined_at_open = store.sweep()?;
+        let open = &store.open;
+        store
+            .vault
+            .wipe_all_but(|id| open.contains_key(id.as_str()).unwrap_or(true))
+            .map_err(|e| StoreError::Open {
+                path: path.clone(),
+                source: e,
+            })?;
+        Ok(store)
+    }
+
+    /// Records found unreadable (and moved to quarantine) when the store was opened.
+    pub fn quarantined_at_open(&self) -> &[QuarantinedRecord] {
+        &self.quarantined_at_open
+    }
+
+    /// Every record ever moved to quarantine.
+    pub fn quarantined(&self) -> Result<Vec<QuarantinedRecord>, StoreError> {
+        let mut records = Vec::new();
+        for entry in self.quarantine.iter() {
+            let (_, value) = entry.map_err(storage("reading the quarantine"))?;
+            if let Ok(record) = serde_json::from_slice(&value) {
+                records.push(record);
+            }
+        }
+        Ok(records)
+    }
+
+    /// Stores a new order, durably. Refused when the id is taken (or was quarantined), or when an
+    /// unfinished order would break the caps of `policy`.
+    pub fn insert(&self, order: &Order, policy: &Policy) -> Result<(), StoreError> {
+        let _one_at_a_time = self.insert_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let key = order.id().as_str().as_bytes();
+        let quarantined = self
+            .quarantine
+            .contains_key(quarantine_key(ORDERS, key))
+            .map_err(storage("checking the quarantine"))?;
+        if quarantined {
+            return Err(StoreError::Duplicate(order.id().clone()));
+        }
+        // Checked here as well as in the transaction, so a refused order leaves no payment code on
+        // disk; the insert lock keeps the two checks from disagreeing.
+        let taken = self
+            .orders
+            .contains_key(key)
+            .map_err(storage("checking for a duplicate order id"))?;
+        if taken {
+            return Err(StoreError::Duplicate(order.id().clone()));
+        }
+        if !order.is_final() {
+            policy.admit(self.open_totals()?, order.charge().amount)?;
+        }
+        self.keep_payment_code(order)?;
+        let bytes = record::encode_order(order);
+        let result = (&self.orders, &self.open).transaction(|(orders, open)| {
+            if orders.get(key)?.is_some() {
+                return abort(StoreError::Duplicate(order.id().clone()));
+            }
+            orders.insert(key, bytes.as_slice())?;
+            if !order.is_final() {
+                open.insert(key, &amount_bytes(order))?;
+            }
+            Ok(())
+        });
+        transaction("inserting an order", result)?;
+        self.flush()?;
+        self.wipe_payment_code_if_final(order)
+    }
+
+    /// Saves a changed order, durably. The order must be in the store, and a final order stays final.
+    pub fn save(&self, order: &Order) -> Result<(), StoreError> {
+        self.keep_payment_code(order)?;
+        let bytes = record::encode_order(order);
+        let result = (&self.orders, &self.open)
+            .transaction(|(orders, open)| Self::save_in(orders, open, order, &bytes));
+        self.refused_save_keeps_no_code(order, transaction("saving an order", result))?;
+        self.flush()?;
+        self.wipe_payment_code_if_final(order)
+    }
+
+    /// Saves an order together with one of its print jobs, durably, in one step.
+    pub fn save_print_job(&self, order: &Order, job: &PrintJob) -> Result<(), StoreError> {
+        if job.order_id != *order.id() {
+            return Err(StoreError::JobOfAnotherOrder {
+                job_order: job.order_id.clone(),
+                seq: job.seq,
+                order: order.id().clone(),
+            });
+        }
+        self.keep_payment_code(order)?;
+        let bytes = record::encode_order(order);
+        let job_bytes = record::encode_print_job(job);
+        let result =
+            (&self.orders, &self.open, &self.print_jobs).transaction(|(orders, open, jobs)| {
+                Self::save_in(orders, open, order, &bytes)?;
+                jobs.insert(job_key(order.id(), job.seq), job_bytes.as_slice())?;
+                Ok(())
+            });
+        self.refused_save_keeps_no_code(order, transaction("saving a print job", result))?;
+        self.flush()?;
+        self.wipe_payment_code_if_final(order)
+    }
+
+    /// The payment code is on disk before the record that lets the order be sent.
+    fn keep_payment_code(&self, order: &Order) -> Result<(), StoreError> {
+        match order.payment_code() {
+            Some(code) if !order.is_final() => {
+                self.vault
+                    .keep(order.id(), code)
+                    .map_err(|source| StoreError::Vault {
+                        doing: "keeping",
+                        id: order.id().clone(),
+                        source,
+                    })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A save refused because the order is missing or already final leaves no code behind.
+    fn refused_save_keeps_no_code(
+        &self,
+        order: &Order,
+        saved: Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        if let Err(StoreError::NotFound(id) | StoreError::Reopen(id)) = &saved {
+            self.vault.wipe(id).map_err(|source| StoreError::Vault {
+                doing: "wiping",
+                id: order.id().clone(),
+                source,
+            })?;
+        }
+        saved
+    }
+
+    /// Removes the code once the record saying "final" is durable; a crash in between is
+    /// caught by the sweep at the next open.
+    fn wipe_payment_code_if_final(&self, order: &Order) -> Result<(), StoreError> {
+        if !order.is_final() {
+            return Ok(());
+        }
+        self.vault
+            .wipe(order.id())
+            .map_err(|source| StoreError::Vault {
+                doing: "wiping",
+                id: order.id().clone(),
+                source,
+            })
+    }
+
+    /// Gives an unfinished order read from its record back its payment code.
+    fn with_payment_code(&self, mut order: Order) -> Result<Order, StoreError> {
+        if !order.is_final() {
+            let code = self
+                .vault
+                .get(order.id())
+                .map_err(|source| StoreError::Vault {
+                    doing: "reading",
+                    id: order.id().clone(),
+                    source,
+                })?;
+            if let Some(code) = code {
+                order.restore_payment_code(code);
+            }
+        }
+        Ok(order)
+    }
+
+    fn save_in(
+        orders: &sled::transaction::TransactionalTree,
+        open: &sled::transaction::TransactionalTree,
+        order: &Order,
+        bytes: &[u8],
+    ) -> Result<(), ConflictableTransactionError<StoreError>> {
+        let key = order.id().as_str().as_bytes();
+        if orders.get(key)?.is_none() {
+            return abort(StoreError::NotFound(order.id().clone()));
+        }
+        if order.is_final() {
+            open.remove(key)?;
+        } else if open.get(key)?.is_none() {
+            return abort(StoreError::Reopen(order.id().clone()));
+        } else {
+            open.insert(key, &amount_bytes(order))?;
+        }
+        orders.insert(key, bytes)?;
+        Ok(())
+    }
+
+    /// The order with this id; an unreadable record is quarantined and reported as an error.
+    pub fn get(&self, id: &OrderId) -> Result<Option<Order>, StoreError> {
+        let key = id.as_str().as_bytes();
+        let Some(bytes) = self.orders.get(key).map_err(storage("reading an order"))? else {
+            return Ok(None);
+        };
+        match record::decode_order(&bytes) {
+            Ok(order) => Ok(Some(self.with_payment_code(order)?)),
+            Err(detail) => Err(self.quarantine_record(ORDERS, key, &bytes, detail)?.error()),
+        }
+    }
+
+    /// Every unfinished order, in id order: what must resume after a restart.
+    pub fn list_open(&self) -> Result<Vec<Order>, StoreError> {
+        let mut orders = Vec::new();
+        for entry in self.open.iter() {
+            let (key, _) = entry.map_err(storage("reading the open orders"))?;
+            let id = OrderId::parse(String::from_utf8_lossy(&key).into_owned());
+            let order = match id {
+                Ok(id) => self.get(&id),
+                Err(e) => Err(StoreError::Corrupt {
+                    tree: OPEN.to_owned(),
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    detail: e.to_string(),
+                }),
+            };
+            match order {
+                Ok(Some(order)) => orders.push(order),
+                Ok(None) | Err(StoreError::Corrupt { .. }) => {
+                    self.open
+                        .remove(&key)
+                        .map_err(storage("repairing the open index"))?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(orders)
+    }
+
+    /// Every order in state `kind`.
+    pub fn list_in(&self, kind: StateKind) -> Result<Vec<Order>, StoreError> {
+        let mut orders = self.all_orders()?;
+        orders.retain(|o| o.state().kind() == kind);
+        Ok(orders)
+    }
+
+    /// How many orders are unfinished, and their total amount.
+    pub fn open_totals(&self) -> Result<OpenTotals, StoreError> {
+        let mut totals = OpenTotals::default();
+        for entry in self.open.iter() {
+            let (_, amount) = entry.map_err(storage("reading the open orders"))?;
+            let amount = <[u8; 8]>::try_from(amount.as_ref()).map_or(0, u64::from_be_bytes);
+            totals.orders += 1;
+            totals.amount = totals.amount.saturating_add(amount);
+        }
+        Ok(totals)
+    }
+
+    /// Cancels an order that has not reached the gateway, durably, and returns it.
+    pub fn cancel(&self, id: &OrderId, now: Timestamp) -> Result<Order, StoreError> {
+        let mut order = self
+            .get(id)?
+            .ok_or_else(|| StoreError::NotFound(id.clone()))?;
+        order.cancel(now)?;
+        self.save(&order)?;
+        Ok(order)
+    }
+
+    /// Writes every final order as one JSON line (without any payment code); returns how many.
+    pub fn export_final(&self, out: &mut impl Write) -> Result<usize, StoreError> {
+        let mut written = 0;
+        for order in self.all_orders()? {
+            if order.is_final() {
+                serde_json::to_writer(&mut *out, &order)
+                    .map_err(|e| StoreError::Export(e.into()))?;
+                out.write_all(b"\n").map_err(StoreError::Export)?;
+                written += 1;
+            }
+        }
+        out.flush().map_err(StoreError::Export)?;
+        Ok(written)
+    }
+
+    /// Deletes final orders (and their print jobs) last changed more than `days` days before `now`;
+    /// returns how many orders went. Unfinished orders are never pruned, however old.
+    pub fn prune_final_older_than(&self, days: u32, now: Timestamp) -> Result<usize, StoreError> {
+        let cutoff = now.minus(Duration::from_secs(u64::from(days) * 86_400));
+        let mut pruned = 0;
+        for order in self.all_orders()? {
+            if !order.is_final() || order.updated_at() >= cutoff {
+                continue;
+            }
+            let key = order.id().as_str().as_bytes();
+            let job_keys: Vec<_> = self
+                .print_jobs
+                .scan_prefix(job_prefix(order.id()))
+                .keys()
+                .collect::<Result<_, _>>()
+                .map_err(storage("listing print jobs to prune"))?;
+            let result = (&self.orders, &self.print_jobs).transaction(|(orders, jobs)| {
+                orders.remove(key)?;
+                for job in &job_keys {
+                    jobs.remove(job)?;
+                }
+                Ok(())
+            });
+            transaction("pruning an order", result)?;
+            pruned += 1;
+        }
+        self.flush()?;
+        Ok(pruned)
+    }
+
+    /// The print jobs of one order, in sequence.
+    pub fn print_jobs(&self, id: &OrderId) -> Result<Vec<PrintJob>, StoreError> {
+        self.jobs_in(self.print_jobs.scan_prefix(job_prefix(id)))
+    }
+
+    /// Every print job not yet printed (pending or failed): what the printer owes after a restart
+    /// or a paper change.
+    pub fn unprinted_jobs(&self) -> Result<Vec<PrintJob>, StoreError> {
+        let mut jobs = self.jobs_in(self.print_jobs.iter())?;
+        jobs.retain(|job| {
+            !matches!(
+                job.status,
+                PrintStatus::Printed { .. } | PrintStatus::NotNeeded
+            )
+        });
+        Ok(jobs)
+    }
+
+    fn jobs_in(&self, entries: sled::Iter) -> Result<Vec<PrintJob>, StoreError> {
+        self.read_jobs(entries, &mut Vec::new())
+    }
+
+    fn read_jobs(
+        &self,
+        entries: sled::Iter,
+        moved: &mut Vec<QuarantinedRecord>,
+    ) -> Result<Vec<PrintJob>, StoreError> {
+        let mut jobs = Vec::new();
+        for entry in entries {
+            let (key, bytes) = entry.map_err(storage("reading print jobs"))?;
+            match record::decode_print_job(&bytes) {
+                Ok(job) => jobs.push(job),
+                Err(detail) => {
+                    moved.push(self.quarantine_record(PRINT_JOBS, &key, &bytes, detail)?)
+                }
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// Every readable order, final or not; unreadable ones are quarantined.
+    pub fn all_orders(&self) -> Result<Vec<Order>, StoreError> {
+        self.read_orders(&mut Vec::new())
+    }
+
+    /// Every readable order; unreadable ones are quarantined and added to `moved`.
+    fn read_orders(&self, moved: &mut Vec<QuarantinedRecord>) -> Result<Vec<Order>, StoreError> {
+        let mut orders = Vec::new();
+        for entry in self.orders.iter() {
+            let (key, bytes) = entry.map_err(storage("reading orders"))?;
+            match record::decode_order(&bytes) {
+                Ok(order) => orders.push(self.with_payment_code(order)?),
+                Err(detail) => moved.push(self.quarantine_record(ORDERS, &key, &bytes, detail)?),
+            }
+        }
+        Ok(orders)
+    }
+
+    /// Reads every record once, quarantining the unreadable ones.
+    fn sweep(&self) -> Result<Vec<QuarantinedRecord>, StoreError> {
+        let mut moved = Vec::new();
+        self.read_orders(&mut moved)?;
+        self.read_jobs(self.print_jobs.iter(), &mut moved)?;
+        Ok(moved)
+    }
+
+    /// Moves an unreadable record to the quarantine tree (out of the way of every listing, but
+    /// kept for a person to inspect) and returns the error that describes it.
+    fn quarantine_record(
+        &self,
+        tree: &'static str,
+        key: &[u8],
+        bytes: &[u8],
+        detail: String,
+    ) -> Result<QuarantinedRecord, StoreError> {
+        let record = QuarantinedRecord {
+            tree: tree.to_owned(),
+            key: String::from_utf8_lossy(key).into_owned(),
+            detail,
+            bytes: bytes.to_vec(),
+        };
+        let value = serde_json::to_vec(&record).expect("a quarantined record serializes");
+        let source = if tree == ORDERS {
+            &self.orders
+        } else {
+            &self.print_jobs
+        };
+        let result = (source, &self.open, &self.quarantine).transaction(|(source, open, q)| {
+            source.remove(key)?;
+            if tree == ORDERS {
+                open.remove(key)?;
+            }
+            q.insert(quarantine_key(tree, key), value.as_slice())?;
+            Ok(())
+        });
+        transaction("quarantining a record", result)?;
+        self.flush()?;
+        if let Some(id) = std::str::from_utf8(key)
+            .ok()
+            .and_then(|k| OrderId::parse(k).ok())
+            .filter(|_| tree == ORDERS)
+        {
+            // Nothing drives a quarantined order any more; its bearer token must not linger.
+            self.vault.wipe(&id).map_err(|source| StoreError::Vault {
+                doing: "wiping",
+                id,
+                source,
+            })?;
+        }
+        tracing::warn!("{}", record.error());
+        Ok(record)
+    }
+
+    /// sled's flush, then the sync it leaves out (see `durability`).
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map_err(|e| StoreError::Flush(e.into()))?;
+        self.durability.sync().map_err(StoreError::Flush)
+    }
+}
+
+fn quarantine_key(tree: &str, key: &[u8]) -> Vec<u8> {
+    let mut k = tree.as_bytes().to_vec();
+    k.push(b'/');
+    k.extend_from_slice(key);
+    k
+}

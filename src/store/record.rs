@@ -1,0 +1,79 @@
+//! How orders and print jobs are laid out as bytes in the store.
+//!
+//! Each record is JSON carrying a schema version, so a later posd can read what an earlier one
+//! wrote and a record that cannot be read is told apart from one written by a newer version.
+//! The payment code is not in any record: the order's serialization leaves it out, and the store
+//! keeps it in the vault (see [`super::vault`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::order::{Order, PrintJob};
+
+/// The layout written by this version.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct OrderRecordOut<'a> {
+    schema: u32,
+    order: &'a Order,
+}
+
+/// The schema field is checked on its own first, by [`check_schema`].
+#[derive(Deserialize)]
+struct OrderRecordIn {
+    order: Order,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrintJobRecord {
+    schema: u32,
+    job: PrintJob,
+}
+
+#[derive(Deserialize)]
+struct SchemaOnly {
+    schema: u32,
+}
+
+pub fn encode_order(order: &Order) -> Vec<u8> {
+    let record = OrderRecordOut {
+        schema: SCHEMA_VERSION,
+        order,
+    };
+    serde_json::to_vec(&record).expect("an order always serializes to JSON")
+}
+
+/// Reads an order record, or says in words why it cannot be read.
+pub fn decode_order(bytes: &[u8]) -> Result<Order, String> {
+    check_schema(bytes)?;
+    let record: OrderRecordIn = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    Ok(record.order)
+}
+
+pub fn encode_print_job(job: &PrintJob) -> Vec<u8> {
+    let record = PrintJobRecord {
+        schema: SCHEMA_VERSION,
+        job: job.clone(),
+    };
+    serde_json::to_vec(&record).expect("a print job always serializes to JSON")
+}
+
+pub fn decode_print_job(bytes: &[u8]) -> Result<PrintJob, String> {
+    check_schema(bytes)?;
+    let record: PrintJobRecord = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    Ok(record.job)
+}
+
+fn check_schema(bytes: &[u8]) -> Result<(), String> {
+    let found = serde_json::from_slice::<SchemaOnly>(bytes)
+        .map_err(|e| format!("not a record of this store: {e}"))?
+        .schema;
+    if found == SCHEMA_VERSION {
+        Ok(())
+    } else {
+        Err(format!(
+            "schema version {found}, but this posd reads only version {SCHEMA_VERSION}"
+        ))
+    }
+}

@@ -1,0 +1,100 @@
+//! Payment codes on disk, outside sled, so they can really be removed.
+//!
+//! sled is log-structured: overwriting a record leaves the old bytes in its log until a segment
+//! is rewritten, so a payment code kept in an order record would outlive the order's end. Each
+//! code therefore lives in a file of its own (`payment_codes/<hex of the order id>`), synced before
+//! the order can be sent, and wiped (overwritten with zeros, synced, unlinked) when the order is
+//! final.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::order::{OrderId, PaymentCode};
+
+pub struct Vault {
+    dir: PathBuf,
+}
+
+impl Vault {
+    pub fn open(dir: PathBuf) -> io::Result<Vault> {
+        fs::create_dir_all(&dir)?;
+        Ok(Vault { dir })
+    }
+
+    fn path(&self, id: &OrderId) -> PathBuf {
+        self.dir.join(hex::encode(id.as_str()))
+    }
+
+    /// Keeps the code of order `id` durably; a code already kept is left as it is (an order's code
+    /// never changes once scanned).
+    pub fn keep(&self, id: &OrderId, code: &PaymentCode) -> io::Result<()> {
+        let path = self.path(id);
+        if path.exists() {
+            return Ok(());
+        }
+        let partial = path.with_extension("partial");
+        let mut file = File::create(&partial)?;
+        file.write_all(code.expose().as_bytes())?;
+        file.sync_data()?;
+        fs::rename(&partial, &path)?;
+        sync_dir(&self.dir)
+    }
+
+    /// The code kept for order `id`, if any. An unreadable file counts as none: the order is then
+    /// reconciled or expires, which is safe.
+    pub fn get(&self, id: &OrderId) -> io::Result<Option<PaymentCode>> {
+        match fs::read_to_string(self.path(id)) {
+            Ok(text) => Ok(PaymentCode::new(text).ok()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Overwrites and removes the code of order `id`, if one is kept.
+    pub fn wipe(&self, id: &OrderId) -> io::Result<()> {
+        wipe_file(&self.path(id))?;
+        sync_dir(&self.dir)
+    }
+
+    /// Wipes every kept code whose order `keep` does not claim: codes of final, missing or
+    /// quarantined orders, and files left half-written by a crash.
+    pub fn wipe_all_but(&self, keep: impl Fn(&OrderId) -> bool) -> io::Result<usize> {
+        let mut wiped = 0;
+        for entry in fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            let claimed = path
+                .file_name()
+                .and_then(|name| name.to_str())
+                .and_then(|name| hex::decode(name).ok())
+                .and_then(|id| String::from_utf8(id).ok())
+                .and_then(|id| OrderId::parse(id).ok())
+                .is_some_and(|id| keep(&id));
+            if !claimed {
+                wipe_file(&path)?;
+                wiped += 1;
+            }
+        }
+        if wiped > 0 {
+            sync_dir(&self.dir)?;
+        }
+        Ok(wiped)
+    }
+}
+
+fn wipe_file(path: &Path) -> io::Result<()> {
+    let mut file = match OpenOptions::new().write(true).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let len = file.metadata()?.len();
+    file.write_all(&vec![0; usize::try_from(len).unwrap_or(0)])?;
+    file.sync_data()?;
+    drop(file);
+    fs::remove_file(path)
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}

@@ -1,0 +1,391 @@
+//! The local API through a real Unix socket, against the real daemon process and a simulator over
+//! TLS: charges, bad input, cancel, export, the token-guarded TCP port, secrets kept out.
+
+mod support;
+
+use hyper::{Method, StatusCode};
+use posd::sim::faults::Faults;
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::{Daemon, KEY, simulator, wait_final};
+
+fn latte(amount: u64) -> Value {
+    json!({
+        "amount": amount,
+        "items": [{"id": "1", "name": "拿鐵咖啡", "unit_price": amount, "quantity": 1}]
+    })
+}
+
+#[tokio::test]
+async fn a_charge_with_a_code_is_paid_and_explained() {
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(
+        dir.path(),
+        Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap()),
+    );
+    daemon.ready().await;
+    let client = daemon.client();
+
+    let mut body = latte(120);
+    body["payment_code"] = json!("MY13697573pbmQsYhY");
+    body["echo"] = json!(["table 4"]);
+    let (status, order) = client
+        .request(Method::POST, "/v1/charges", Some(&body))
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    let id = order["order_id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("POS1-"), "{id}");
+
+    let order = wait_final(&client, &id, Duration::from_secs(10)).await;
+    assert_eq!(order["state"], "paid");
+    assert_eq!(order["gateway"]["code"], "250");
+    assert_eq!(order["gateway"]["echo_0"], "table 4");
+    assert_eq!(order["receipt"]["status"]["status"], "pending");
+    let history: Vec<&str> = order["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["to"]["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "awaiting_payment_code",
+            "waiting_to_send",
+            "sending",
+            "paid"
+        ]
+    );
+
+    let (_, listed) = client
+        .request(Method::GET, "/v1/charges?state=paid", None)
+        .await
+        .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let (status, bad_state) = client
+        .request(Method::GET, "/v1/charges?state=happy", None)
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad_state["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("awaiting_payment_code")
+    );
+
+    let (status, export) = client
+        .request_raw(Method::GET, "/v1/orders/export", None)
+        .await
+        .unwrap();
+    assert!(status.is_success());
+    let lines: Vec<Value> = String::from_utf8(export.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["order_id"], id.as_str());
+    assert_eq!(lines[0]["state"], "paid");
+
+    assert_eq!(sim.ledger().len(), 1);
+    for text in [
+        order.to_string(),
+        String::from_utf8_lossy(&export).to_string(),
+        daemon.log(),
+    ] {
+        assert!(
+            !text.contains("MY13697573pbmQsYhY"),
+            "the payment code leaked"
+        );
+        assert!(!text.contains(KEY), "the agent key leaked");
+    }
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_the_field_named_and_nothing_charged() {
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(
+        dir.path(),
+        Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap()),
+    );
+    daemon.ready().await;
+    let client = daemon.client();
+    let post = |body: Value| {
+        let client = &client;
+        async move {
+            client
+                .request(Method::POST, "/v1/charges", Some(&body))
+                .await
+                .unwrap()
+        }
+    };
+
+    let cases = [
+        (
+            json!({"amount": 0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "amount",
+        ),
+        (
+            json!({"amount": -5}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "amount",
+        ),
+        (
+            json!({"amount": 10.5}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "amount",
+        ),
+        (
+            json!({"amount": "ten"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "amount",
+        ),
+        (
+            json!({"amount": 10, "tip": 3}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "tip",
+        ),
+        (
+            json!({"amount": 100, "items": [{"id": "1", "name": "a", "unit_price": 30, "quantity": 3}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "amount",
+        ),
+        (
+            json!({"amount": 10, "invoice": {"type": "donation", "love_code": "1"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invoice.love_code",
+        ),
+        (
+            json!({"amount": 10, "invoice": {"type": "business", "title": "公司", "tax_id": "12345678", "address": "台北"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invoice.tax_id",
+        ),
+        (
+            json!({"amount": 10, "order_id": "有中文"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "order_id",
+        ),
+        (
+            json!({"amount": 10, "payment_code": "a b"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "payment_code",
+        ),
+    ];
+    for (body, status, field) in cases {
+        let (got, answer) = post(body.clone()).await;
+        assert_eq!(got, status, "{body} → {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(
+            answer["error"]["field"].as_str() == Some(field) || message.contains(field),
+            "{body}: expected {field} named in {answer}"
+        );
+    }
+
+    let (status, answer) = client
+        .request_raw(Method::POST, "/v1/charges", None)
+        .await
+        .unwrap();
+    assert!(status.is_client_error(), "{status} {answer:?}");
+
+    let huge = json!({"amount": 10, "echo": ["x".repeat(100 * 1024)]});
+    let (status, _) = post(huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    let mut first = latte(50);
+    first["order_id"] = json!("DUP-1");
+    assert_eq!(post(first.clone()).await.0, StatusCode::CREATED);
+    let (status, answer) = post(first).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(answer["error"]["field"], "order_id");
+
+    let (status, _) = client
+        .request(Method::GET, "/v1/charges/NOPE-1", None)
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = client
+        .request(Method::GET, "/v1/nothing", None)
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(sim.ledger().is_empty(), "nothing reached the gateway");
+
+    // The daemon is still well after all that.
+    let (status, _) = client
+        .request(Method::GET, "/v1/health", None)
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn cancel_only_before_anything_was_sent() {
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(
+        dir.path(),
+        Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap()),
+    );
+    daemon.ready().await;
+    let client = daemon.client();
+
+    let (_, order) = client
+        .request(Method::POST, "/v1/charges", Some(&latte(80)))
+        .await
+        .unwrap();
+    let id = order["order_id"].as_str().unwrap().to_owned();
+    assert_eq!(order["state"], "awaiting_payment_code");
+    let (status, cancelled) = client
+        .request(Method::POST, &format!("/v1/charges/{id}/cancel"), None)
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled["state"], "cancelled");
+    let (status, _) = client
+        .request(
+            Method::POST,
+            &format!("/v1/charges/{id}/payment-code"),
+            Some(&json!({"payment_code": "MY1234567890123456"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a cancelled order takes no code"
+    );
+
+    let (_, order) = client
+        .request(Method::POST, "/v1/charges", Some(&latte(90)))
+        .await
+        .unwrap();
+    let id = order["order_id"].as_str().unwrap().to_owned();
+    let (status, _) = client
+        .request(
+            Method::POST,
+            &format!("/v1/charges/{id}/payment-code"),
+            Some(&json!({"payment_code": "MY2234567890123456"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK);
+    wait_final(&client, &id, Duration::from_secs(10)).await;
+    let (status, refused) = client
+        .request(Method::POST, &format!("/v1/charges/{id}/cancel"), None)
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be cancelled")
+    );
+}
+
+#[tokio::test]
+async fn the_tcp_port_needs_the_token() {
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
+    env.push(("POSD_TCP_LISTEN".into(), format!("127.0.0.1:{port}")));
+    env.push(("POSD_TCP_TOKEN".into(), "s3cret-token".into()));
+    let daemon = Daemon::start(dir.path(), env);
+    daemon.ready().await;
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/v1/health");
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 401);
+    let wrong = http
+        .get(&url)
+        .bearer_auth("s3cret-tokeN")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let right = http
+        .get(&url)
+        .bearer_auth("s3cret-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 200);
+}
+
+#[tokio::test]
+async fn a_non_loopback_tcp_address_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = Daemon::env_for(dir.path(), "https://127.0.0.1:9/api/agent", "");
+    env.retain(|(k, _)| k != "POSD_CA_FILE");
+    env.push(("POSD_TCP_LISTEN".into(), "0.0.0.0:8790".into()));
+    env.push(("POSD_TCP_TOKEN".into(), "t".into()));
+    let mut daemon = Daemon::start(dir.path(), env);
+    let status = daemon.child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(2),
+        "a configuration error: restarting will not help"
+    );
+    assert!(
+        daemon.log().contains("not a loopback address"),
+        "{}",
+        daemon.log()
+    );
+}
+
+#[tokio::test]
+async fn events_stream_the_charge() {
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(
+        dir.path(),
+        Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap()),
+    );
+    daemon.ready().await;
+
+    // A raw HTTP/1.1 request over the socket, reading the stream as it comes.
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mut stream = tokio::net::UnixStream::connect(dir.path().join("posd.sock"))
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET /v1/events HTTP/1.1\r\nHost: posd\r\n\r\n")
+        .await
+        .unwrap();
+    let mut lines = BufReader::new(stream).lines();
+
+    let mut body = latte(70);
+    body["payment_code"] = json!("MY3234567890123456");
+    let (_, order) = daemon
+        .client()
+        .request(Method::POST, "/v1/charges", Some(&body))
+        .await
+        .unwrap();
+    let id = order["order_id"].as_str().unwrap().to_owned();
+
+    let mut kinds = Vec::new();
+    let read = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(data) = line.strip_prefix("data: ") {
+                let event: Value = serde_json::from_str(data).unwrap();
+                assert_eq!(event["order_id"], id.as_str());
+                kinds.push(event["kind"].as_str().unwrap().to_owned());
+                if event["kind"] == "paid" {
+                    break;
+                }
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .unwrap();
+    assert_eq!(kinds, ["created", "submitting", "paid"]);
+}

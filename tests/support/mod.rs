@@ -1,0 +1,162 @@
+//! Shared by the daemon tests: a simulator in the test process and the real `posd` binary.
+#![allow(dead_code)]
+
+use hyper::Method;
+use posd::envelope::AgentKey;
+use posd::local_client::LocalClient;
+use posd::sim::{self, RunningSim, SimConfig, faults::Faults};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const AGENT_UID: &str = "518169081001";
+pub const KEY: &str = "2MrhtRYeF9wKZ4bKwzZoL8aZf26pWzIG";
+pub const STORE: &str = "289151880002";
+
+pub async fn simulator(faults: Faults) -> RunningSim {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    simulator_on(listener, faults).await
+}
+
+pub async fn simulator_on(listener: tokio::net::TcpListener, faults: Faults) -> RunningSim {
+    let mut config = SimConfig::new(AGENT_UID, AgentKey::new(KEY).unwrap(), STORE);
+    config.faults = faults;
+    sim::start(config, listener).await.unwrap()
+}
+
+/// The real daemon as a child process, talking to an outside gateway.
+pub struct Daemon {
+    pub child: Child,
+    pub dir: PathBuf,
+    pub env: Vec<(String, String)>,
+}
+
+impl Daemon {
+    /// Environment for a daemon in `dir` against the gateway at `url` trusting `ca_pem`.
+    pub fn env_for(dir: &Path, url: &str, ca_pem: &str) -> Vec<(String, String)> {
+        let ca = dir.join("gateway-ca.pem");
+        std::fs::write(&ca, ca_pem).unwrap();
+        [
+            ("POSD_DATA_DIR", dir.join("data").display().to_string()),
+            ("POSD_SOCKET", dir.join("posd.sock").display().to_string()),
+            ("POSD_GATEWAY_URL", url.to_owned()),
+            ("POSD_AGENT_UID", AGENT_UID.to_owned()),
+            ("POSD_AGENT_KEY", KEY.to_owned()),
+            ("POSD_STORE_UID", STORE.to_owned()),
+            ("POSD_CA_FILE", ca.display().to_string()),
+            ("POSD_GATEWAY_TIMEOUT_MS", "2000".to_owned()),
+            ("POSD_GATEWAY_CONNECT_TIMEOUT_MS", "500".to_owned()),
+            ("POSD_POLICY_BACKOFF_INITIAL_MS", "100".to_owned()),
+            ("POSD_POLICY_BACKOFF_MAX_MS", "400".to_owned()),
+            ("POSD_POLICY_RECONCILE_POLL_MS", "100".to_owned()),
+            ("POSD_POLICY_NOT_FOUND_SETTLE_SECS", "1".to_owned()),
+            ("POSD_POLICY_MAX_ATTEMPTS", "50".to_owned()),
+            ("POSD_POLICY_MAX_OPEN_ORDERS", "500".to_owned()),
+            ("POSD_POLICY_MAX_OPEN_AMOUNT", "10000000".to_owned()),
+            ("POSD_LOG", "info".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    pub fn start(dir: &Path, env: Vec<(String, String)>) -> Daemon {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("posd.log"))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_posd"))
+            .arg("run")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Daemon {
+            child,
+            dir: dir.to_owned(),
+            env,
+        }
+    }
+
+    pub fn client(&self) -> LocalClient {
+        LocalClient::new(self.dir.join("posd.sock"))
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("posd.log")).unwrap_or_default()
+    }
+
+    /// Waits until the daemon answers on its socket.
+    pub async fn ready(&self) {
+        let client = self.client();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if client
+                .request(Method::GET, "/v1/health", None)
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the daemon did not come up:\n{}", self.log());
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        *self = Daemon::start(&self.dir.clone(), self.env.clone());
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+const FINAL: [&str; 8] = [
+    "paid",
+    "paid_with_mismatch",
+    "declined",
+    "expired",
+    "rejected",
+    "abandoned",
+    "cancelled",
+    "needs_attention",
+];
+
+pub fn is_final(state: &str) -> bool {
+    FINAL.contains(&state)
+}
+
+/// Polls an order until it is final.
+pub async fn wait_final(client: &LocalClient, id: &str, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let (status, order) = client
+            .request(Method::GET, &format!("/v1/charges/{id}"), None)
+            .await
+            .unwrap();
+        assert!(status.is_success(), "{status}: {order}");
+        if is_final(order["state"].as_str().unwrap()) {
+            return order;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "order {id} not final in time: {order}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

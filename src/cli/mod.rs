@@ -5,8 +5,8 @@ mod demo;
 mod gateway;
 mod gateway_sim;
 mod local;
-mod run;
 mod print_test;
+mod run;
 
 use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
 use clap::{Parser, Subcommand};

@@ -6,6 +6,9 @@
 //! land in the same place on every printer, and the encoding selection and raster text that
 //! the crate has no commands for. [`interpret::interpret`] runs such a stream and draws the
 //! paper: previews and tests are made from the very bytes a printer gets.
+//!
+//! [`encode`]: crate::escpos::encode
+//! [`interpret::interpret`]: crate::escpos::interpret::interpret
 
 mod charset;
 pub mod font;

@@ -12,6 +12,10 @@
 //!
 //! Layout invariants: every text line fits the paper's columns (CJK counted double), every
 //! image fits its width, the barcode and QR codes carry the gateway's strings unchanged.
+//!
+//! [`build`]: crate::receipt::build
+//! [`Receipt`]: crate::receipt::Receipt
+//! [`Receipt::notice`]: crate::receipt::Receipt::notice
 
 mod answer;
 mod bitmap;

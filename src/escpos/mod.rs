@@ -41,6 +41,18 @@ pub struct EncodeOptions {
     pub cut: bool,
 }
 
+impl EncodeOptions {
+    /// The options for a profile's printer; `cut_wanted` is the merchant's setting, honoured
+    /// only when the printer has a cutter.
+    pub fn for_printer(printer: &crate::profile::PrinterProfile, cut_wanted: bool) -> Self {
+        EncodeOptions {
+            width_dots: printer.width_dots,
+            encoding: printer.encoding,
+            cut: printer.cut && cut_wanted,
+        }
+    }
+}
+
 /// The printer bytes of a receipt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encoded {

@@ -134,6 +134,12 @@ impl<L: Link> Spooler<L> {
         )))
     }
 
+    /// Replaces a broken link (a dropped TCP connection, a re-bound RFCOMM device) and keeps
+    /// the queued jobs; call [`Spooler::retry`] to send them.
+    pub fn reconnect(&mut self, link: L) {
+        self.link = link;
+    }
+
     /// Jobs not yet sent.
     pub fn pending(&self) -> usize {
         self.queue.len()

@@ -150,11 +150,15 @@ pub fn encode(blocks: &[Block], options: &EncodeOptions) -> Result<Encoded, Enco
     }
     printer.print()?;
     drop(printer);
-    for ch in &replaced {
+    if !replaced.is_empty() {
+        let characters: String = replaced
+            .iter()
+            .map(|ch| ch.escape_unicode().to_string())
+            .collect();
         tracing::warn!(
-            character = %ch.escape_unicode(),
+            %characters,
             encoding = ?options.encoding,
-            "character cannot be printed in this encoding; printed as '?'"
+            "characters cannot be printed in this encoding; printed as '?'"
         );
     }
     let bytes = buffer.0.take();

@@ -25,6 +25,33 @@ pub struct Config {
     /// How orders are retried, reconciled and capped.
     #[serde(default)]
     pub policy: Policy,
+    #[serde(default)]
+    pub printer: PrinterSettings,
+}
+
+/// `[printer]`: which device profile the till is, and how its receipts look.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrinterSettings {
+    /// A built-in profile (`sunmi-v2-pro`, `generic-58mm`, `generic-80mm`) or a profile file.
+    pub profile: String,
+    /// The printer's device or a file, instead of the one the profile names.
+    pub device: Option<String>,
+    /// The merchant's layout settings (`receipts/layout.toml`); built-in defaults when absent.
+    pub layout: Option<PathBuf>,
+    /// Also draw a PNG preview of every receipt under `<data_dir>/previews`.
+    pub previews: bool,
+}
+
+impl Default for PrinterSettings {
+    fn default() -> Self {
+        PrinterSettings {
+            profile: "sunmi-v2-pro".to_owned(),
+            device: None,
+            layout: None,
+            previews: false,
+        }
+    }
 }
 
 /// `[daemon]`: where the daemon keeps its data and listens, and who it is.
@@ -208,6 +235,10 @@ overrides! {
     "POSD_DEVICE_ID" => "daemon.device_id": |c, v| parse(&mut c.daemon.device_id, v);
     "POSD_RETENTION_DAYS" => "daemon.retention_days": |c, v| parse(&mut c.daemon.retention_days, v);
     "POSD_MAX_CONNECTIONS" => "daemon.max_connections": |c, v| parse(&mut c.daemon.max_connections, v);
+    "POSD_PROFILE" => "printer.profile": |c, v| parse(&mut c.printer.profile, v);
+    "POSD_PRINTER_DEVICE" => "printer.device": |c, v| parse_opt(&mut c.printer.device, v);
+    "POSD_LAYOUT" => "printer.layout": |c, v| parse_opt(&mut c.printer.layout, v);
+    "POSD_PREVIEWS" => "printer.previews": |c, v| flag(&mut c.printer.previews, v);
     "POSD_POLICY_BACKOFF_INITIAL_MS" => "policy.backoff_initial_ms": |c, v| parse(&mut c.policy.backoff_initial_ms, v);
     "POSD_POLICY_BACKOFF_MAX_MS" => "policy.backoff_max_ms": |c, v| parse(&mut c.policy.backoff_max_ms, v);
     "POSD_POLICY_PAYMENT_CODE_LIFETIME_SECS" => "policy.payment_code_lifetime_secs": |c, v| parse(&mut c.policy.payment_code_lifetime_secs, v);

@@ -123,6 +123,35 @@ pub fn open_json<T: serde::de::DeserializeOwned>(
     })?;
     serde_json::from_str(&text).map_err(|e| OpenError::NotJson {
         field: field.to_owned(),
-        detail: e.to_string(),
+        detail: json_error_detail(&e),
     })
+}
+
+/// serde_json's message without the string values it quotes. When the JSON parses but a value
+/// has the wrong type, serde quotes it (`invalid type: string "MY1369...", expected u64`), and
+/// in a request that value can be the customer's payment code, which must not reach a log.
+fn json_error_detail(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    if error.classify() != serde_json::error::Category::Data {
+        return message;
+    }
+    // serde prints strings in Rust debug form: inner quotes are escaped as `\"`.
+    let mut redacted = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        redacted.push(c);
+        if c == '"' {
+            redacted.push_str("<redacted>\"");
+            while let Some(inner) = chars.next() {
+                match inner {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '"' => break,
+                    _ => {}
+                }
+            }
+        }
+    }
+    redacted
 }

@@ -19,6 +19,8 @@ pub mod printer;
 pub mod profile;
 /// The printout of a payment: e-invoice proof and item detail, laid out for the paper.
 pub mod receipt;
+/// Reading the customer's payment QR code: frame sources, decoding pipeline, scan key.
+pub mod scan;
 pub mod sim;
 /// The order store: orders and print jobs, durable in sled.
 pub mod store;

@@ -278,6 +278,30 @@ fn a_plaintext_that_is_not_json_is_named_with_the_parser_error() {
     );
 }
 
+/// JSON of the wrong shape: serde's message would quote the value, here a payment code.
+#[test]
+fn a_value_of_the_wrong_type_is_named_without_quoting_it() {
+    #[derive(Debug, Deserialize)]
+    struct QrCode {
+        #[serde(rename = "qrCode")]
+        _qr_code: u64,
+    }
+    let sealed = envelope::seal(&sample_key(), br#"{"qrCode":"MY13697573p\"bmQsYhY"}"#);
+    let err = envelope::open_json::<QrCode>(&sample_key(), "data_json", &sealed).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "data_json: decrypted text is not JSON \
+         (invalid type: string \"<redacted>\", expected u64 at line 1 column 32)"
+    );
+
+    let sealed = envelope::seal(&sample_key(), br#"{"code":"250"}"#);
+    let err = envelope::open_json::<QrCode>(&sample_key(), "encry_data", &sealed).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "encry_data: decrypted text is not JSON (missing field `qrCode` at line 1 column 14)"
+    );
+}
+
 #[test]
 fn a_key_that_is_not_32_bytes_is_refused_with_its_length() {
     for (key, len) in [

@@ -7,6 +7,7 @@ mod gateway_sim;
 mod local;
 mod print_test;
 mod run;
+mod scan;
 
 use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
 use clap::{Parser, Subcommand};
@@ -35,6 +36,8 @@ enum Command {
     Orders(local::OrdersCommand),
     /// The running daemon's health: gateway, queue, printer.
     Status(local::StatusArgs),
+    /// Read payment codes from image files, or from the camera (feature `camera`).
+    Scan(scan::Args),
     /// Check the configuration, or list its environment variables.
     #[command(subcommand)]
     Config(config_check::Command),
@@ -111,6 +114,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Charge(args) => local::charge(args).await,
             Command::Orders(command) => local::orders(command).await,
             Command::Status(args) => local::status(args).await,
+            Command::Scan(args) => scan::run(args).await,
             Command::Config(command) => config_check::run(command),
             Command::Demo(args) => demo::run(args).await,
             Command::Gateway(command) => gateway::run(command).await,

@@ -9,6 +9,7 @@
 pub mod events;
 pub mod listen;
 pub mod orders;
+pub mod printing;
 pub mod routes;
 
 use crate::config::{Config, ConfigError};
@@ -22,7 +23,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 /// The simulator's identity when the daemon runs one inside itself.
 const SIM_AGENT_UID: &str = "518169081001";
@@ -48,6 +49,8 @@ pub enum StartError {
     DeviceId(crate::api::FieldError),
     #[error(transparent)]
     Listen(#[from] listen::ListenError),
+    #[error("printer: {0}")]
+    Printer(String),
     #[error("daemon.tcp_token_file {path}: {source}")]
     Token {
         path: String,
@@ -180,7 +183,9 @@ pub async fn start(
         );
     }
     let events = EventBus::new();
-    let (paid, mut receipts) = mpsc::unbounded_channel();
+    let setup = printer_setup(&config, configured, &paths)?;
+    let (printer, print_requests) = std::sync::mpsc::channel();
+    printing::spawn(setup, store.clone(), events.clone(), print_requests);
     let orders = Orders::new(
         store.clone(),
         client.clone(),
@@ -188,7 +193,7 @@ pub async fn start(
         merchant,
         &config.daemon.device_id,
         events.clone(),
-        paid,
+        printer,
     )
     .map_err(StartError::DeviceId)?;
 
@@ -228,11 +233,6 @@ pub async fn start(
     if resumed > 0 {
         tracing::info!("resumed {resumed} unfinished order(s)");
     }
-    tokio::spawn(async move {
-        while let Some(id) = receipts.recv().await {
-            tracing::info!(order = %id, "receipt owed");
-        }
-    });
     spawn_retention(store, config.daemon.retention_days, stopped);
 
     Ok(RunningDaemon {
@@ -241,6 +241,39 @@ pub async fn start(
         orders,
         simulator,
         shutdown,
+    })
+}
+
+/// The printer as configured. Without a configuration file, receipts go to a file in the data
+/// directory with a PNG preview of each, so a trial needs no printer.
+fn printer_setup(
+    config: &Config,
+    configured: bool,
+    paths: &Paths,
+) -> Result<printing::PrinterSetup, StartError> {
+    let settings = &config.printer;
+    let mut profile = printing::load_profile(&settings.profile).map_err(StartError::Printer)?;
+    let mut previews = settings.previews;
+    match &settings.device {
+        Some(device) => printing::override_device(&mut profile.printer, device),
+        None if !configured => {
+            profile.printer.transport = crate::profile::Transport::File {
+                path: paths.data_dir.join("printer.bin"),
+            };
+            profile.printer.two_way = false;
+            previews = true;
+        }
+        None => {}
+    }
+    let layout = match &settings.layout {
+        Some(path) => crate::receipt::LayoutSettings::load(path)
+            .map_err(|e| StartError::Printer(e.to_string()))?,
+        None => crate::receipt::LayoutSettings::default(),
+    };
+    Ok(printing::PrinterSetup {
+        profile,
+        layout,
+        previews: previews.then(|| paths.data_dir.join("previews")),
     })
 }
 

@@ -6,6 +6,7 @@
 //! so no change is ever lost between a load and a save.
 
 use super::events::{Event, EventBus, EventKind};
+use super::printing::{PrintQueue, PrintRequest};
 use crate::api::{
     self, Code, Command, QueryDirectResponse, TransactionRequest, TransactionResponse,
 };
@@ -20,7 +21,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 /// How many locks the orders share; two orders rarely wait for each other.
 const LOCK_SHARDS: usize = 64;
@@ -67,11 +68,11 @@ pub struct Orders {
     ids: Mutex<OrderIdGenerator>,
     locks: Vec<tokio::sync::Mutex<()>>,
     wakers: Mutex<HashMap<OrderId, Arc<Notify>>>,
-    paid: mpsc::UnboundedSender<OrderId>,
+    printer: PrintQueue,
 }
 
 impl Orders {
-    /// `paid` receives every order that became paid and owes a receipt.
+    /// `printer` receives every order that became paid and owes a receipt.
     pub fn new(
         store: Arc<Store>,
         gateway: Client,
@@ -79,7 +80,7 @@ impl Orders {
         merchant: Merchant,
         device_id: &str,
         events: EventBus,
-        paid: mpsc::UnboundedSender<OrderId>,
+        printer: PrintQueue,
     ) -> Result<Arc<Orders>, api::FieldError> {
         Ok(Arc::new(Orders {
             store,
@@ -92,7 +93,7 @@ impl Orders {
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
             wakers: Mutex::new(HashMap::new()),
-            paid,
+            printer,
         }))
     }
 
@@ -161,8 +162,15 @@ impl Orders {
         let order = self
             .update(id, |order| order.reprint_requested(now()))
             .await?;
-        let _ = self.paid.send(order.id().clone());
+        self.print(PrintRequest::Order(order.id().clone()));
         Ok(order)
+    }
+
+    /// Hands a request to the printer thread.
+    pub fn print(&self, request: PrintRequest) {
+        if self.printer.send(request).is_err() {
+            tracing::error!("the printer thread has stopped; receipts stay owed in the store");
+        }
     }
 
     /// Wakes an order's task now, to reconcile at once instead of at the next poll.
@@ -305,7 +313,7 @@ impl Orders {
             match action {
                 Action::Done => {
                     if matches!(order.state(), State::Paid | State::PaidWithMismatch) {
-                        let _ = self.paid.send(id.clone());
+                        self.print(PrintRequest::Order(id.clone()));
                     }
                     return;
                 }

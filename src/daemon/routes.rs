@@ -44,6 +44,7 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/v1/charges/{id}/payment-code", post(give_payment_code))
         .route("/v1/charges/{id}/reconcile", post(reconcile_charge))
         .route("/v1/orders/export", get(export_orders))
+        .route("/v1/print-test", post(print_test))
         .route("/v1/wallet/{command}", post(wallet_command))
         .route("/v1/health", get(health))
         .route("/v1/events", get(events))
@@ -310,6 +311,12 @@ async fn reconcile_charge(
     let order = api.orders.get(&id).await?;
     api.orders.reconcile_now(&id)?;
     Ok(view(&order))
+}
+
+/// `POST /v1/print-test`: the test page goes to the printer queue.
+async fn print_test(State(api): State<Arc<Api>>) -> (StatusCode, Json<Value>) {
+    api.orders.print(super::printing::PrintRequest::TestPage);
+    (StatusCode::ACCEPTED, Json(json!({"queued": "test page"})))
 }
 
 /// `GET /v1/orders/export`: every final order as one JSON line, for accounting.

@@ -420,6 +420,14 @@ impl Order {
         Ok(())
     }
 
+    /// The gateway's answer asks for no printout here (print type 0, or the merchant prints).
+    pub fn receipt_not_needed(&mut self, now: Timestamp) -> Result<(), OrderError> {
+        self.require_printable()?;
+        self.receipt.status = PrintStatus::NotNeeded;
+        self.updated_at = now;
+        Ok(())
+    }
+
     /// Someone asked for the receipt again.
     pub fn reprint_requested(&mut self, now: Timestamp) -> Result<(), OrderError> {
         self.require_printable()?;

@@ -23,6 +23,7 @@ pub mod code39;
 mod logo;
 pub mod qr;
 mod settings;
+pub mod test_page;
 pub mod text;
 
 pub use answer::{AnswerError, DetailLine, InvoiceAnswer};

@@ -1,0 +1,260 @@
+//! The per-frame decoding pipeline.
+//!
+//! A frame goes through increasingly expensive attempts until one yields a valid payment code
+//! or the frame's time budget runs out:
+//!
+//! 1. contrast stretch + adaptive threshold, then `rqrr` on each likely code region only
+//!    ([`locate`](super::locate)); small regions are first enlarged 2×, which is what reads
+//!    codes whose modules are 2-3 pixels wide,
+//! 2. `rqrr` on the whole grey frame with its own binarisation,
+//! 3. `rqrr` on the whole thresholded frame,
+//! 4. the same at half size (averaging smooths blur, noise and JPEG blocks).
+//!
+//! Each attempt runs in both polarities, the likelier one first: a dark frame is probably a
+//! dark-mode screen with light modules. Mirrored codes need no attempt of their own: `rqrr`
+//! retries every grid it finds transposed. A grid found but not decoded gets a second look
+//! with its fourth corner moved around ([`resample`](super::resample)).
+//!
+//! Every text read is checked by [`CodeRules`]; texts that are not payment codes (a URL, a
+//! Wi-Fi code) are skipped and the next attempt runs, so a poster behind the phone cannot end
+//! the scan.
+
+use std::time::{Duration, Instant};
+
+use image::{DynamicImage, GrayImage};
+
+use super::locate::code_regions;
+use super::preprocess::{
+    Bitmap, adaptive_threshold, downscale_by, downscale_to_fit, grayscale, mean_level,
+    stretch_contrast, upscale_double,
+};
+use super::resample::decode_with_corner_search;
+use super::validate::{CodeRules, PaymentCode, Refusal};
+
+/// Tuning of the pipeline. The defaults suit 640×480 frames from a handheld's camera.
+#[derive(Debug, Clone)]
+pub struct DecoderConfig {
+    /// Larger frames are shrunk to this many pixels on their longest side first.
+    pub max_side: u32,
+    /// No new attempt starts once a frame has taken this long.
+    pub frame_budget: Duration,
+}
+
+impl Default for DecoderConfig {
+    fn default() -> Self {
+        Self {
+            max_side: 800,
+            frame_budget: Duration::from_millis(80),
+        }
+    }
+}
+
+/// Which attempt of the pipeline read the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Region,
+    Plain,
+    Thresholded,
+    HalfScale,
+}
+
+/// The result of decoding one frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeOutcome {
+    Found {
+        code: PaymentCode,
+        stage: Stage,
+        inverted: bool,
+    },
+    /// QR codes were read, but none is a payment code; the last refusal says why.
+    Refused(Refusal),
+    /// No QR code could be read.
+    NothingRead,
+}
+
+impl DecodeOutcome {
+    pub fn code(&self) -> Option<&PaymentCode> {
+        match self {
+            DecodeOutcome::Found { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// Below this mean grey level a frame is taken for a dark-mode screen.
+const DARK_FRAME_MEAN: u8 = 100;
+/// Threshold window radius, as a fraction of the frame's longest side.
+const WINDOW_FRACTION: u32 = 40;
+/// Code regions tried per frame (the phone is one; a second guards against a busy poster).
+const REGIONS_TRIED: usize = 2;
+/// Regions smaller than this on their longest side are enlarged 2× before detection: a
+/// phone screen that small holds a code with modules of a few pixels.
+const ENLARGE_BELOW: u32 = 240;
+/// Grey levels a pixel must be below its window's mean to count as dark (after stretching).
+const THRESHOLD_BIAS: u8 = 10;
+
+#[derive(Debug, Clone, Default)]
+pub struct Decoder {
+    rules: CodeRules,
+    config: DecoderConfig,
+}
+
+impl Decoder {
+    pub fn new(rules: CodeRules, config: DecoderConfig) -> Self {
+        Self { rules, config }
+    }
+
+    pub fn rules(&self) -> &CodeRules {
+        &self.rules
+    }
+
+    /// Decodes one frame: the first valid payment code found, or why there is none.
+    pub fn decode(&self, frame: &DynamicImage) -> DecodeOutcome {
+        let started = Instant::now();
+        let grey = downscale_to_fit(grayscale(frame), self.config.max_side);
+        let dark_first = mean_level(&grey) < DARK_FRAME_MEAN;
+        let polarities = [dark_first, !dark_first];
+        let mut attempt = Attempts {
+            rules: &self.rules,
+            last_refusal: None,
+            started,
+            budget: self.config.frame_budget,
+        };
+        let stretched = stretch_contrast(&grey);
+        let bitmap = threshold(&stretched);
+
+        for region in code_regions(&bitmap, REGIONS_TRIED) {
+            let mut crop = image::imageops::crop_imm(
+                &stretched,
+                region.x,
+                region.y,
+                region.width,
+                region.height,
+            )
+            .to_image();
+            if region.width.max(region.height) < ENLARGE_BELOW {
+                crop = upscale_double(&crop);
+            }
+            let crop_bitmap = threshold(&crop);
+            if let Some(found) = attempt.both_polarities(Stage::Region, &crop_bitmap, polarities) {
+                return found;
+            }
+        }
+
+        for inverted in polarities {
+            let image = if inverted {
+                inverted_grey(&grey)
+            } else {
+                grey.clone()
+            };
+            if let Some(found) = attempt.run(Stage::Plain, inverted, || {
+                rqrr::PreparedImage::prepare(image)
+            }) {
+                return found;
+            }
+        }
+
+        if let Some(found) = attempt.both_polarities(Stage::Thresholded, &bitmap, polarities) {
+            return found;
+        }
+        if !attempt.out_of_time() {
+            let half = threshold(&downscale_by(&stretched, 2));
+            if let Some(found) = attempt.both_polarities(Stage::HalfScale, &half, polarities) {
+                return found;
+            }
+        }
+        match attempt.last_refusal {
+            Some(refusal) => DecodeOutcome::Refused(refusal),
+            None => DecodeOutcome::NothingRead,
+        }
+    }
+}
+
+/// Adaptive threshold with a window scaled to the image.
+fn threshold(image: &GrayImage) -> Bitmap {
+    let radius = (image.width().max(image.height()) / WINDOW_FRACTION).max(2);
+    adaptive_threshold(image, radius, THRESHOLD_BIAS)
+}
+
+fn inverted_grey(grey: &GrayImage) -> GrayImage {
+    let mut inverted = grey.clone();
+    image::imageops::invert(&mut inverted);
+    inverted
+}
+
+/// Bookkeeping shared by the attempts on one frame.
+struct Attempts<'a> {
+    rules: &'a CodeRules,
+    last_refusal: Option<Refusal>,
+    started: Instant,
+    budget: Duration,
+}
+
+impl Attempts<'_> {
+    fn out_of_time(&self) -> bool {
+        self.started.elapsed() >= self.budget
+    }
+
+    fn both_polarities(
+        &mut self,
+        stage: Stage,
+        bitmap: &Bitmap,
+        polarities: [bool; 2],
+    ) -> Option<DecodeOutcome> {
+        polarities.into_iter().find_map(|inverted| {
+            self.run(stage, inverted, || {
+                if inverted {
+                    bitmap.inverted().to_prepared()
+                } else {
+                    bitmap.to_prepared()
+                }
+            })
+        })
+    }
+
+    /// Runs one attempt unless the budget is spent; returns the outcome if it found a code.
+    fn run(
+        &mut self,
+        stage: Stage,
+        inverted: bool,
+        prepare: impl FnOnce() -> rqrr::PreparedImage<GrayImage>,
+    ) -> Option<DecodeOutcome> {
+        if self.out_of_time() {
+            return None;
+        }
+        let mut prepared = prepare();
+        let mut payloads = Vec::new();
+        let mut undecoded = Vec::new();
+        for grid in prepared.detect_grids() {
+            let mut bytes = Vec::new();
+            match grid.decode_to(&mut bytes) {
+                Ok(_) => payloads.push(bytes),
+                Err(_) => undecoded.push((grid.bounds, rqrr::BitGrid::size(&grid.grid))),
+            }
+        }
+        let (width, height) = (prepared.width() as i32, prepared.height() as i32);
+        let is_dark = |x: i32, y: i32| {
+            (0..width).contains(&x)
+                && (0..height).contains(&y)
+                && prepared.get_pixel_at(x as usize, y as usize) != 0u8
+        };
+        payloads.extend(
+            undecoded
+                .into_iter()
+                .filter_map(|(bounds, size)| decode_with_corner_search(bounds, size, is_dark)),
+        );
+        for bytes in payloads {
+            match self.rules.check(&bytes) {
+                Ok(code) => {
+                    return Some(DecodeOutcome::Found {
+                        code,
+                        stage,
+                        inverted,
+                    });
+                }
+                Err(refusal) => self.last_refusal = Some(refusal),
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,303 @@
+//! Pure image stages that prepare a camera frame for `rqrr`.
+//!
+//! `rqrr` binarises with a running average along each row, which loses small, blurred or
+//! low-contrast codes and everything under glare. These stages give it cleaner input: a grey
+//! frame of bounded size, stretched to full contrast, then thresholded against the mean of a
+//! square window around each pixel, so a bright glare patch or a dim corner gets its own
+//! threshold. Each stage is a plain function of its input, tested on its own.
+
+use image::{DynamicImage, GrayImage};
+
+/// Converts any decoded frame to 8-bit luminance.
+pub fn grayscale(frame: &DynamicImage) -> GrayImage {
+    match frame {
+        DynamicImage::ImageLuma8(grey) => grey.clone(),
+        other => other.to_luma8(),
+    }
+}
+
+/// Shrinks `image` by the smallest whole factor that brings both sides within `max_side`,
+/// averaging each block of pixels (which also smooths sensor noise). Frames that already fit
+/// come back unchanged.
+pub fn downscale_to_fit(image: GrayImage, max_side: u32) -> GrayImage {
+    let longest = image.width().max(image.height());
+    let factor = longest.div_ceil(max_side.max(1));
+    if factor <= 1 {
+        image
+    } else {
+        downscale_by(&image, factor)
+    }
+}
+
+/// Averages each `factor`×`factor` block into one pixel; the partial blocks at the right and
+/// bottom edges are dropped.
+pub fn downscale_by(image: &GrayImage, factor: u32) -> GrayImage {
+    let factor = factor.max(1);
+    let (width, height) = (image.width() / factor, image.height() / factor);
+    let area = factor * factor;
+    let source = image.as_raw();
+    let stride = image.width() as usize;
+    let mut out = Vec::with_capacity((width * height) as usize);
+    for by in 0..height {
+        for bx in 0..width {
+            let mut sum = 0u32;
+            for y in by * factor..(by + 1) * factor {
+                let row = y as usize * stride;
+                let start = row + (bx * factor) as usize;
+                sum += source[start..start + factor as usize]
+                    .iter()
+                    .map(|&p| u32::from(p))
+                    .sum::<u32>();
+            }
+            out.push((sum / area) as u8);
+        }
+    }
+    GrayImage::from_raw(width, height, out).expect("buffer sized to width × height")
+}
+
+/// Doubles both sides by bilinear interpolation, so codes with 2-pixel modules get finder
+/// patterns large enough for the detector.
+pub fn upscale_double(image: &GrayImage) -> GrayImage {
+    image::imageops::resize(
+        image,
+        image.width() * 2,
+        image.height() * 2,
+        image::imageops::FilterType::Triangle,
+    )
+}
+
+/// Stretches the grey levels so the darkest `CLIP` of pixels become black and the brightest
+/// `CLIP` become white. A low-contrast screen (grey on grey) then spans the full range.
+pub fn stretch_contrast(image: &GrayImage) -> GrayImage {
+    const CLIP: f32 = 0.01;
+    let mut histogram = [0u32; 256];
+    for &p in image.as_raw() {
+        histogram[usize::from(p)] += 1;
+    }
+    let clip_count = (image.as_raw().len() as f32 * CLIP) as u32;
+    let low = percentile_from_low(&histogram, clip_count);
+    let high = 255 - percentile_from_low(&reversed(&histogram), clip_count);
+    if high <= low {
+        return image.clone();
+    }
+    let span = u32::from(high - low);
+    let mut lookup = [0u8; 256];
+    for (level, out) in lookup.iter_mut().enumerate() {
+        let clamped = (level as u32).clamp(u32::from(low), u32::from(high));
+        *out = ((clamped - u32::from(low)) * 255 / span) as u8;
+    }
+    let pixels = image
+        .as_raw()
+        .iter()
+        .map(|&p| lookup[usize::from(p)])
+        .collect();
+    GrayImage::from_raw(image.width(), image.height(), pixels).expect("same size as the input")
+}
+
+fn percentile_from_low(histogram: &[u32; 256], count: u32) -> u8 {
+    let mut seen = 0;
+    for (level, &n) in histogram.iter().enumerate() {
+        seen += n;
+        if seen > count {
+            return level as u8;
+        }
+    }
+    255
+}
+
+fn reversed(histogram: &[u32; 256]) -> [u32; 256] {
+    let mut out = *histogram;
+    out.reverse();
+    out
+}
+
+/// Mean grey level, used to guess whether the screen is in dark mode.
+pub fn mean_level(image: &GrayImage) -> u8 {
+    let pixels = image.as_raw();
+    if pixels.is_empty() {
+        return 0;
+    }
+    let sum: u64 = pixels.iter().map(|&p| u64::from(p)).sum();
+    (sum / pixels.len() as u64) as u8
+}
+
+/// A black-and-white image, stored the way `rqrr` wants a binarised frame: 1 is dark, 0 light.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bitmap(GrayImage);
+
+impl Bitmap {
+    const DARK: u8 = 1;
+
+    pub fn width(&self) -> u32 {
+        self.0.width()
+    }
+
+    pub fn height(&self) -> u32 {
+        self.0.height()
+    }
+
+    pub fn is_dark(&self, x: u32, y: u32) -> bool {
+        self.0.get_pixel(x, y)[0] == Self::DARK
+    }
+
+    /// Swaps dark and light: a dark-mode screen shows light modules on a dark background,
+    /// which the detector only finds once inverted.
+    pub fn inverted(&self) -> Self {
+        let mut flipped = self.0.clone();
+        for pixel in flipped.iter_mut() {
+            *pixel ^= Self::DARK;
+        }
+        Self(flipped)
+    }
+
+    /// Hands the bitmap to `rqrr` as an already binarised image.
+    pub fn to_prepared(&self) -> rqrr::PreparedImage<GrayImage> {
+        rqrr::PreparedImage::without_preparation(self.0.clone())
+    }
+}
+
+/// Marks a pixel dark when it is darker than the mean of the `(2·radius+1)²` window around it
+/// by more than `bias` grey levels. The bias keeps flat areas (sensor noise on a white screen)
+/// from turning into speckle.
+pub fn adaptive_threshold(image: &GrayImage, radius: u32, bias: u8) -> Bitmap {
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    let integral = integral_image(image);
+    let radius = radius as usize;
+    let stride = width + 1;
+    let pixels = image.as_raw();
+    let mut bits = Vec::with_capacity(width * height);
+    for y in 0..height {
+        let (top, bottom) = (y.saturating_sub(radius), (y + radius + 1).min(height));
+        for x in 0..width {
+            let (left, right) = (x.saturating_sub(radius), (x + radius + 1).min(width));
+            let sum = integral[bottom * stride + right] + integral[top * stride + left]
+                - integral[top * stride + right]
+                - integral[bottom * stride + left];
+            let area = ((bottom - top) * (right - left)) as u64;
+            let value = u64::from(pixels[y * width + x]) + u64::from(bias);
+            bits.push(u8::from(value * area < sum));
+        }
+    }
+    Bitmap(GrayImage::from_raw(image.width(), image.height(), bits).expect("one bit per pixel"))
+}
+
+/// Summed-area table with a zero row and column in front: entry `(x, y)` is the sum of all
+/// pixels above and left of `(x, y)`.
+fn integral_image(image: &GrayImage) -> Vec<u64> {
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    let stride = width + 1;
+    let pixels = image.as_raw();
+    let mut integral = vec![0u64; stride * (height + 1)];
+    for y in 0..height {
+        let mut row_sum = 0u64;
+        for x in 0..width {
+            row_sum += u64::from(pixels[y * width + x]);
+            integral[(y + 1) * stride + x + 1] = integral[y * stride + x + 1] + row_sum;
+        }
+    }
+    integral
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Luma, Rgb, RgbImage};
+
+    fn filled(width: u32, height: u32, f: impl Fn(u32, u32) -> u8) -> GrayImage {
+        GrayImage::from_fn(width, height, |x, y| Luma([f(x, y)]))
+    }
+
+    #[test]
+    fn grayscale_uses_luminance_weights() {
+        let mut rgb = RgbImage::new(2, 1);
+        rgb.put_pixel(0, 0, Rgb([255, 0, 0]));
+        rgb.put_pixel(1, 0, Rgb([0, 255, 0]));
+        let grey = grayscale(&DynamicImage::ImageRgb8(rgb));
+        assert!(
+            grey.get_pixel(1, 0)[0] > grey.get_pixel(0, 0)[0],
+            "green is brighter"
+        );
+    }
+
+    #[test]
+    fn downscale_averages_blocks_and_keeps_small_frames() {
+        let image = filled(4, 2, |x, _| if x < 2 { 0 } else { 200 });
+        let half = downscale_by(&image, 2);
+        assert_eq!((half.width(), half.height()), (2, 1));
+        assert_eq!(half.as_raw(), &[0, 200]);
+
+        let large = filled(1920, 1080, |_, _| 7);
+        let fitted = downscale_to_fit(large, 800);
+        assert_eq!((fitted.width(), fitted.height()), (640, 360));
+        let small = filled(640, 480, |_, _| 7);
+        assert_eq!(downscale_to_fit(small.clone(), 800), small);
+    }
+
+    #[test]
+    fn upscale_doubles_both_sides() {
+        let image = filled(3, 2, |x, _| (x * 100) as u8);
+        let doubled = upscale_double(&image);
+        assert_eq!((doubled.width(), doubled.height()), (6, 4));
+    }
+
+    #[test]
+    fn contrast_stretch_spans_full_range() {
+        let image = filled(100, 100, |x, _| if x < 50 { 110 } else { 140 });
+        let stretched = stretch_contrast(&image);
+        assert_eq!(stretched.get_pixel(0, 0)[0], 0);
+        assert_eq!(stretched.get_pixel(99, 0)[0], 255);
+    }
+
+    #[test]
+    fn contrast_stretch_leaves_flat_images_alone() {
+        let image = filled(10, 10, |_, _| 90);
+        assert_eq!(stretch_contrast(&image), image);
+    }
+
+    #[test]
+    fn adaptive_threshold_follows_local_brightness() {
+        // A dark square on the left of a dim half and one on the right of a bright half: a
+        // single global threshold cannot separate both, a local one can.
+        let image = filled(80, 40, |x, y| {
+            let in_square =
+                (15..25).contains(&y) && ((10..20).contains(&x) || (50..60).contains(&x));
+            match (x < 40, in_square) {
+                (true, true) => 20,
+                (true, false) => 70,
+                (false, true) => 150,
+                (false, false) => 240,
+            }
+        });
+        let bitmap = adaptive_threshold(&image, 8, 10);
+        assert!(bitmap.is_dark(15, 20));
+        assert!(bitmap.is_dark(55, 20));
+        assert!(!bitmap.is_dark(5, 5));
+        assert!(!bitmap.is_dark(70, 35));
+    }
+
+    #[test]
+    fn adaptive_threshold_ignores_flat_noise() {
+        let image = filled(40, 40, |x, y| 200 + ((x * 7 + y * 13) % 5) as u8);
+        let bitmap = adaptive_threshold(&image, 5, 8);
+        assert!((0..40).all(|y| (0..40).all(|x| !bitmap.is_dark(x, y))));
+    }
+
+    #[test]
+    fn inversion_swaps_every_pixel() {
+        let image = filled(20, 20, |x, _| if x < 10 { 0 } else { 255 });
+        let bitmap = adaptive_threshold(&image, 3, 5);
+        let inverted = bitmap.inverted();
+        for (x, y) in [(9, 5), (10, 5), (0, 0), (19, 19)] {
+            assert_ne!(bitmap.is_dark(x, y), inverted.is_dark(x, y));
+        }
+    }
+
+    #[test]
+    fn mean_level_tells_dark_from_light() {
+        assert_eq!(mean_level(&filled(4, 4, |_, _| 30)), 30);
+        assert_eq!(
+            mean_level(&filled(4, 4, |x, _| if x < 2 { 0 } else { 200 })),
+            100
+        );
+    }
+}

@@ -1,0 +1,226 @@
+//! One scan: frames in, one payment code (or a timeout, or a cancel) out.
+//!
+//! The session pulls frames from a [`FrameSource`], decodes each on the blocking thread pool
+//! (decoding is CPU work measured in milliseconds), and stops at the first valid code that the
+//! [`Deduper`] admits. Progress is reported as [`ScanEvent`]s, which the local API streams to
+//! the POS app; events carry masked codes only.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::decode::{DecodeOutcome, Decoder};
+use super::dedupe::Deduper;
+use super::source::{FailedScanRecorder, FrameSource, SourceError};
+use super::validate::{MaskedCode, PaymentCode};
+
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// How long a scan may run before it gives up.
+    pub timeout: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// What a scan reports while it runs. Never holds a full payment code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ScanEvent {
+    Scanning,
+    CodeFound {
+        code: MaskedCode,
+        wallet: String,
+    },
+    /// A QR code was read but is not a payment code (reported once until the reason changes).
+    Refused {
+        reason: String,
+    },
+    /// The code that was just submitted is still in view; it is not submitted again
+    /// (reported once per scan).
+    Duplicate {
+        code: MaskedCode,
+    },
+    /// One frame could not be used; the scan goes on.
+    FrameSkipped {
+        reason: String,
+    },
+    TimedOut,
+    Cancelled,
+    /// The source has no more frames (a replayed folder ran out).
+    SourceEnded,
+    SourceFailed {
+        reason: String,
+    },
+}
+
+/// How a scan ended.
+#[derive(Debug)]
+pub enum ScanOutcome {
+    Code(PaymentCode),
+    TimedOut,
+    Cancelled,
+    SourceEnded,
+    SourceFailed(SourceError),
+}
+
+/// Creates the two ends of a cancel signal: the caller keeps the [`CancelScan`], the session
+/// gets the [`CancelSignal`].
+pub fn cancel_pair() -> (CancelScan, CancelSignal) {
+    let (sender, receiver) = watch::channel(false);
+    (CancelScan(sender), CancelSignal(receiver))
+}
+
+/// Cancels the scan it was paired with.
+#[derive(Debug)]
+pub struct CancelScan(watch::Sender<bool>);
+
+impl CancelScan {
+    pub fn cancel(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CancelSignal(watch::Receiver<bool>);
+
+impl CancelSignal {
+    async fn cancelled(&mut self) {
+        if self.0.wait_for(|cancelled| *cancelled).await.is_err() {
+            // The caller dropped its handle: nobody can cancel any more.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Everything a scan needs besides its source.
+pub struct Scanner {
+    decoder: Arc<Decoder>,
+    deduper: Deduper,
+    recorder: Option<FailedScanRecorder>,
+    config: SessionConfig,
+    events: mpsc::UnboundedSender<ScanEvent>,
+}
+
+impl Scanner {
+    pub fn new(
+        decoder: Arc<Decoder>,
+        deduper: Deduper,
+        config: SessionConfig,
+        events: mpsc::UnboundedSender<ScanEvent>,
+    ) -> Self {
+        Self {
+            decoder,
+            deduper,
+            recorder: None,
+            config,
+            events,
+        }
+    }
+
+    /// Saves the frames of failed scans (opt-in).
+    pub fn with_recorder(mut self, recorder: FailedScanRecorder) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// Runs one scan on `source` until a code, the timeout, a cancel or the end of the source.
+    pub async fn scan<S: FrameSource>(
+        &mut self,
+        source: &mut S,
+        mut cancel: CancelSignal,
+    ) -> ScanOutcome {
+        self.emit(ScanEvent::Scanning);
+        let deadline = Instant::now() + self.config.timeout;
+        let outcome = tokio::select! {
+            biased;
+            () = cancel.cancelled() => ScanOutcome::Cancelled,
+            () = tokio::time::sleep_until(deadline) => ScanOutcome::TimedOut,
+            outcome = self.read_until_code(source) => outcome,
+        };
+        let event = match &outcome {
+            ScanOutcome::Code(code) => ScanEvent::CodeFound {
+                code: code.masked(),
+                wallet: code.wallet().to_owned(),
+            },
+            ScanOutcome::TimedOut => ScanEvent::TimedOut,
+            ScanOutcome::Cancelled => ScanEvent::Cancelled,
+            ScanOutcome::SourceEnded => ScanEvent::SourceEnded,
+            ScanOutcome::SourceFailed(e) => ScanEvent::SourceFailed {
+                reason: e.to_string(),
+            },
+        };
+        self.emit(event);
+        if let Some(recorder) = &mut self.recorder {
+            match outcome {
+                ScanOutcome::TimedOut | ScanOutcome::SourceEnded => {
+                    if let Err(e) = recorder.save().await {
+                        tracing::warn!("could not save the frames of a failed scan: {e}");
+                    }
+                }
+                _ => recorder.discard(),
+            }
+        }
+        outcome
+    }
+
+    async fn read_until_code<S: FrameSource>(&mut self, source: &mut S) -> ScanOutcome {
+        let mut last_refusal = None;
+        let mut duplicate_reported = false;
+        loop {
+            let frame = match source.next_frame().await {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return ScanOutcome::SourceEnded,
+                Err(e) if e.is_frame_only() => {
+                    self.emit(ScanEvent::FrameSkipped {
+                        reason: e.to_string(),
+                    });
+                    continue;
+                }
+                Err(e) => return ScanOutcome::SourceFailed(e),
+            };
+            if let Some(recorder) = &mut self.recorder {
+                recorder.observe(&frame.image);
+            }
+            let decoder = Arc::clone(&self.decoder);
+            let decoded = tokio::task::spawn_blocking(move || decoder.decode(&frame.image))
+                .await
+                .expect("decoding a frame does not panic");
+            match decoded {
+                DecodeOutcome::Found { code, .. } => {
+                    if self.deduper.admit(&code, std::time::Instant::now()) {
+                        return ScanOutcome::Code(code);
+                    }
+                    if !duplicate_reported {
+                        self.emit(ScanEvent::Duplicate {
+                            code: code.masked(),
+                        });
+                        duplicate_reported = true;
+                    }
+                }
+                DecodeOutcome::Refused(refusal) => {
+                    if last_refusal.as_ref() != Some(&refusal) {
+                        self.emit(ScanEvent::Refused {
+                            reason: refusal.to_string(),
+                        });
+                        last_refusal = Some(refusal);
+                    }
+                }
+                DecodeOutcome::NothingRead => {}
+            }
+        }
+    }
+
+    fn emit(&self, event: ScanEvent) {
+        // Nobody listening is fine: events are progress reports, not the result.
+        let _ = self.events.send(event);
+    }
+}

@@ -1,0 +1,4 @@
+//! Helpers shared by the scan tests; each test binary uses a different part.
+#![allow(dead_code)]
+
+pub mod corpus;

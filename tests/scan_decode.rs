@@ -1,0 +1,101 @@
+//! The decoding pipeline on generated camera frames: which stage reads what, and a floor on
+//! the decode rate of a small deterministic corpus.
+
+mod common;
+
+use common::corpus::{self, Condition};
+use std::time::Duration;
+
+use image::DynamicImage;
+use posd::scan::decode::Stage;
+use posd::scan::{CodeRules, DecodeOutcome, Decoder, DecoderConfig, Refusal};
+
+/// The pipeline with a budget no frame reaches, so results do not depend on machine speed.
+fn decoder() -> Decoder {
+    Decoder::new(
+        CodeRules::default(),
+        DecoderConfig {
+            frame_budget: Duration::from_secs(60),
+            ..DecoderConfig::default()
+        },
+    )
+}
+
+fn decode(condition: Condition, seed: u64) -> (String, DecodeOutcome) {
+    let sample = corpus::sample(condition, seed);
+    let outcome = decoder().decode(&DynamicImage::ImageLuma8(sample.frame));
+    (sample.code, outcome)
+}
+
+fn assert_reads(condition: Condition, seed: u64) -> (Stage, bool) {
+    let (expected, outcome) = decode(condition, seed);
+    match outcome {
+        DecodeOutcome::Found {
+            code,
+            stage,
+            inverted,
+        } => {
+            assert_eq!(code.expose(), expected, "{condition:?} seed {seed}");
+            (stage, inverted)
+        }
+        other => panic!("{condition:?} seed {seed}: {other:?}"),
+    }
+}
+
+#[test]
+fn clean_frames_are_read_in_their_code_region() {
+    for seed in 0..2 {
+        assert_eq!(assert_reads(Condition::Clean, seed), (Stage::Region, false));
+    }
+}
+
+#[test]
+fn dark_mode_is_read_inverted() {
+    for seed in 0..2 {
+        let (_, inverted) = assert_reads(Condition::DarkMode, seed);
+        assert!(inverted, "seed {seed}");
+    }
+}
+
+#[test]
+fn mirrored_codes_are_read() {
+    for seed in 0..2 {
+        assert_reads(Condition::Mirrored, seed);
+    }
+}
+
+#[test]
+fn a_url_is_refused_not_returned() {
+    let frame = corpus::render_plain("https://example.com/menu", 6);
+    let outcome = decoder().decode(&DynamicImage::ImageLuma8(frame));
+    assert_eq!(
+        outcome,
+        DecodeOutcome::Refused(Refusal::UnknownShape { length: 24 })
+    );
+}
+
+#[test]
+fn a_frame_without_a_code_reads_nothing() {
+    let blank = image::GrayImage::from_pixel(640, 480, image::Luma([128]));
+    assert_eq!(
+        decoder().decode(&DynamicImage::ImageLuma8(blank)),
+        DecodeOutcome::NothingRead
+    );
+}
+
+/// A correctness floor, not a timing: 2 frames of each condition from a fixed seed.
+#[test]
+fn decode_rate_floor_on_generated_corpus() {
+    let decoder = decoder();
+    let mut failures = Vec::new();
+    let samples = corpus::corpus(2, 7);
+    for sample in &samples {
+        let frame = DynamicImage::ImageLuma8(sample.frame.clone());
+        let read = decoder.decode(&frame).code().map(|c| c.expose().to_owned());
+        if read.as_deref() != Some(sample.code.as_str()) {
+            failures.push(sample.condition.name());
+        }
+    }
+    let rate = 1.0 - failures.len() as f64 / samples.len() as f64;
+    assert!(rate >= 0.85, "decode rate {rate:.2}; failed: {failures:?}");
+}

@@ -1,0 +1,195 @@
+//! Whole scans over real sources: code found, refused texts, duplicates, timeout and cancel.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::corpus::{self, Condition};
+use image::{GrayImage, ImageFormat};
+use posd::scan::session::{Scanner, cancel_pair};
+use posd::scan::source::{FailedScanRecorder, ImageFiles, PushedFrame, PushedFrames};
+use posd::scan::{
+    CodeRules, Decoder, DecoderConfig, Deduper, MaskedCode, ScanEvent, ScanOutcome, SessionConfig,
+};
+use tokio::sync::mpsc;
+
+fn scanner(timeout: Duration) -> (Scanner, mpsc::UnboundedReceiver<ScanEvent>) {
+    let (events, received) = mpsc::unbounded_channel();
+    let scanner = Scanner::new(
+        Arc::new(Decoder::new(
+            CodeRules::default(),
+            DecoderConfig {
+                frame_budget: Duration::from_secs(60),
+                ..DecoderConfig::default()
+            },
+        )),
+        Deduper::new(Duration::from_secs(3)),
+        SessionConfig { timeout },
+        events,
+    );
+    (scanner, received)
+}
+
+fn drain(events: &mut mpsc::UnboundedReceiver<ScanEvent>) -> Vec<ScanEvent> {
+    let mut all = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        all.push(event);
+    }
+    all
+}
+
+fn save_png(dir: &std::path::Path, name: &str, frame: &GrayImage) -> PathBuf {
+    let path = dir.join(name);
+    frame.save_with_format(&path, ImageFormat::Png).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn a_code_is_found_reported_masked_and_not_submitted_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = corpus::sample(Condition::Clean, 11);
+    let blank = GrayImage::from_pixel(640, 480, image::Luma([200]));
+    let paths = vec![
+        save_png(dir.path(), "0.png", &blank),
+        save_png(dir.path(), "1.png", &sample.frame),
+    ];
+    let (mut scanner, mut events) = scanner(Duration::from_secs(10));
+
+    let (_cancel, signal) = cancel_pair();
+    let outcome = scanner
+        .scan(&mut ImageFiles::new(paths.clone()), signal)
+        .await;
+    let ScanOutcome::Code(code) = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(code.expose(), sample.code);
+    let reported = drain(&mut events);
+    assert_eq!(reported[0], ScanEvent::Scanning);
+    let ScanEvent::CodeFound { code: masked, .. } = &reported[1] else {
+        panic!("{reported:?}");
+    };
+    assert_eq!(masked, &MaskedCode::of(&sample.code));
+    let shown = serde_json::to_string(&reported).unwrap();
+    assert!(!shown.contains(&sample.code), "{shown}");
+
+    // The same phone still in front of the camera on the next scan.
+    let (_cancel, signal) = cancel_pair();
+    let outcome = scanner
+        .scan(
+            &mut ImageFiles::new(vec![paths[1].clone(), paths[1].clone()]),
+            signal,
+        )
+        .await;
+    assert!(matches!(outcome, ScanOutcome::SourceEnded), "{outcome:?}");
+    assert_eq!(
+        drain(&mut events),
+        [
+            ScanEvent::Scanning,
+            ScanEvent::Duplicate {
+                code: MaskedCode::of(&sample.code)
+            },
+            ScanEvent::SourceEnded
+        ],
+        "duplicate reported once"
+    );
+}
+
+#[tokio::test]
+async fn refused_texts_and_bad_frames_do_not_end_the_scan() {
+    let url_frame = corpus::render_plain("https://example.com/menu", 6);
+    let sample = corpus::sample(Condition::Clean, 12);
+    let (sender, mut source) = PushedFrames::channel(8);
+    let grey = |frame: &GrayImage| PushedFrame::Grey {
+        width: frame.width(),
+        height: frame.height(),
+        pixels: frame.as_raw().clone(),
+    };
+    sender.send(grey(&url_frame)).await.unwrap();
+    sender.send(grey(&url_frame)).await.unwrap();
+    sender
+        .send(PushedFrame::Jpeg(b"not a jpeg".to_vec()))
+        .await
+        .unwrap();
+    sender.send(grey(&sample.frame)).await.unwrap();
+
+    let (mut scanner, mut events) = scanner(Duration::from_secs(10));
+    let (_cancel, signal) = cancel_pair();
+    let outcome = scanner.scan(&mut source, signal).await;
+    assert!(
+        matches!(&outcome, ScanOutcome::Code(c) if c.expose() == sample.code),
+        "{outcome:?}"
+    );
+    let events = drain(&mut events);
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| match e {
+            ScanEvent::Scanning => "scanning",
+            ScanEvent::Refused { .. } => "refused",
+            ScanEvent::FrameSkipped { .. } => "skipped",
+            ScanEvent::CodeFound { .. } => "found",
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["scanning", "refused", "skipped", "found"],
+        "refusal reported once"
+    );
+    assert_eq!(
+        events[1],
+        ScanEvent::Refused {
+            reason: "not a payment code: 24 characters that match no wallet's pattern".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_scan_without_frames_times_out_and_saves_what_it_saw() {
+    let dir = tempfile::tempdir().unwrap();
+    let (scanner, mut events) = scanner(Duration::from_millis(300));
+    let mut scanner = scanner.with_recorder(FailedScanRecorder::new(dir.path().into(), 4, 10));
+    let (sender, mut source) = PushedFrames::channel(2);
+    let blank = GrayImage::from_pixel(64, 48, image::Luma([90]));
+    sender
+        .send(PushedFrame::Grey {
+            width: 64,
+            height: 48,
+            pixels: blank.as_raw().clone(),
+        })
+        .await
+        .unwrap();
+
+    let (_cancel, signal) = cancel_pair();
+    let outcome = scanner.scan(&mut source, signal).await;
+    assert!(matches!(outcome, ScanOutcome::TimedOut), "{outcome:?}");
+    assert_eq!(drain(&mut events).last(), Some(&ScanEvent::TimedOut));
+    let mut saved = ImageFiles::from_folder(dir.path()).unwrap();
+    assert_eq!(saved.len(), 1);
+    use posd::scan::FrameSource;
+    let frame = saved.next_frame().await.unwrap().unwrap();
+    assert_eq!(frame.image.to_luma8(), blank);
+    drop(sender);
+}
+
+#[tokio::test]
+async fn a_scan_can_be_cancelled() {
+    let (mut scanner, mut events) = scanner(Duration::from_secs(60));
+    let (_sender, mut source) = PushedFrames::channel(2);
+    let (cancel, signal) = cancel_pair();
+    let cancelling = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        cancel.cancel();
+        cancel
+    });
+    let outcome = tokio::time::timeout(Duration::from_secs(5), scanner.scan(&mut source, signal))
+        .await
+        .expect("cancel ends the scan at once");
+    assert!(matches!(outcome, ScanOutcome::Cancelled), "{outcome:?}");
+    assert_eq!(
+        drain(&mut events),
+        [ScanEvent::Scanning, ScanEvent::Cancelled]
+    );
+    cancelling.await.unwrap();
+}

@@ -16,6 +16,8 @@
 //! The module is pure: no I/O, no clock, no randomness. The gateway normally sends these texts
 //! ready-made; the printing path prints the gateway's strings byte for byte, and this module is
 //! what produces realistic, self-consistent ones (the simulator, the samples, the tests).
+//!
+//! [`Invoice`]: crate::einvoice::Invoice
 
 use aes::cipher::{BlockEncryptMut, KeyIvInit, block_padding::Pkcs7};
 use base64::Engine as _;

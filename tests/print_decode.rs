@@ -80,6 +80,46 @@ fn code_images(preview: &Preview) -> (Placement, Placement) {
     (preview.images[pair - 1], preview.images[pair])
 }
 
+/// Columns and rows with black dots in `x_range` of the pair image.
+fn black_extent(
+    bitmap: &Bitmap,
+    pair: Placement,
+    x_range: std::ops::Range<u32>,
+) -> (u32, u32, u32, u32) {
+    let black: Vec<(u32, u32)> = (pair.y..pair.y + pair.height)
+        .flat_map(|y| x_range.clone().map(move |x| (x, y)))
+        .filter(|(x, y)| bitmap.get(*x, *y))
+        .collect();
+    let min_x = black.iter().map(|p| p.0).min().unwrap();
+    let max_x = black.iter().map(|p| p.0).max().unwrap();
+    let min_y = black.iter().map(|p| p.1).min().unwrap();
+    let max_y = black.iter().map(|p| p.1).max().unwrap();
+    (min_x, max_x + 1, min_y, max_y + 1)
+}
+
+/// Measured on paper: each code at least 120 dots (1.5 cm) square, the same size, tops aligned,
+/// with at least 16 dots of white around and between them.
+fn assert_code_sizes(bitmap: &Bitmap, pair: Placement, context: &str) {
+    let half = bitmap.width() / 2;
+    let left = black_extent(bitmap, pair, 0..half);
+    let right = black_extent(bitmap, pair, half..bitmap.width());
+    let side = |code: (u32, u32, u32, u32)| (code.1 - code.0, code.3 - code.2);
+    assert_eq!(side(left), side(right), "{context}");
+    assert!(
+        side(left).0 >= 120 && side(left).0 == side(left).1,
+        "{context}: {left:?}"
+    );
+    assert_eq!(left.2, right.2, "{context}: tops aligned");
+    let proof_left = (bitmap.width() - 384) / 2;
+    assert!(left.0 >= proof_left + 16, "{context}");
+    assert!(right.0 >= left.1 + 16, "{context}");
+    assert!(right.1 + 16 <= proof_left + 384, "{context}");
+    assert!(
+        left.2 >= pair.y + 16 && left.3 + 16 <= pair.y + pair.height,
+        "{context}"
+    );
+}
+
 #[test]
 fn codes_read_back_exactly_for_every_sample_width_and_encoding() {
     let mut proofs = 0;
@@ -140,6 +180,7 @@ fn codes_read_back_exactly_for_every_sample_width_and_encoding() {
                     answer.invoice_right_qrcode.as_ref(),
                     "{context}"
                 );
+                assert_code_sizes(bitmap, pair, &context);
             }
         }
     }

@@ -243,6 +243,17 @@ fn a_silent_serial_printer_is_an_error_and_the_job_is_kept() {
 
 #[test]
 fn tcp_bytes_arrive_exactly_with_status() {
+    let (link, printer) = tcp_printer();
+    let job = receipt_job("b2b-issued-proof-only.json");
+    printer.announce(&job);
+    let mut spooler = Spooler::new(link, true);
+    assert_eq!(spooler.submit(job.clone()).unwrap(), Delivery::Printed);
+    assert_eq!(printer.jobs(1), [job]);
+    assert!(spooler.link().describe().starts_with("tcp 127.0.0.1:"));
+}
+
+/// A loopback printer: the link to it and the simulated printer on the accepted connection.
+fn tcp_printer() -> (TcpLink, SimulatedPrinter) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let accepting = std::thread::spawn(move || listener.accept().unwrap().0);
@@ -251,14 +262,23 @@ fn tcp_bytes_arrive_exactly_with_status() {
     stream
         .set_read_timeout(Some(Duration::from_millis(20)))
         .unwrap();
-    let printer = SimulatedPrinter::start(stream);
+    (link, SimulatedPrinter::start(stream))
+}
 
-    let job = receipt_job("b2b-issued-proof-only.json");
-    printer.announce(&job);
+#[test]
+fn a_dropped_tcp_printer_keeps_the_job_for_the_next_connection() {
+    let (link, printer) = tcp_printer();
+    drop(printer);
     let mut spooler = Spooler::new(link, true);
-    assert_eq!(spooler.submit(job.clone()).unwrap(), Delivery::Printed);
+    let job = receipt_job("b2c-issued-proof-and-detail.json");
+    assert!(spooler.submit(job.clone()).is_err());
+    assert_eq!(spooler.pending(), 1);
+
+    let (link, printer) = tcp_printer();
+    printer.announce(&job);
+    spooler.reconnect(link);
+    assert_eq!(spooler.retry().unwrap(), Delivery::Printed);
     assert_eq!(printer.jobs(1), [job]);
-    assert!(spooler.link().describe().contains(&address));
 }
 
 #[test]

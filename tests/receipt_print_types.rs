@@ -201,6 +201,15 @@ fn an_image_title_prints_the_logo_instead_of_the_url() {
 }
 
 #[test]
+fn an_image_title_without_a_cached_logo_prints_the_merchant_name() {
+    let printed = print(&sample("b2b-issued-proof-only.json"));
+    assert!(!printed.has_line("https://"));
+    let lines = &printed.preview.text_lines;
+    assert_eq!(lines[0], "posd 咖啡館");
+    assert_eq!(lines[1], "電子發票證明聯");
+}
+
+#[test]
 fn long_names_wrap_and_80mm_paper_centres_the_proof() {
     let answer = sample("b2c-issued-long-items.json");
     let narrow = print(&answer);

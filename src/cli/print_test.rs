@@ -115,11 +115,7 @@ fn print_test(args: &Args) -> Result<Exit, Failure> {
     }
     blocks.extend(built.blocks);
 
-    let options = EncodeOptions {
-        width_dots: width,
-        encoding: profile.printer.encoding,
-        cut: profile.printer.cut && settings.cut,
-    };
+    let options = EncodeOptions::for_printer(&profile.printer, settings.cut);
     let encoded = escpos::encode(&blocks, &options).map_err(failed)?;
     if !encoded.replaced.is_empty() {
         eprintln!(

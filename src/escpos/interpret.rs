@@ -61,7 +61,7 @@ pub fn interpret(
     let mut printer = Printer::new(width, native);
     printer.run(bytes)?;
     printer.print_pending();
-    Ok(printer.finish())
+    Ok(printer.preview)
 }
 
 struct Printer {
@@ -111,13 +111,12 @@ impl Printer {
 
     /// Back to power-on state (`ESC @`); the SUNMI printer powers on in Chinese mode.
     fn reset(&mut self) {
-        let fresh = Printer::new(self.width, self.native);
-        self.mode = fresh.mode;
+        self.mode = Mode::Chinese;
         self.bold = false;
         self.width_scale = 1;
         self.height_scale = 1;
         self.align = Align::Left;
-        self.line_spacing = fresh.line_spacing;
+        self.line_spacing = LINE_SPACING_DOTS;
     }
 
     fn run(&mut self, bytes: &[u8]) -> Result<(), InterpretError> {
@@ -346,10 +345,6 @@ impl Printer {
     fn advance(&mut self, dots: u32) {
         self.y += dots;
         self.preview.bitmap.grow_to(self.y);
-    }
-
-    fn finish(self) -> Preview {
-        self.preview
     }
 }
 

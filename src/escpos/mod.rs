@@ -6,6 +6,9 @@
 //! land in the same place on every printer, and the encoding selection and raster text that
 //! the crate has no commands for. [`interpret::interpret`] runs such a stream and draws the
 //! paper: previews and tests are made from the very bytes a printer gets.
+//!
+//! [`encode`]: crate::escpos::encode
+//! [`interpret::interpret`]: crate::escpos::interpret::interpret
 
 mod charset;
 pub mod font;
@@ -36,6 +39,18 @@ pub struct EncodeOptions {
     pub encoding: TextEncoding,
     /// Whether to cut at the end of each part (the printer must have a cutter).
     pub cut: bool,
+}
+
+impl EncodeOptions {
+    /// The options for a profile's printer; `cut_wanted` is the merchant's setting, honoured
+    /// only when the printer has a cutter.
+    pub fn for_printer(printer: &crate::profile::PrinterProfile, cut_wanted: bool) -> Self {
+        EncodeOptions {
+            width_dots: printer.width_dots,
+            encoding: printer.encoding,
+            cut: printer.cut && cut_wanted,
+        }
+    }
 }
 
 /// The printer bytes of a receipt.
@@ -135,11 +150,15 @@ pub fn encode(blocks: &[Block], options: &EncodeOptions) -> Result<Encoded, Enco
     }
     printer.print()?;
     drop(printer);
-    for ch in &replaced {
+    if !replaced.is_empty() {
+        let characters: String = replaced
+            .iter()
+            .map(|ch| ch.escape_unicode().to_string())
+            .collect();
         tracing::warn!(
-            character = %ch.escape_unicode(),
+            %characters,
             encoding = ?options.encoding,
-            "character cannot be printed in this encoding; printed as '?'"
+            "characters cannot be printed in this encoding; printed as '?'"
         );
     }
     let bytes = buffer.0.take();

@@ -6,6 +6,11 @@
 //! two-way link it asks for the status before each job and, when the paper is out or the cover
 //! open, keeps the job and reports [`Delivery::Held`] so the daemon can raise an event and
 //! call [`Spooler::retry`] later; a job that failed to send is kept too.
+//!
+//! [`Link`]: crate::printer::Link
+//! [`Spooler`]: crate::printer::Spooler
+//! [`Delivery::Held`]: crate::printer::Delivery::Held
+//! [`Spooler::retry`]: crate::printer::Spooler::retry
 
 mod file;
 mod serial;
@@ -127,6 +132,12 @@ impl<L: Link> Spooler<L> {
             offline_cause,
             paper_sensor,
         )))
+    }
+
+    /// Replaces a broken link (a dropped TCP connection, a re-bound RFCOMM device) and keeps
+    /// the queued jobs; call [`Spooler::retry`] to send them.
+    pub fn reconnect(&mut self, link: L) {
+        self.link = link;
     }
 
     /// Jobs not yet sent.

@@ -72,8 +72,8 @@ pub struct DetailLine {
 /// The answer could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AnswerError {
-    #[error("gateway answer is not a JSON object of known field types: {0}")]
-    Json(String),
+    #[error("gateway answer: {field}: {detail}")]
+    Json { field: String, detail: String },
     #[error(
         "invoice_order_detail is not a JSON list of Description/Quantity/UnitPrice/Amount: {0}"
     )]
@@ -83,7 +83,18 @@ pub enum AnswerError {
 impl InvoiceAnswer {
     /// Reads the answer from the gateway's JSON (the decrypted `encry_data` answer).
     pub fn from_json(text: &str) -> Result<Self, AnswerError> {
-        serde_json::from_str(text).map_err(|err| AnswerError::Json(err.to_string()))
+        let mut json = serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(&mut json).map_err(|err| {
+            let path = err.path().to_string();
+            AnswerError::Json {
+                field: if path == "." {
+                    "the whole answer".to_owned()
+                } else {
+                    path
+                },
+                detail: err.into_inner().to_string(),
+            }
+        })
     }
 
     /// The item lines of `invoice_order_detail`, or `None` when the field is absent.
@@ -191,11 +202,16 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_number_shows_the_value() {
+    fn a_bad_number_names_the_field_and_the_value() {
         let err = InvoiceAnswer::from_json(r#"{"invoice_state":"two"}"#)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("whole number") && err.contains("two"), "{err}");
+        assert!(
+            err.contains("invoice_state") && err.contains("whole number") && err.contains("two"),
+            "{err}"
+        );
+        let err = InvoiceAnswer::from_json("42").unwrap_err().to_string();
+        assert!(err.contains("the whole answer"), "{err}");
     }
 
     #[test]

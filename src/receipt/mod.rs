@@ -12,6 +12,10 @@
 //!
 //! Layout invariants: every text line fits the paper's columns (CJK counted double), every
 //! image fits its width, the barcode and QR codes carry the gateway's strings unchanged.
+//!
+//! [`build`]: crate::receipt::build
+//! [`Receipt`]: crate::receipt::Receipt
+//! [`Receipt::notice`]: crate::receipt::Receipt::notice
 
 mod answer;
 mod bitmap;
@@ -281,23 +285,28 @@ fn proof(page: &mut Page, input: &ReceiptInput<'_>) -> Result<(), ReceiptError> 
 
     // The proof keeps its 5.7 cm layout on wider paper, centred.
     let mut proof_page = Page::new(PROOF_WIDTH_DOTS);
-    match (answer.invoice_title_type, input.logo) {
-        (Some(2), Some(logo)) => proof_page
-            .blocks
-            .push(Block::Image(fit_image(logo, PROOF_WIDTH_DOTS))),
-        _ => {
-            if let Some(title) = &answer.invoice_title {
-                let style = if columns(title) * 2 <= proof_page.columns {
-                    Style::TITLE
-                } else {
-                    Style {
-                        bold: true,
-                        ..Style::CENTRED
-                    }
-                };
-                proof_page.text(title, style);
-            }
+    // An image title (type 2) sends the image's address as `invoice_title`: it is printed from
+    // the cached logo, or else replaced by the merchant's first header line, never as text.
+    let text_title = match (answer.invoice_title_type, input.logo) {
+        (Some(2), Some(logo)) => {
+            proof_page
+                .blocks
+                .push(Block::Image(fit_image(logo, PROOF_WIDTH_DOTS)));
+            None
         }
+        (Some(2), None) => input.settings.header.first(),
+        _ => answer.invoice_title.as_ref(),
+    };
+    if let Some(title) = text_title {
+        let style = if columns(title) * 2 <= proof_page.columns {
+            Style::TITLE
+        } else {
+            Style {
+                bold: true,
+                ..Style::CENTRED
+            }
+        };
+        proof_page.text(title, style);
     }
     proof_page.text("電子發票證明聯", Style::TITLE);
     if input.reprint {

@@ -18,12 +18,13 @@ fn fixture(name: &str) -> String {
 
 #[test]
 fn json_lines_give_codes_and_time_per_image() {
-    let (clean, dark, url) = (
+    let (clean, dark, glare, url) = (
         fixture("clean.jpg"),
         fixture("dark-mode.jpg"),
+        fixture("glare.jpg"),
         fixture("url.png"),
     );
-    let output = posd_scan(&["--image", &clean, &dark, &url, "--json", "--reveal"]);
+    let output = posd_scan(&["--image", &clean, &dark, &glare, &url, "--json", "--reveal"]);
     assert!(output.status.success(), "{output:?}");
     let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
         .unwrap()

@@ -3,7 +3,9 @@
 //! 640×480 frames in the same run.
 //!
 //! `cargo bench --bench scan` prints one row per condition and an overall row. Set
-//! `SCAN_BENCH_FRAMES` to change the number of frames per condition (default 30).
+//! `SCAN_BENCH_FRAMES` to change the number of frames per condition (default 30) and
+//! `SCAN_BENCH_BUDGET_MS` to change the pipeline's per-frame budget (default: the daemon's),
+//! e.g. to see rates that do not depend on how busy the machine is.
 
 // Shared with the tests, which use parts of it this bench does not.
 #[allow(dead_code)]
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use corpus::{Condition, Sample};
 use image::DynamicImage;
-use posd::scan::Decoder;
+use posd::scan::{CodeRules, Decoder, DecoderConfig};
 
 type Reader = fn(&DynamicImage) -> Option<String>;
 
@@ -94,11 +96,20 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(30);
-    let decoder = Decoder::default();
+    let mut config = DecoderConfig::default();
+    if let Some(ms) = std::env::var("SCAN_BENCH_BUDGET_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        config.frame_budget = Duration::from_millis(ms);
+    }
+    let budget_ms = config.frame_budget.as_millis();
+    let decoder = Decoder::new(CodeRules::default(), config);
     let peers: [(&str, Reader); 2] = [("rxing", rxing), ("plain rqrr", plain_rqrr)];
 
     println!(
-        "{per_condition} frames of 640x480 per condition; rate = codes read correctly; median ms per frame"
+        "{per_condition} frames of 640x480 per condition, posd budget {budget_ms} ms per frame; \
+         rate = codes read correctly; median ms per frame"
     );
     println!(
         "| condition | posd rate | posd median ms | rxing rate | rxing median ms | plain rqrr rate | plain rqrr median ms |"

@@ -18,26 +18,28 @@ fn fixture(name: &str) -> String {
 
 #[test]
 fn json_lines_give_codes_and_time_per_image() {
-    let (clean, dark, url) = (
+    let (clean, dark, glare, url) = (
         fixture("clean.jpg"),
         fixture("dark-mode.jpg"),
+        fixture("glare.jpg"),
         fixture("url.png"),
     );
-    let output = posd_scan(&["--image", &clean, &dark, &url, "--json", "--reveal"]);
+    let output = posd_scan(&["--image", &clean, &dark, &glare, &url, "--json", "--reveal"]);
     assert!(output.status.success(), "{output:?}");
     let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
         .unwrap()
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    assert_eq!(lines.len(), 3);
+    assert_eq!(lines.len(), 4);
     assert_eq!(lines[0]["image"], clean);
     assert_eq!(lines[0]["codes"], serde_json::json!(["MY32270744gBT6cI8n"]));
     assert!(lines[0]["ms"].as_f64().unwrap() > 0.0);
     assert_eq!(lines[1]["codes"], serde_json::json!(["113666476820696569"]));
-    assert_eq!(lines[2]["codes"], serde_json::json!([]));
+    assert_eq!(lines[2]["codes"], serde_json::json!(["229AI53LGVVTF7UUZ4"]));
+    assert_eq!(lines[3]["codes"], serde_json::json!([]));
     assert_eq!(
-        lines[2]["refused"],
+        lines[3]["refused"],
         "not a payment code: 24 characters that match no wallet's pattern"
     );
 }

@@ -8,7 +8,8 @@
 //!    codes whose modules are 2-3 pixels wide,
 //! 2. `rqrr` on the whole grey frame with its own binarisation,
 //! 3. `rqrr` on the whole thresholded frame,
-//! 4. the same at half size (averaging smooths blur, noise and JPEG blocks).
+//! 4. the same at half size (averaging smooths blur, noise and JPEG blocks),
+//! 5. large code regions enlarged 2× (a tiny code whose region merged with its surroundings).
 //!
 //! Each attempt runs in both polarities, the likelier one first: a dark frame is probably a
 //! dark-mode screen with light modules. Mirrored codes need no attempt of their own: `rqrr`
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use image::{DynamicImage, GrayImage};
 
-use super::locate::code_regions;
+use super::locate::{Region, code_regions};
 use super::preprocess::{
     Bitmap, adaptive_threshold, downscale_by, downscale_to_fit, grayscale, mean_level,
     stretch_contrast, upscale_double,
@@ -56,6 +57,7 @@ pub enum Stage {
     Plain,
     Thresholded,
     HalfScale,
+    RegionEnlarged,
 }
 
 /// The result of decoding one frame.
@@ -90,6 +92,8 @@ const REGIONS_TRIED: usize = 2;
 /// Regions smaller than this on their longest side are enlarged 2× before detection: a
 /// phone screen that small holds a code with modules of a few pixels.
 const ENLARGE_BELOW: u32 = 240;
+/// Larger regions are enlarged only as a last attempt, and only up to this size.
+const ENLARGE_LATE_UP_TO: u32 = 400;
 /// Grey levels a pixel must be below its window's mean to count as dark (after stretching).
 const THRESHOLD_BIAS: u8 = 10;
 
@@ -123,15 +127,9 @@ impl Decoder {
         let stretched = stretch_contrast(&grey);
         let bitmap = threshold(&stretched);
 
-        for region in code_regions(&bitmap, REGIONS_TRIED) {
-            let mut crop = image::imageops::crop_imm(
-                &stretched,
-                region.x,
-                region.y,
-                region.width,
-                region.height,
-            )
-            .to_image();
+        let regions = code_regions(&bitmap, REGIONS_TRIED);
+        for region in &regions {
+            let mut crop = crop_of(&stretched, region);
             if region.width.max(region.height) < ENLARGE_BELOW {
                 crop = upscale_double(&crop);
             }
@@ -163,11 +161,31 @@ impl Decoder {
                 return found;
             }
         }
+        // A tiny code whose region merged with busy surroundings (a patterned counter) was
+        // too large to be enlarged above; enlarge it now, if time is left.
+        for region in regions
+            .iter()
+            .filter(|r| (ENLARGE_BELOW..=ENLARGE_LATE_UP_TO).contains(&r.width.max(r.height)))
+        {
+            if attempt.out_of_time() {
+                break;
+            }
+            let crop_bitmap = threshold(&upscale_double(&crop_of(&stretched, region)));
+            if let Some(found) =
+                attempt.both_polarities(Stage::RegionEnlarged, &crop_bitmap, polarities)
+            {
+                return found;
+            }
+        }
         match attempt.last_refusal {
             Some(refusal) => DecodeOutcome::Refused(refusal),
             None => DecodeOutcome::NothingRead,
         }
     }
+}
+
+fn crop_of(image: &GrayImage, region: &Region) -> GrayImage {
+    image::imageops::crop_imm(image, region.x, region.y, region.width, region.height).to_image()
 }
 
 /// Adaptive threshold with a window scaled to the image.

@@ -55,16 +55,32 @@ pub fn code_regions(bitmap: &Bitmap, limit: usize) -> Vec<Region> {
         .collect()
 }
 
+/// Counts colour changes between runs of at least two pixels, along rows and columns.
+/// Single-pixel specks (sensor noise near an edge, thresholded) are not code texture and
+/// would otherwise merge the code's region with its surroundings.
 fn transitions_in_block(bitmap: &Bitmap, x0: u32, y0: u32) -> u32 {
+    let (width, height) = (bitmap.width(), bitmap.height());
     let mut count = 0;
     for y in y0..y0 + BLOCK {
-        for x in x0 + 1..x0 + BLOCK {
-            count += u32::from(bitmap.is_dark(x, y) != bitmap.is_dark(x - 1, y));
+        for x in (x0 + 1).max(2)..(x0 + BLOCK).min(width - 1) {
+            let run_changes = |a: bool, b: bool, c: bool, d: bool| a == b && b != c && c == d;
+            count += u32::from(run_changes(
+                bitmap.is_dark(x - 2, y),
+                bitmap.is_dark(x - 1, y),
+                bitmap.is_dark(x, y),
+                bitmap.is_dark(x + 1, y),
+            ));
         }
     }
     for x in x0..x0 + BLOCK {
-        for y in y0 + 1..y0 + BLOCK {
-            count += u32::from(bitmap.is_dark(x, y) != bitmap.is_dark(x, y - 1));
+        for y in (y0 + 1).max(2)..(y0 + BLOCK).min(height - 1) {
+            let run_changes = |a: bool, b: bool, c: bool, d: bool| a == b && b != c && c == d;
+            count += u32::from(run_changes(
+                bitmap.is_dark(x, y - 2),
+                bitmap.is_dark(x, y - 1),
+                bitmap.is_dark(x, y),
+                bitmap.is_dark(x, y + 1),
+            ));
         }
     }
     count

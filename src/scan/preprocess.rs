@@ -56,14 +56,35 @@ pub fn downscale_by(image: &GrayImage, factor: u32) -> GrayImage {
 }
 
 /// Doubles both sides by bilinear interpolation, so codes with 2-pixel modules get finder
-/// patterns large enough for the detector.
+/// patterns large enough for the detector. Written out rather than a general resize: with a
+/// fixed factor of 2, each new pixel sits a quarter pixel from an old one and is
+/// `(3·nearest + next) / 4` along each axis.
 pub fn upscale_double(image: &GrayImage) -> GrayImage {
-    image::imageops::resize(
-        image,
-        image.width() * 2,
-        image.height() * 2,
-        image::imageops::FilterType::Triangle,
-    )
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    let source = image.as_raw();
+    // Horizontal pass into 16-bit sums (×4), then vertical pass (×4 again, /16 at the end).
+    let mut wide = vec![0u16; 2 * width * height];
+    for y in 0..height {
+        let row = &source[y * width..(y + 1) * width];
+        for x in 0..width {
+            let here = 3 * u16::from(row[x]);
+            let left = u16::from(row[x.saturating_sub(1)]);
+            let right = u16::from(row[(x + 1).min(width - 1)]);
+            wide[y * 2 * width + 2 * x] = here + left;
+            wide[y * 2 * width + 2 * x + 1] = here + right;
+        }
+    }
+    let stride = 2 * width;
+    let mut out = vec![0u8; 4 * width * height];
+    for y in 0..height {
+        let (above, below) = (y.saturating_sub(1), (y + 1).min(height - 1));
+        for x in 0..stride {
+            let here = 3 * wide[y * stride + x];
+            out[2 * y * stride + x] = ((here + wide[above * stride + x] + 8) / 16) as u8;
+            out[(2 * y + 1) * stride + x] = ((here + wide[below * stride + x] + 8) / 16) as u8;
+        }
+    }
+    GrayImage::from_raw(2 * width as u32, 2 * height as u32, out).expect("buffer sized 2w × 2h")
 }
 
 /// Stretches the grey levels so the darkest `CLIP` of pixels become black and the brightest
@@ -234,10 +255,22 @@ mod tests {
     }
 
     #[test]
-    fn upscale_doubles_both_sides() {
-        let image = filled(3, 2, |x, _| (x * 100) as u8);
+    fn upscale_doubles_both_sides_and_interpolates() {
+        let image = filled(3, 2, |x, y| (x * 100 + y * 40) as u8);
         let doubled = upscale_double(&image);
         assert_eq!((doubled.width(), doubled.height()), (6, 4));
+        // Same as the general bilinear resize, at a fraction of its cost.
+        let reference =
+            image::imageops::resize(&image, 6, 4, image::imageops::FilterType::Triangle);
+        for (ours, theirs) in doubled.as_raw().iter().zip(reference.as_raw()) {
+            assert!(ours.abs_diff(*theirs) <= 1, "{doubled:?} vs {reference:?}");
+        }
+        assert_eq!(
+            doubled.get_pixel(1, 0)[0],
+            25,
+            "a quarter of the way to the next pixel"
+        );
+        assert_eq!(doubled.get_pixel(0, 0)[0], 0, "edges repeat the last pixel");
     }
 
     #[test]

@@ -645,3 +645,29 @@ fn a_print_job_past_sleds_blob_threshold_is_kept_byte_for_byte() {
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.print_jobs(order.id()).unwrap()[0].escpos, escpos);
 }
+
+#[test]
+fn codes_left_behind_by_a_crash_are_wiped_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let done = paid(sending("CRASH-1", 10));
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.insert(&done, &Policy::default()).unwrap();
+        store
+            .insert(&sending("CRASH-2", 10), &Policy::default())
+            .unwrap();
+    }
+    // A crash between the final record and the wipe, and one in the middle of keeping a code.
+    let codes = dir.path().join("payment_codes");
+    fs::write(codes.join(hex::encode("CRASH-1")), OTHER_CODE).unwrap();
+    fs::write(codes.join("4352415348.partial"), "287777777777777777").unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert!(!disk_holds(dir.path(), OTHER_CODE.as_bytes()));
+    assert!(!disk_holds(dir.path(), b"287777777777777777"));
+    let open = store.list_open().unwrap();
+    assert_eq!(
+        open[0].payment_code().map(PaymentCode::expose),
+        Some(CODE),
+        "the unfinished order keeps its code"
+    );
+}

@@ -671,3 +671,35 @@ fn codes_left_behind_by_a_crash_are_wiped_at_open() {
         "the unfinished order keeps its code"
     );
 }
+
+#[test]
+fn one_store_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Store>();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let policy = Policy {
+        max_open_orders: 3,
+        ..Policy::default()
+    };
+    // Eight tills racing for three places: the caps hold under concurrent inserts.
+    let accepted = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let (store, policy) = (&store, &policy);
+                s.spawn(move || {
+                    store
+                        .insert(&order(&format!("RACE-{i}"), 10), policy)
+                        .is_ok()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|accepted| *accepted)
+            .count()
+    });
+    assert_eq!(accepted, 3);
+    assert_eq!(store.open_totals().unwrap().orders, 3);
+}

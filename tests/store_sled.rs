@@ -645,3 +645,61 @@ fn a_print_job_past_sleds_blob_threshold_is_kept_byte_for_byte() {
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.print_jobs(order.id()).unwrap()[0].escpos, escpos);
 }
+
+#[test]
+fn codes_left_behind_by_a_crash_are_wiped_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let done = paid(sending("CRASH-1", 10));
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.insert(&done, &Policy::default()).unwrap();
+        store
+            .insert(&sending("CRASH-2", 10), &Policy::default())
+            .unwrap();
+    }
+    // A crash between the final record and the wipe, and one in the middle of keeping a code.
+    let codes = dir.path().join("payment_codes");
+    fs::write(codes.join(hex::encode("CRASH-1")), OTHER_CODE).unwrap();
+    fs::write(codes.join("4352415348.partial"), "287777777777777777").unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert!(!disk_holds(dir.path(), OTHER_CODE.as_bytes()));
+    assert!(!disk_holds(dir.path(), b"287777777777777777"));
+    let open = store.list_open().unwrap();
+    assert_eq!(
+        open[0].payment_code().map(PaymentCode::expose),
+        Some(CODE),
+        "the unfinished order keeps its code"
+    );
+}
+
+#[test]
+fn one_store_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Store>();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let policy = Policy {
+        max_open_orders: 3,
+        ..Policy::default()
+    };
+    // Eight tills racing for three places: the caps hold under concurrent inserts.
+    let accepted = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let (store, policy) = (&store, &policy);
+                s.spawn(move || {
+                    store
+                        .insert(&order(&format!("RACE-{i}"), 10), policy)
+                        .is_ok()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|accepted| *accepted)
+            .count()
+    });
+    assert_eq!(accepted, 3);
+    assert_eq!(store.open_totals().unwrap().orders, 3);
+}

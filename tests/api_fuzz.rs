@@ -245,7 +245,10 @@ async fn post_raw(socket: &Path, path: &str, body: Vec<u8>) -> (StatusCode, Byte
         .header(hyper::header::CONTENT_TYPE, "application/json")
         .body(Full::new(Bytes::from(body)))
         .unwrap();
-    let response = sender.send_request(request).await.unwrap();
+    let response = sender
+        .send_request(request)
+        .await
+        .expect("an answer (none means the handler panicked)");
     let status = response.status();
     (
         status,
@@ -287,13 +290,35 @@ fn cases() -> u32 {
         .unwrap_or(200)
 }
 
+/// One daemon and its simulator, driven from synchronous code. Fields drop in order: the daemon
+/// stops before its directory goes and the runtime goes last.
 struct Fixture {
-    runtime: tokio::runtime::Runtime,
     daemon: Daemon,
     socket: std::path::PathBuf,
+    _sim: posd::sim::RunningSim,
+    _dir: tempfile::TempDir,
+    runtime: tokio::runtime::Runtime,
 }
 
 impl Fixture {
+    fn start() -> Fixture {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let sim = runtime.block_on(simulator(Faults::default()));
+        let dir = tempfile::tempdir().unwrap();
+        let daemon = Daemon::start(
+            dir.path(),
+            Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap()),
+        );
+        runtime.block_on(daemon.ready());
+        Fixture {
+            daemon,
+            socket: dir.path().join("posd.sock"),
+            _sim: sim,
+            _dir: dir,
+            runtime,
+        }
+    }
+
     fn stored(&self) -> usize {
         let client = self.daemon.client();
         let (status, orders) = self
@@ -334,19 +359,7 @@ impl Fixture {
 
 #[test]
 fn mangled_bodies_get_clear_errors_and_store_nothing() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = runtime.block_on(simulator(Faults::default()));
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(
-        dir.path(),
-        Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap()),
-    );
-    runtime.block_on(daemon.ready());
-    let fixture = Fixture {
-        socket: dir.path().join("posd.sock"),
-        runtime,
-        daemon,
-    };
+    let fixture = Fixture::start();
     let config = Config {
         cases: cases(),
         failure_persistence: None,
@@ -386,9 +399,10 @@ fn mangled_bodies_get_clear_errors_and_store_nothing() {
                 refused.set(refused.get() + 1);
             }
             stored.set(now);
-            fixture.healthy()
+            Ok(())
         })
         .unwrap();
+    fixture.healthy().unwrap();
     eprintln!(
         "POST /v1/charges: {} stored, {} refused",
         taken.get(),
@@ -407,7 +421,6 @@ fn mangled_bodies_get_clear_errors_and_store_nothing() {
                     .runtime
                     .block_on(post_raw(&fixture.socket, &path, bytes.clone()));
             let answer = check_answer(status, &answer, StatusCode::OK)?;
-            prop_assert_eq!(fixture.stored(), stored.get(), "the order count changed");
             if status == StatusCode::OK {
                 prop_assert!(
                     valid,
@@ -416,6 +429,7 @@ fn mangled_bodies_get_clear_errors_and_store_nothing() {
                 );
                 prop_assert_eq!(&answer["state"], "waiting_to_send");
                 taken.set(taken.get() + 1);
+                // The next bodies go to a fresh order: this one has its code.
                 *waiting.borrow_mut() = fixture.awaiting();
                 stored.set(stored.get() + 1);
             } else {
@@ -425,9 +439,55 @@ fn mangled_bodies_get_clear_errors_and_store_nothing() {
             fixture.healthy()
         })
         .unwrap();
+    assert_eq!(
+        fixture.stored(),
+        stored.get(),
+        "a payment code stored an order"
+    );
     eprintln!(
         "POST /v1/charges/{{id}}/payment-code: {} taken, {} refused",
         taken.get(),
         refused.get()
     );
+}
+
+/// Item totals near `u64::MAX`: the sum of the items, plus the shipping fee, must be refused with
+/// a 422 naming the field, not overflow.
+#[test]
+#[ignore = "fails: Charge::validate adds item totals and the shipping fee unchecked (src/charge.rs), which panics in debug builds and wraps in release"]
+fn totals_beyond_u64_are_refused() {
+    let fixture = Fixture::start();
+    let item = json!({"id": "1", "name": "a", "unit_price": u64::MAX, "quantity": 1});
+    for body in [
+        json!({"amount": 1, "items": [item], "shipping_fee": 1}),
+        json!({"amount": 1, "items": [item, item]}),
+    ] {
+        let (status, answer) = fixture.runtime.block_on(post_raw(
+            &fixture.socket,
+            "/v1/charges",
+            body.to_string().into_bytes(),
+        ));
+        let answer = check_answer(status, &answer, StatusCode::CREATED).unwrap();
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body} → {answer}"
+        );
+        fixture.healthy().unwrap();
+    }
+    assert_eq!(fixture.stored(), 0);
+}
+
+/// The API takes JSON objects; serde's positional form of a struct, a JSON array, is no body.
+#[test]
+#[ignore = "fails: the derived Deserialize of ChargeRequest also reads a JSON array, so [5] is a 5 TWD charge"]
+fn a_json_array_is_not_a_charge() {
+    let fixture = Fixture::start();
+    let (status, answer) =
+        fixture
+            .runtime
+            .block_on(post_raw(&fixture.socket, "/v1/charges", b"[5]".to_vec()));
+    check_answer(status, &answer, StatusCode::CREATED).unwrap();
+    assert!(status.is_client_error(), "{status}");
+    assert_eq!(fixture.stored(), 0);
 }

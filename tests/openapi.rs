@@ -343,12 +343,36 @@ async fn real_answers_are_as_described() {
     let description = Description::load();
     let sim = simulator(Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(
-        dir.path(),
-        Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap()),
-    );
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
+    env.push(("POSD_TCP_LISTEN".into(), format!("127.0.0.1:{port}")));
+    env.push(("POSD_TCP_TOKEN".into(), "till-token".into()));
+    let daemon = Daemon::start(dir.path(), env);
     daemon.ready().await;
     let client = daemon.client();
+
+    // The TCP port: as described without the token, and with it.
+    let http = reqwest::Client::new();
+    let health = format!("http://127.0.0.1:{port}/v1/health");
+    for token in [None, Some("till-token")] {
+        let mut request = http.get(&health);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let answer = request.send().await.unwrap();
+        let status = answer.status();
+        let body: Value = answer.json().await.unwrap();
+        let expected = if token.is_some() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        assert_eq!(status, expected, "{body}");
+        description.check(Method::GET, "/v1/health", status, &body);
+    }
 
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let mut stream = tokio::net::UnixStream::connect(dir.path().join("posd.sock"))

@@ -3,8 +3,8 @@
 //! `POST /v1/charges` and `POST /v1/charges/{id}/payment-code` of one real daemon over its Unix
 //! socket.
 //!
-//! Every answer must be a JSON error with a 4xx status, or the success the body deserves; the
-//! daemon must stay up; and an order is stored exactly when an independent reading of the body
+//! Every answer must be a JSON error with a 4xx status, or the success the body deserves, and never
+//! holds the body's payment code; the daemon must stay up; and an order is stored exactly when an independent reading of the body
 //! (the same types, parsed and validated here) finds it valid. `PROPTEST_CASES` sets the number of
 //! bodies per endpoint (200 by default).
 
@@ -283,6 +283,22 @@ fn check_answer(
     Ok(answer)
 }
 
+/// A payment code in the body, valid or not, never comes back in the answer.
+fn code_kept_out(body: &[u8], answer: &[u8]) -> Result<(), TestCaseError> {
+    let code = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|body| body.get("payment_code")?.as_str().map(str::to_owned));
+    if let Some(code) = code.filter(|code| code.len() >= 8) {
+        let answer = String::from_utf8_lossy(answer);
+        prop_assert!(
+            !answer.contains(&code),
+            "the payment code came back: {}",
+            answer
+        );
+    }
+    Ok(())
+}
+
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
@@ -377,6 +393,7 @@ fn mangled_bodies_get_clear_errors_and_store_nothing() {
                     .runtime
                     .block_on(post_raw(&fixture.socket, "/v1/charges", bytes.clone()));
             check_answer(status, &answer, StatusCode::CREATED)?;
+            code_kept_out(&bytes, &answer)?;
             let now = fixture.stored();
             if status == StatusCode::CREATED {
                 prop_assert!(
@@ -420,6 +437,7 @@ fn mangled_bodies_get_clear_errors_and_store_nothing() {
                 fixture
                     .runtime
                     .block_on(post_raw(&fixture.socket, &path, bytes.clone()));
+            code_kept_out(&bytes, &answer)?;
             let answer = check_answer(status, &answer, StatusCode::OK)?;
             if status == StatusCode::OK {
                 prop_assert!(

@@ -331,6 +331,19 @@ fn the_validator_refuses_what_the_description_forbids() {
     );
 }
 
+/// The TCP port opens alongside the socket, not necessarily before it: retry refused connections.
+async fn send_when_listening(request: reqwest::RequestBuilder) -> reqwest::Response {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match request.try_clone().expect("no streamed body").send().await {
+            Err(e) if e.is_connect() && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            answer => return answer.expect("the TCP port answers"),
+        }
+    }
+}
+
 fn latte(amount: u64) -> Value {
     json!({
         "amount": amount,
@@ -362,7 +375,7 @@ async fn real_answers_are_as_described() {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        let answer = request.send().await.unwrap();
+        let answer = send_when_listening(request).await;
         let status = answer.status();
         let body: Value = answer.json().await.unwrap();
         let expected = if token.is_some() {

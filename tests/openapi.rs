@@ -487,6 +487,8 @@ async fn real_answers_are_as_described() {
         let (status, _) = call(Method::POST, "/v1/charges".into(), Some(body)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}");
     }
+    let (status, _) = call(Method::GET, "/v1/charges/%E4%B8%AD".into(), None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "not an order id");
     let (status, _) = call(Method::GET, "/v1/charges?state=happy".into(), None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, listed) = call(Method::GET, "/v1/charges".into(), None).await;

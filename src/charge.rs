@@ -139,8 +139,15 @@ impl Charge {
             }
         }
         if !self.items.is_empty() {
-            let items_total: u64 = self.items.iter().map(Item::total).sum();
-            let expected = (items_total + self.shipping_fee).checked_sub(self.discount);
+            let items_total = self
+                .items
+                .iter()
+                .try_fold(0u64, |sum, item| sum.checked_add(item.total()))
+                .ok_or_else(|| FieldError::new("items", "add up to more than can be charged"))?;
+            let with_shipping = items_total
+                .checked_add(self.shipping_fee)
+                .ok_or_else(|| FieldError::new("shipping_fee", "is too large"))?;
+            let expected = with_shipping.checked_sub(self.discount);
             if expected != Some(self.amount) {
                 return Err(FieldError::new(
                     "amount",

@@ -198,7 +198,15 @@ fn body(valid: BoxedStrategy<Value>) -> impl Strategy<Value = Vec<u8>> {
 }
 
 /// Whether `POST /v1/charges` should store this body, read independently of the daemon.
+/// Only a JSON object is a request body (serde alone would also read an array positionally).
+fn is_object(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| v.is_object())
+}
+
 fn charge_is_valid(bytes: &[u8]) -> bool {
+    if !is_object(bytes) {
+        return false;
+    }
     let Ok(request) = serde_json::from_slice::<ChargeRequest>(bytes) else {
         return false;
     };
@@ -227,8 +235,9 @@ struct PaymentCodeBody {
 
 /// Whether `POST /v1/charges/{id}/payment-code` should take this body.
 fn payment_code_is_valid(bytes: &[u8]) -> bool {
-    serde_json::from_slice::<PaymentCodeBody>(bytes)
-        .is_ok_and(|body| PaymentCode::new(body.payment_code).is_ok())
+    is_object(bytes)
+        && serde_json::from_slice::<PaymentCodeBody>(bytes)
+            .is_ok_and(|body| PaymentCode::new(body.payment_code).is_ok())
 }
 
 /// Sends raw bytes as a JSON body: the local client only sends well-formed JSON.
@@ -478,7 +487,6 @@ fn mangled_bodies_get_clear_errors_and_store_nothing() {
 /// Item totals near `u64::MAX`: the sum of the items, plus the shipping fee, must be refused with
 /// a 422 naming the field, not overflow.
 #[test]
-#[ignore = "fails: Charge::validate adds item totals and the shipping fee unchecked (src/charge.rs), which panics in debug builds and wraps in release"]
 fn totals_beyond_u64_are_refused() {
     let fixture = Fixture::start();
     let item = json!({"id": "1", "name": "a", "unit_price": u64::MAX, "quantity": 1});
@@ -504,7 +512,6 @@ fn totals_beyond_u64_are_refused() {
 
 /// The API takes JSON objects; serde's positional form of a struct, a JSON array, is no body.
 #[test]
-#[ignore = "fails: the derived Deserialize of ChargeRequest also reads a JSON array, so [5] is a 5 TWD charge"]
 fn a_json_array_is_not_a_charge() {
     let fixture = Fixture::start();
     let (status, answer) =

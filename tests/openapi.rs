@@ -20,7 +20,7 @@ const DESCRIPTION: &str = include_str!("../api/openapi.json");
 /// Described operations the daemon does not serve yet. They are printed on every run; once the
 /// router serves one, the route check fails until it leaves this list, and from then on its
 /// answers are held to the description like every other.
-const NOT_YET_SERVED: [(&str, &str); 2] = [("POST", "/v1/frames"), ("POST", "/v1/scan")];
+const NOT_YET_SERVED: [(&str, &str); 0] = [];
 
 /// The answer of the router's fallback, which no described operation may give.
 const FALLBACK_MESSAGE: &str = "no such endpoint";
@@ -251,7 +251,8 @@ fn next_kind(kind: &EventKind) -> Option<EventKind> {
         Scanning => CodeRead,
         CodeRead => CodeRefused,
         CodeRefused => ScanTimedOut,
-        ScanTimedOut => NothingToScan,
+        ScanTimedOut => ScanEnded,
+        ScanEnded => NothingToScan,
         NothingToScan => Submitting,
         Submitting => Reconciling,
         Reconciling => Paid,

@@ -658,8 +658,14 @@ impl OrderFields {
             item.validate(i)?;
         }
         if !self.items.is_empty() {
-            let items_total: u64 = self.items.iter().map(|i| i.total.0).sum();
-            let expected = (items_total + shipping_fee.0).checked_sub(discount.0);
+            let items_total = self
+                .items
+                .iter()
+                .try_fold(0u64, |sum, item| sum.checked_add(item.total.0))
+                .ok_or_else(|| FieldError::new("items", "add up to more than can be charged"))?;
+            let expected = items_total
+                .checked_add(shipping_fee.0)
+                .and_then(|t| t.checked_sub(discount.0));
             if expected != Some(self.cost.0) {
                 return Err(FieldError::new(
                     "cost",

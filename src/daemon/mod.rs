@@ -159,6 +159,9 @@ pub async fn start(
     })?;
 
     let use_simulator = config.gateway.simulator || (!configured && config.gateway.url.is_none());
+    // A trial: nothing configured, so the simulator charges, a file printer prints and the
+    // sample payment code is scanned. A real gateway means a real till: no such stand-ins.
+    let trial = use_simulator && !configured;
     let (gateway, simulator) = if use_simulator {
         let (gateway, simulator) = start_simulator(&paths.data_dir).await?;
         (gateway, Some(simulator))
@@ -186,7 +189,7 @@ pub async fn start(
         );
     }
     let events = EventBus::new();
-    let setup = printer_setup(&config, configured || env("POSD_PROFILE").is_some(), &paths)?;
+    let setup = printer_setup(&config, trial && env("POSD_PROFILE").is_none(), &paths)?;
     let (printer, print_requests) = std::sync::mpsc::channel();
     printing::spawn(setup, store.clone(), events.clone(), print_requests);
     let orders = Orders::new(
@@ -200,7 +203,7 @@ pub async fn start(
     )
     .map_err(StartError::DeviceId)?;
 
-    let (origin, trigger) = scan_setup(&config, configured, &env, &paths)?;
+    let (origin, trigger) = scan_setup(&config, trial, &env, &paths)?;
     // A live frame gets a short budget, since the next one is coming; a saved frame is all there
     // is, so it gets time for every attempt.
     let frame_budget = match (config.scan.frame_budget_ms, &origin) {
@@ -234,24 +237,30 @@ pub async fn start(
         max_connections: config.daemon.max_connections,
         ..listen::Limits::default()
     };
-    let unix = listen::bind_unix(&paths.socket, config.daemon.socket_group.as_deref())?;
-    tokio::spawn(listen::serve(
-        unix,
-        routes::router(api.clone()),
-        limits.clone(),
-        stopped.clone(),
-    ));
+    // TCP first: once the socket answers, both are listening.
     let tcp = match config.daemon.tcp_listen {
         Some(addr) => {
             let token = tcp_token(&config)?.ok_or(listen::ListenError::NoToken)?;
             let listener = listen::bind_tcp(addr).await?;
             let bound = listener.local_addr().ok();
             let router = listen::require_token(routes::router(api.clone()), token.into());
-            tokio::spawn(listen::serve(listener, router, limits, stopped.clone()));
+            tokio::spawn(listen::serve(
+                listener,
+                router,
+                limits.clone(),
+                stopped.clone(),
+            ));
             bound
         }
         None => None,
     };
+    let unix = listen::bind_unix(&paths.socket, config.daemon.socket_group.as_deref())?;
+    tokio::spawn(listen::serve(
+        unix,
+        routes::router(api.clone()),
+        limits,
+        stopped.clone(),
+    ));
 
     let resumed = orders.resume_all().await.map_err(|e| match e {
         orders::OrdersError::Store(e) => StartError::Store(e),
@@ -274,11 +283,11 @@ pub async fn start(
     })
 }
 
-/// The printer as configured. Without a configuration (file or profile), receipts go to a file in
-/// the data directory with a PNG preview of each, so a trial needs no printer.
+/// The printer as configured. In a trial with no printer named, receipts go to a file in the data
+/// directory with a PNG preview of each, so a trial needs no printer.
 fn printer_setup(
     config: &Config,
-    configured: bool,
+    trial: bool,
     paths: &Paths,
 ) -> Result<printing::PrinterSetup, StartError> {
     let settings = &config.printer;
@@ -286,7 +295,7 @@ fn printer_setup(
     let mut previews = settings.previews;
     match &settings.device {
         Some(device) => printing::override_device(&mut profile.printer, device),
-        None if !configured => {
+        None if trial => {
             profile.printer.transport = crate::profile::Transport::File {
                 path: paths.data_dir.join("printer.bin"),
             };
@@ -315,16 +324,16 @@ enum ScanTrigger {
     Never,
 }
 
-/// The scanner's frames and trigger as configured. Without a configuration file a trial scans
-/// the sample payment code shipped in the binary as soon as a charge arrives.
+/// The scanner's frames and trigger as configured. A trial scans the sample payment code shipped
+/// in the binary as soon as a charge arrives.
 fn scan_setup(
     config: &Config,
-    configured: bool,
+    trial: bool,
     env: &impl Fn(&str) -> Option<String>,
     paths: &Paths,
 ) -> Result<(scanning::FrameOrigin, ScanTrigger), StartError> {
     let settings = &config.scan;
-    let explicit = configured || env("POSD_SCAN_SOURCE").is_some();
+    let explicit = !trial || env("POSD_SCAN_SOURCE").is_some();
     let origin = if !explicit {
         let folder = paths.data_dir.join("sample-frames");
         std::fs::create_dir_all(&folder)
@@ -351,7 +360,7 @@ fn scan_setup(
             settings.source
         )));
     };
-    let on_charge = if configured || env("POSD_SCAN_ON_CHARGE").is_some() {
+    let on_charge = if !trial || env("POSD_SCAN_ON_CHARGE").is_some() {
         settings.on_charge.as_str()
     } else {
         "auto"

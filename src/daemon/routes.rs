@@ -11,7 +11,6 @@ use crate::charge::{Charge, InvoiceOptions, Item};
 use crate::gateway::Outcome;
 use crate::order::{Order, StateKind};
 use crate::store::StoreError;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -133,31 +132,64 @@ impl From<OrdersError> for ApiError {
     }
 }
 
-/// A JSON body whose rejection is one of our errors, naming the field serde stopped at.
+/// A JSON object body read as `T`; a refusal names the field serde stopped at. Only an object
+/// is a request: serde would also read a struct from an array, positionally.
 pub struct Body<T>(pub T);
 
 impl<S, T> FromRequest<S> for Body<T>
 where
-    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: serde::de::DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(Body(value)),
-            Err(rejection) => {
-                let status = rejection.status();
-                let text = rejection.body_text();
-                // serde_path_to_error puts the path first: "Failed to deserialize …: items[0].name: …"
-                let field = text
-                    .split(": ")
-                    .nth(1)
-                    .filter(|p| !p.contains(' '))
-                    .map(str::to_owned);
-                Err(ApiError::new(status, field, text))
-            }
+        let json_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !json_type {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Some("Content-Type".into()),
+                "the body must be JSON with Content-Type: application/json",
+            ));
         }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| ApiError::new(rejection.status(), None, rejection.body_text()))?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                None,
+                format!("the body is not JSON: {e}"),
+            )
+        })?;
+        if !value.is_object() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                None,
+                "the body must be a JSON object",
+            ));
+        }
+        serde_path_to_error::deserialize(value)
+            .map(Body)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner().to_string();
+                // An unknown field is named by serde in the message, not the path.
+                let field = if path == "." {
+                    inner.split('`').nth(1).map(str::to_owned)
+                } else {
+                    Some(path.clone())
+                };
+                let message = match &field {
+                    Some(f) if path != "." => format!("{f}: {inner}"),
+                    _ => inner,
+                };
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, field, message)
+            })
     }
 }
 

@@ -127,3 +127,22 @@ fn demo_scans_charges_and_prints_a_sample_order() {
         "the payment code is never shown"
     );
 }
+
+#[test]
+fn the_example_configuration_checks() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/posd.toml.example");
+    let out = posd(&["config", "check", "--config", example], &[]);
+    assert_eq!(out.status.code(), Some(2), "no agent key yet");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("gateway.agent_key is not set"));
+    let out = posd(
+        &["config", "check", "--config", example],
+        &[("POSD_AGENT_KEY", KEY)],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("configuration ok"));
+}

@@ -89,7 +89,7 @@ fn round_trips(c: &mut Criterion) {
                 &format!("BENCH-{n}"),
                 "pos",
                 &charge,
-                PaymentCode::new(format!("MY{n:016}")),
+                PaymentCode::new(format!("MY{n:016}")).unwrap(),
             );
             client.call(&request).await.answered().unwrap()
         })

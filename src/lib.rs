@@ -13,6 +13,8 @@ pub mod gateway;
 pub mod local_client;
 /// Orders and their state machine: pure, no I/O.
 pub mod order;
+/// The customer's payment code: a bearer token, shown only masked.
+pub mod payment_code;
 /// Printer links (serial, TCP, device file) and the spooler that holds jobs while paper is out.
 pub mod printer;
 /// The device profile: printer, camera and scan key of a terminal, read from TOML.

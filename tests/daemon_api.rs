@@ -42,7 +42,8 @@ async fn a_charge_with_a_code_is_paid_and_explained() {
     assert_eq!(order["state"], "paid");
     assert_eq!(order["gateway"]["code"], "250");
     assert_eq!(order["gateway"]["echo_0"], "table 4");
-    assert_eq!(order["receipt"]["status"]["status"], "pending");
+    let receipt = order["receipt"]["status"]["status"].as_str().unwrap();
+    assert!(["pending", "printed"].contains(&receipt), "{order}");
     let history: Vec<&str> = order["history"]
         .as_array()
         .unwrap()

@@ -177,6 +177,7 @@ async fn scan_pay_print_with_paper_out_and_read_the_paper_back() {
     .unwrap();
 
     let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
+    env.retain(|(key, _)| key != "POSD_PROFILE" && key != "POSD_PRINTER_DEVICE");
     env.push(("POSD_PROFILE".into(), profile.display().to_string()));
     env.push(("POSD_SCAN_SOURCE".into(), "pushed".into()));
     env.push(("POSD_SCAN_ON_CHARGE".into(), "auto".into()));
@@ -366,7 +367,7 @@ async fn a_receipt_owed_when_the_daemon_died_prints_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     let printer_file = dir.path().join("printer.bin");
     let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
-    env.push(("POSD_PROFILE".into(), "generic-58mm".into()));
+    env.retain(|(key, _)| key != "POSD_PRINTER_DEVICE");
     env.push(("POSD_PRINTER_DEVICE".into(), "/nonexistent/lp0".into()));
     let mut daemon = Daemon::start(dir.path(), env.clone());
     daemon.ready().await;

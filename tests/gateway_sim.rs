@@ -78,7 +78,13 @@ fn charge() -> Charge {
 }
 
 fn transaction(order_id: &str, code: &str) -> TransactionRequest {
-    TransactionRequest::offline(STORE, order_id, "pos", &charge(), PaymentCode::new(code))
+    TransactionRequest::offline(
+        STORE,
+        order_id,
+        "pos",
+        &charge(),
+        PaymentCode::new(code).unwrap(),
+    )
 }
 
 fn online_deal(order_id: &str) -> OnlineDealRequest {

@@ -4,6 +4,7 @@ use super::lenient::{Twd, as_text, opt, opt_text, whole};
 use super::validate::{self, FieldError};
 use super::values::*;
 use crate::charge::{self, Carrier, Charge, InvoiceOptions, TaxRate};
+pub use crate::payment_code::PaymentCode;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -112,37 +113,6 @@ pub struct Item {
     pub total: Twd,
 }
 
-/// A scanned payment code. It is a bearer token, so its `Debug` form never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PaymentCode(String);
-
-impl PaymentCode {
-    pub fn new(code: impl Into<String>) -> Self {
-        PaymentCode(code.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// A form safe for logs and screens: the first four and last two characters.
-    pub fn masked(&self) -> String {
-        let chars: Vec<char> = self.0.chars().collect();
-        if chars.len() <= 8 {
-            return "*".repeat(chars.len());
-        }
-        let head: String = chars[..4].iter().collect();
-        let tail: String = chars[chars.len() - 2..].iter().collect();
-        format!("{head}…{tail}")
-    }
-}
-
-impl fmt::Debug for PaymentCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PaymentCode({})", self.masked())
-    }
-}
-
 /// `data_json` of an OFFLINE transaction: `{"qrCode": "<scanned text>"}`, carried as a JSON string.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct OfflineData {
@@ -171,9 +141,9 @@ impl<'de> Deserialize<'de> for OfflineData {
         let wire: OfflineDataWire = serde_json::from_str(&text).map_err(|e| {
             serde::de::Error::custom(format!("data_json is not {{\"qrCode\": …}} ({e})"))
         })?;
-        Ok(OfflineData {
-            qr_code: PaymentCode(wire.qr_code),
-        })
+        let qr_code = PaymentCode::new(wire.qr_code)
+            .map_err(|e| serde::de::Error::custom(format!("data_json.qrCode: {e}")))?;
+        Ok(OfflineData { qr_code })
     }
 }
 

@@ -414,7 +414,7 @@ impl Orders {
             order.id().as_str(),
             &self.merchant.user_id,
             order.charge(),
-            api::PaymentCode::new(code.expose()),
+            code.clone(),
         );
         let body = serde_json::to_value(&request).expect("requests serialise");
         match self.gateway.call_json(Command::Transaction, &body).await {
@@ -509,5 +509,5 @@ impl Orders {
 
 /// A payment code as people may see it: the first four and last two characters.
 pub fn mask(code: &str) -> String {
-    api::PaymentCode::new(code).masked()
+    crate::payment_code::MaskedCode::of(code).to_string()
 }

@@ -25,7 +25,6 @@ use serde::{Deserialize, Serialize};
 
 use super::id::OrderId;
 use super::outcome::{GatewayAnswer, QueryResult, SendResult};
-use super::payment_code::PaymentCode;
 use super::policy::Policy;
 use super::receipt::{PrintStatus, Receipt};
 use super::state::State;
@@ -33,6 +32,7 @@ use super::time::Timestamp;
 use crate::api::Code;
 use crate::api::validate::FieldError;
 use crate::charge::Charge;
+use crate::payment_code::PaymentCode;
 
 /// What the caller should do next for an order.
 #[derive(Debug, Clone, PartialEq, Eq)]

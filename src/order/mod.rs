@@ -14,16 +14,15 @@
 pub mod id;
 pub mod machine;
 pub mod outcome;
-pub mod payment_code;
 pub mod policy;
 pub mod receipt;
 pub mod state;
 pub mod time;
 
+pub use crate::payment_code::{PaymentCode, PaymentCodeError};
 pub use id::{OrderId, OrderIdGenerator};
 pub use machine::{Action, Order, OrderError, Transition};
 pub use outcome::{GatewayAnswer, QueryResult, SendResult};
-pub use payment_code::{PaymentCode, PaymentCodeError};
 pub use policy::{CapError, OpenTotals, Policy};
 pub use receipt::{PrintJob, PrintStatus, Receipt};
 pub use state::{State, StateKind};

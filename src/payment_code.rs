@@ -51,6 +51,11 @@ impl PaymentCode {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The form people may see: `MY32************8n`.
+    pub fn masked(&self) -> MaskedCode {
+        MaskedCode::of(&self.0)
+    }
 }
 
 impl fmt::Debug for PaymentCode {
@@ -68,6 +73,40 @@ impl fmt::Display for PaymentCode {
 impl Serialize for PaymentCode {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(REDACTED)
+    }
+}
+
+/// A code fit for logs and events: the first 4 and last 2 characters, the rest starred.
+/// Codes too short for that to hide most of them are starred entirely.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct MaskedCode(String);
+
+impl MaskedCode {
+    const SHOWN_HEAD: usize = 4;
+    const SHOWN_TAIL: usize = 2;
+    const MIN_LENGTH_TO_SHOW: usize = 10;
+
+    pub fn of(text: &str) -> Self {
+        let chars: Vec<char> = text.chars().collect();
+        let n = chars.len();
+        if n < Self::MIN_LENGTH_TO_SHOW {
+            return Self("*".repeat(n));
+        }
+        let mut masked: String = chars[..Self::SHOWN_HEAD].iter().collect();
+        masked.push_str(&"*".repeat(n - Self::SHOWN_HEAD - Self::SHOWN_TAIL));
+        masked.extend(&chars[n - Self::SHOWN_TAIL..]);
+        Self(masked)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MaskedCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

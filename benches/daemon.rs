@@ -38,7 +38,7 @@ const WARM_UP: usize = 20;
 const POLL: Duration = Duration::from_millis(1);
 
 fn main() {
-    // `cargo bench` passes `--bench`; a filter argument selects nothing here, so all runs.
+    // One measurement, so the arguments `cargo bench` passes (`--bench`, a filter) are ignored.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

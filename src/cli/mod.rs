@@ -2,6 +2,7 @@
 
 mod config_check;
 mod demo;
+mod envelope;
 mod gateway;
 mod gateway_sim;
 mod local;
@@ -43,6 +44,9 @@ enum Command {
     Config(config_check::Command),
     /// Charge a sample order against an in-process gateway simulator and show every step.
     Demo(demo::Args),
+    /// Decrypt a sealed field of captured agent API traffic.
+    #[command(subcommand)]
+    Envelope(envelope::Command),
     /// Send one command to the agent API and print the answer (checks credentials and reachability).
     #[command(subcommand)]
     Gateway(gateway::Command),
@@ -117,6 +121,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Scan(args) => scan::run(args).await,
             Command::Config(command) => config_check::run(command),
             Command::Demo(args) => demo::run(args).await,
+            Command::Envelope(command) => envelope::run(command),
             Command::Gateway(command) => gateway::run(command).await,
             Command::GatewaySim(args) => gateway_sim::run(args).await,
             Command::PrintTest(args) => tokio::task::spawn_blocking(move || print_test::run(args))

@@ -1,0 +1,330 @@
+//! The daemon's own cost per charge: the real `posd run` (this bench's build of it) against an
+//! in-process simulator answering at once, next to the bare client round trip to the same
+//! simulator, measured in the same run, in alternating rounds so a change in machine load hits
+//! both alike.
+//!
+//! A charge is `POST /v1/charges` with a payment code on the daemon's socket, then
+//! `GET /v1/charges/{id}` every millisecond until the order is `paid`: the daemon stores the
+//! order, sends `api/transaction`, stores the answer and queues the receipt (to a file). The
+//! bare round trip is one `api/transaction` through `posd::gateway::Client`. Their difference
+//! is what the daemon adds (storage, its local API, the order worker), to within the polling
+//! step. Both are measured one at a time and with 16 clients at once; the daemon's resident
+//! memory is read from `/proc` when idle and, at its highest, during the load.
+//!
+//! Run with `cargo bench --bench daemon`.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use hyper::Method;
+use posd::api::{PaymentCode, TransactionRequest};
+use posd::charge::{Charge, InvoiceOptions, Item};
+use posd::envelope::AgentKey;
+use posd::gateway::{Client, GatewayConfig};
+use posd::local_client::LocalClient;
+use posd::sim::faults::Faults;
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use support::Daemon;
+
+const SEQUENTIAL: usize = 200;
+const CLIENTS: usize = 16;
+const PER_CLIENT: usize = 24;
+/// Rounds the measurements are split into, alternating daemon and bare client.
+const ROUNDS: usize = 4;
+const WARM_UP: usize = 20;
+const POLL: Duration = Duration::from_millis(1);
+
+fn main() {
+    // One measurement, so the arguments `cargo bench` passes (`--bench`, a filter) are ignored.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let simulator = support::simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca_pem = simulator.ca_pem().expect("the simulator serves TLS");
+    let mut env = Daemon::env_for(dir.path(), &simulator.url(), ca_pem);
+    for (key, value) in [
+        ("POSD_POLICY_MAX_OPEN_ORDERS", "1000000".to_owned()),
+        ("POSD_POLICY_MAX_OPEN_AMOUNT", "1000000000000".to_owned()),
+        // A till's printer is a device file; without one the daemon would also draw a PNG
+        // preview of every receipt, which no till does.
+        (
+            "POSD_PRINTER_DEVICE",
+            dir.path().join("printer.bin").display().to_string(),
+        ),
+    ] {
+        env.retain(|(k, _)| k != key);
+        env.push((key.to_owned(), value));
+    }
+    let daemon = Daemon::start(dir.path(), env);
+    daemon.ready().await;
+    let pid = daemon.child.id();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle_rss = rss_kib(pid);
+
+    let bare = Arc::new(
+        Client::new(GatewayConfig {
+            url: simulator.url().parse().expect("simulator URL"),
+            agent_uid: support::AGENT_UID.into(),
+            agent_key: AgentKey::new(support::KEY).expect("key"),
+            store_uid: support::STORE.into(),
+            ca_file: Some(dir.path().join("gateway-ca.pem")),
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+        })
+        .expect("gateway client"),
+    );
+    let local = Arc::new(daemon.client());
+    let codes = Arc::new(AtomicU64::new(0));
+
+    for _ in 0..WARM_UP {
+        charge_until_paid(&local, &codes).await;
+        bare_round_trip(&bare, &codes).await;
+    }
+
+    let peak_rss = Arc::new(AtomicU64::new(idle_rss));
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = tokio::spawn({
+        let (peak_rss, sampling) = (peak_rss.clone(), sampling.clone());
+        async move {
+            while sampling.load(Ordering::Relaxed) {
+                peak_rss.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    });
+
+    let (mut daemon_one, mut bare_one) = (Vec::new(), Vec::new());
+    let (mut daemon_many, mut bare_many) = (Latencies::default(), Latencies::default());
+    for _ in 0..ROUNDS {
+        for _ in 0..SEQUENTIAL / ROUNDS {
+            daemon_one.push(charge_until_paid(&local, &codes).await);
+            bare_one.push(bare_round_trip(&bare, &codes).await);
+        }
+        daemon_many.merge(
+            concurrently(PER_CLIENT / ROUNDS, || {
+                let (local, codes) = (local.clone(), codes.clone());
+                async move { charge_until_paid(&local, &codes).await }
+            })
+            .await,
+        );
+        bare_many.merge(
+            concurrently(PER_CLIENT / ROUNDS, || {
+                let (bare, codes) = (bare.clone(), codes.clone());
+                async move { bare_round_trip(&bare, &codes).await }
+            })
+            .await,
+        );
+    }
+    sampling.store(false, Ordering::Relaxed);
+    sampler.await.expect("RSS sampler");
+
+    let rows = [
+        Row::new("daemon charge until paid, 1 client", daemon_one, None),
+        Row::new("bare api/transaction, 1 client", bare_one, None),
+        Row::new(
+            &format!("daemon charge until paid, {CLIENTS} clients"),
+            daemon_many.samples,
+            Some(daemon_many.elapsed),
+        ),
+        Row::new(
+            &format!("bare api/transaction, {CLIENTS} clients"),
+            bare_many.samples,
+            Some(bare_many.elapsed),
+        ),
+    ];
+    print_table(&rows);
+    println!();
+    for (daemon_row, bare_row) in [(&rows[0], &rows[1]), (&rows[2], &rows[3])] {
+        println!(
+            "daemon overhead ({}): p50 {:.2} ms ({:.1}x the bare round trip), p99 {:.2} ms",
+            daemon_row.name.rsplit(", ").next().unwrap_or_default(),
+            ms(daemon_row.p50) - ms(bare_row.p50),
+            ms(daemon_row.p50) / ms(bare_row.p50),
+            ms(daemon_row.p99) - ms(bare_row.p99),
+        );
+    }
+    println!(
+        "daemon RSS: idle {} KiB, highest under load {} KiB",
+        idle_rss,
+        peak_rss.load(Ordering::Relaxed)
+    );
+    drop(daemon);
+    simulator.shutdown();
+}
+
+/// One charge through the daemon, from the POST to the poll that sees it paid.
+async fn charge_until_paid(local: &LocalClient, codes: &AtomicU64) -> Duration {
+    let body = json!({
+        "amount": 150,
+        "items": [{"id": "1", "name": "拿鐵咖啡", "unit_price": 75, "quantity": 2}],
+        "payment_code": payment_code(codes),
+    });
+    let start = Instant::now();
+    let (status, order) = local
+        .request(Method::POST, "/v1/charges", Some(&body))
+        .await
+        .expect("POST /v1/charges");
+    assert!(status.is_success(), "POST /v1/charges: {status}: {order}");
+    let id = order["order_id"].as_str().expect("order_id").to_owned();
+    loop {
+        let (status, order) = local
+            .request(Method::GET, &format!("/v1/charges/{id}"), None)
+            .await
+            .expect("GET /v1/charges/{id}");
+        assert!(status.is_success(), "GET {id}: {status}: {order}");
+        let state = order["state"].as_str().expect("state");
+        if support::is_final(state) {
+            assert_eq!(state, "paid", "{order}");
+            return start.elapsed();
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// One `api/transaction` straight to the simulator, as the daemon's order worker sends it.
+async fn bare_round_trip(client: &Client, codes: &AtomicU64) -> Duration {
+    let charge = Charge {
+        amount: 150,
+        items: vec![Item {
+            id: "1".into(),
+            name: "拿鐵咖啡".into(),
+            unit_price: 75,
+            quantity: 2,
+        }],
+        discount: 0,
+        shipping_fee: 0,
+        invoice: InvoiceOptions::StoreDefault,
+        echo: vec![],
+        user_id: None,
+    };
+    let n = codes.fetch_add(1, Ordering::Relaxed);
+    let request = TransactionRequest::offline(
+        support::STORE,
+        &format!("BARE-{n}"),
+        "pos",
+        &charge,
+        PaymentCode::new(payment_code(codes)),
+    );
+    let start = Instant::now();
+    let answer = client.call(&request).await.answered().expect("answered");
+    let elapsed = start.elapsed();
+    std::hint::black_box(answer);
+    elapsed
+}
+
+/// A fresh code the simulator pays (its scripted endings are digits; this one ends in letters).
+fn payment_code(codes: &AtomicU64) -> String {
+    format!("MY{:08}pbmQsYhY", codes.fetch_add(1, Ordering::Relaxed))
+}
+
+#[derive(Default)]
+struct Latencies {
+    samples: Vec<Duration>,
+    elapsed: Duration,
+}
+
+impl Latencies {
+    fn merge(&mut self, other: Latencies) {
+        self.samples.extend(other.samples);
+        self.elapsed += other.elapsed;
+    }
+}
+
+/// `CLIENTS` tasks, each running `each` times one after another.
+async fn concurrently<F, Fut>(each: usize, task: F) -> Latencies
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Duration> + Send + 'static,
+{
+    let start = Instant::now();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let runs: Vec<Fut> = (0..each).map(|_| task()).collect();
+            tokio::spawn(async move {
+                let mut samples = Vec::with_capacity(runs.len());
+                for run in runs {
+                    samples.push(run.await);
+                }
+                samples
+            })
+        })
+        .collect();
+    let mut samples = Vec::new();
+    for client in clients {
+        samples.extend(client.await.expect("client task"));
+    }
+    Latencies {
+        samples,
+        elapsed: start.elapsed(),
+    }
+}
+
+struct Row {
+    name: String,
+    count: usize,
+    p50: Duration,
+    p99: Duration,
+    per_second: Option<f64>,
+}
+
+impl Row {
+    fn new(name: &str, mut samples: Vec<Duration>, elapsed: Option<Duration>) -> Row {
+        samples.sort();
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+        Row {
+            name: name.to_owned(),
+            count: samples.len(),
+            p50: at(0.50),
+            p99: at(0.99),
+            per_second: elapsed.map(|e| samples.len() as f64 / e.as_secs_f64()),
+        }
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    println!(
+        "| {:<42} | {:>5} | {:>9} | {:>9} | {:>9} |",
+        "measurement", "n", "p50 ms", "p99 ms", "per s"
+    );
+    println!(
+        "|{:-<44}|{:->7}|{:->11}|{:->11}|{:->11}|",
+        "", "", "", "", ""
+    );
+    for row in rows {
+        let per_second = row
+            .per_second
+            .map_or_else(|| "-".to_owned(), |r| format!("{r:.0}"));
+        println!(
+            "| {:<42} | {:>5} | {:>9.2} | {:>9.2} | {:>9} |",
+            row.name,
+            row.count,
+            ms(row.p50),
+            ms(row.p99),
+            per_second
+        );
+    }
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// Resident memory of a process in KiB, from `VmRSS` in `/proc/PID/status`.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/status: {e}"));
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("/proc/{pid}/status has no VmRSS line"))
+}

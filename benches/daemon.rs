@@ -212,7 +212,7 @@ async fn bare_round_trip(client: &Client, codes: &AtomicU64) -> Duration {
         &format!("BARE-{n}"),
         "pos",
         &charge,
-        PaymentCode::new(payment_code(codes)),
+        PaymentCode::new(payment_code(codes)).unwrap(),
     );
     let start = Instant::now();
     let answer = client.call(&request).await.answered().expect("answered");

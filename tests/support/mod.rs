@@ -56,7 +56,10 @@ impl Daemon {
             ("POSD_POLICY_MAX_OPEN_AMOUNT", "10000000".to_owned()),
             ("POSD_LOG", "info".to_owned()),
             ("POSD_PROFILE", "generic-58mm".to_owned()),
-            ("POSD_PRINTER_DEVICE", dir.join("printer.bin").display().to_string()),
+            (
+                "POSD_PRINTER_DEVICE",
+                dir.join("printer.bin").display().to_string(),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

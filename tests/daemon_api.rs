@@ -390,3 +390,32 @@ async fn events_stream_the_charge() {
         .unwrap();
     assert_eq!(kinds, ["created", "submitting", "paid"]);
 }
+
+#[tokio::test]
+async fn a_layout_whose_logo_is_missing_stops_the_start_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout.toml");
+    std::fs::write(&layout, "header = [\"店\"]\nlogo = \"missing-logo.png\"\n").unwrap();
+    let mut env = Daemon::env_for(dir.path(), "https://127.0.0.1:9/api/agent", "");
+    env.retain(|(k, _)| k != "POSD_CA_FILE");
+    env.push(("POSD_LAYOUT".into(), layout.display().to_string()));
+    let mut daemon = Daemon::start(dir.path(), env);
+    let status = daemon.child.wait().unwrap();
+    assert_eq!(status.code(), Some(2));
+    assert!(
+        daemon.log().contains("missing-logo.png"),
+        "{}",
+        daemon.log()
+    );
+
+    // The shipped layout and its logo load, and the daemon comes up.
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = Daemon::env_for(dir.path(), "https://127.0.0.1:9/api/agent", "");
+    env.retain(|(k, _)| k != "POSD_CA_FILE");
+    env.push((
+        "POSD_LAYOUT".into(),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/receipts/layout.toml").into(),
+    ));
+    let daemon = Daemon::start(dir.path(), env);
+    daemon.ready().await;
+}

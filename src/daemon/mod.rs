@@ -309,9 +309,21 @@ fn printer_setup(
             .map_err(|e| StartError::Printer(e.to_string()))?,
         None => crate::receipt::LayoutSettings::default(),
     };
+    let logo = match &layout.logo {
+        Some(path) => {
+            let image = image::open(path)
+                .map_err(|e| StartError::Printer(format!("layout logo {}: {e}", path.display())))?;
+            Some(crate::receipt::dither(
+                &image,
+                crate::receipt::PROOF_WIDTH_DOTS,
+            ))
+        }
+        None => None,
+    };
     Ok(printing::PrinterSetup {
         profile,
         layout,
+        logo,
         previews: previews.then(|| paths.data_dir.join("previews")),
     })
 }

@@ -71,6 +71,8 @@ pub fn override_device(printer: &mut PrinterProfile, device: &str) {
 pub struct PrinterSetup {
     pub profile: Profile,
     pub layout: LayoutSettings,
+    /// The merchant's cached title image, dithered once at start, for `invoice_title_type` 2.
+    pub logo: Option<receipt::Bitmap>,
     /// Where to write a PNG preview of every job, drawn from its bytes.
     pub previews: Option<PathBuf>,
 }
@@ -252,7 +254,7 @@ impl Printer {
             order_items: &items,
             reprint,
             settings: &self.setup.layout,
-            logo: None,
+            logo: self.setup.logo.as_ref(),
             width_dots: printer.width_dots,
         })
         .map_err(|e| e.to_string())?;

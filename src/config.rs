@@ -46,6 +46,10 @@ pub struct ScanSettings {
     /// How long one frame may take to decode before the next is tried (default: 80 ms for live
     /// frames, 2000 ms for saved ones). Raise it on a slow device.
     pub frame_budget_ms: Option<u64>,
+    /// Keep the last frames of every scan that read nothing in this folder (at most 5 a scan and
+    /// 200 in all), so a field problem can be replayed with `folder:`. Off by default: the frames
+    /// may show a customer's code, so the folder must stay on the device.
+    pub save_failed_frames: Option<PathBuf>,
 }
 
 impl Default for ScanSettings {
@@ -55,6 +59,7 @@ impl Default for ScanSettings {
             on_charge: "key".to_owned(),
             timeout_ms: 20_000,
             frame_budget_ms: None,
+            save_failed_frames: None,
         }
     }
 }
@@ -272,6 +277,7 @@ overrides! {
     "POSD_SCAN_ON_CHARGE" => "scan.on_charge": |c, v| parse(&mut c.scan.on_charge, v);
     "POSD_SCAN_TIMEOUT_MS" => "scan.timeout_ms": |c, v| parse(&mut c.scan.timeout_ms, v);
     "POSD_SCAN_FRAME_BUDGET_MS" => "scan.frame_budget_ms": |c, v| parse_opt(&mut c.scan.frame_budget_ms, v);
+    "POSD_SCAN_SAVE_FAILED_FRAMES" => "scan.save_failed_frames": |c, v| parse_opt(&mut c.scan.save_failed_frames, v);
     "POSD_POLICY_BACKOFF_INITIAL_MS" => "policy.backoff_initial_ms": |c, v| parse(&mut c.policy.backoff_initial_ms, v);
     "POSD_POLICY_BACKOFF_MAX_MS" => "policy.backoff_max_ms": |c, v| parse(&mut c.policy.backoff_max_ms, v);
     "POSD_POLICY_PAYMENT_CODE_LIFETIME_SECS" => "policy.payment_code_lifetime_secs": |c, v| parse(&mut c.policy.payment_code_lifetime_secs, v);

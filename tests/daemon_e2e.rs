@@ -418,3 +418,82 @@ async fn a_receipt_owed_when_the_daemon_died_prints_after_restart() {
     }
     assert_eq!(sim.ledger().len(), 1, "the restart charged nothing again");
 }
+
+/// Posts one frame over the real socket.
+async fn post_frame(
+    socket: &std::path::Path,
+    content_type: &str,
+    query: &str,
+    bytes: Vec<u8>,
+) -> (hyper::StatusCode, Value) {
+    use http_body_util::{BodyExt, Full};
+    let stream = tokio::net::UnixStream::connect(socket).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let request = hyper::Request::post(format!("/v1/frames{query}"))
+        .header("host", "posd")
+        .header("content-type", content_type)
+        .body(Full::new(hyper::body::Bytes::from(bytes)))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_scan_that_reads_nothing_times_out_and_keeps_its_frames() {
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("failed-frames");
+    let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
+    env.push(("POSD_SCAN_SOURCE".into(), "pushed".into()));
+    env.push(("POSD_SCAN_TIMEOUT_MS".into(), "1500".into()));
+    env.push((
+        "POSD_SCAN_SAVE_FAILED_FRAMES".into(),
+        saved.display().to_string(),
+    ));
+    let daemon = Daemon::start(dir.path(), env);
+    daemon.ready().await;
+    let socket = dir.path().join("posd.sock");
+
+    // No scan running: a frame has nowhere to go.
+    let (status, answer) = post_frame(&socket, "image/png", "", vec![1, 2, 3]).await;
+    assert_eq!(status, 409, "{answer}");
+
+    let scan = tokio::spawn({
+        let client = daemon.client();
+        async move {
+            client
+                .request(Method::POST, "/v1/scan", Some(&json!({})))
+                .await
+                .unwrap()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let blank = vec![200u8; 64 * 48];
+    let (status, answer) = post_frame(
+        &socket,
+        "application/octet-stream",
+        "?width=64&height=48",
+        blank,
+    )
+    .await;
+    assert_eq!(status, 202, "{answer}");
+    let (status, answer) = post_frame(&socket, "application/octet-stream", "", vec![0; 10]).await;
+    assert_eq!(status, 400, "a grey frame needs its size: {answer}");
+    let (status, answer) = post_frame(&socket, "text/plain", "", vec![0; 10]).await;
+    assert_eq!(status, 415, "{answer}");
+    assert_eq!(answer["error"]["field"], "Content-Type");
+
+    let (status, answer) = scan.await.unwrap();
+    assert_eq!(status, 408, "the scan timed out: {answer}");
+    let kept: Vec<_> = std::fs::read_dir(&saved).unwrap().collect();
+    assert!(
+        !kept.is_empty(),
+        "the frame of the failed scan is kept for replay"
+    );
+}

@@ -223,6 +223,7 @@ pub async fn start(
         origin,
         Duration::from_millis(config.scan.timeout_ms),
         events.clone(),
+        config.scan.save_failed_frames.clone(),
     ));
 
     let (shutdown, stopped) = watch::channel(false);

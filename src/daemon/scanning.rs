@@ -6,7 +6,7 @@
 
 use super::events::{Event, EventBus, EventKind};
 use crate::scan::session::{Scanner, cancel_pair};
-use crate::scan::source::{FrameSender, ImageFiles, PushedFrame, PushedFrames};
+use crate::scan::source::{FailedScanRecorder, FrameSender, ImageFiles, PushedFrame, PushedFrames};
 use crate::scan::{Decoder, Deduper, PaymentCode, ScanEvent, ScanOutcome, SessionConfig};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -43,6 +43,10 @@ pub enum ScanFailure {
 /// How many pushed frames may wait to be decoded; a faster camera waits for the decoder.
 const PUSHED_FRAME_QUEUE: usize = 4;
 
+/// Frames kept of one failed scan, and in the whole folder.
+const FAILED_FRAMES_PER_SCAN: usize = 5;
+const FAILED_FRAMES_MAX: usize = 200;
+
 pub struct ScanService {
     decoder: Arc<Decoder>,
     origin: FrameOrigin,
@@ -53,11 +57,20 @@ pub struct ScanService {
     running: tokio::sync::Mutex<()>,
     /// Cancels the running scan.
     cancel: Mutex<Option<crate::scan::session::CancelScan>>,
+    /// Where the frames of failed scans are kept, when asked for.
+    failed_frames: Option<PathBuf>,
 }
 
 impl ScanService {
-    pub fn new(decoder: Decoder, origin: FrameOrigin, timeout: Duration, events: EventBus) -> Self {
+    pub fn new(
+        decoder: Decoder,
+        origin: FrameOrigin,
+        timeout: Duration,
+        events: EventBus,
+        failed_frames: Option<PathBuf>,
+    ) -> Self {
         ScanService {
+            failed_frames,
             decoder: Arc::new(decoder),
             origin,
             timeout,
@@ -85,6 +98,13 @@ impl ScanService {
             SessionConfig { timeout },
             scan_events,
         );
+        if let Some(folder) = &self.failed_frames {
+            scanner = scanner.with_recorder(FailedScanRecorder::new(
+                folder.clone(),
+                FAILED_FRAMES_PER_SCAN,
+                FAILED_FRAMES_MAX,
+            ));
+        }
         let (cancel, signal) = cancel_pair();
         *self.cancel.lock().expect("cancel lock") = Some(cancel);
         let events = self.events.clone();

@@ -134,10 +134,9 @@ impl ScanService {
             },
             #[cfg(feature = "camera")]
             FrameOrigin::Camera(settings) => {
-                match crate::scan::source::Camera::open(settings.clone()) {
-                    Ok(mut source) => scanner.scan(&mut source, signal).await,
-                    Err(e) => ScanOutcome::SourceFailed(e),
-                }
+                // The device opens with the scan and closes when `source` is dropped after it.
+                let mut source = crate::scan::source::Camera::open(settings.clone());
+                scanner.scan(&mut source, signal).await
             }
         };
         self.cancel.lock().expect("cancel lock").take();

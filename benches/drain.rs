@@ -1,0 +1,167 @@
+//! Store and forward at scale: charges taken while the gateway is unreachable wait durably in the
+//! queue, then drain when it comes back. Reports the queueing rate, the drain rate (orders per
+//! second until every order is paid) and the daemon's resident memory while it drains, with the
+//! bare `fdatasync` rate of the same disk as the named peer (each order costs a few durable writes).
+//!
+//! `POSD_DRAIN_ORDERS` sets the queue (default 10 000). Run with `cargo bench --bench drain`.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use hyper::Method;
+use posd::envelope::AgentKey;
+use posd::local_client::LocalClient;
+use posd::sim::{self, SimConfig, tls};
+use serde_json::json;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use support::Daemon;
+
+/// Charges submitted at once while queueing.
+const SUBMITTERS: usize = 16;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let orders: u64 = std::env::var("POSD_DRAIN_ORDERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
+    let certificates = tls::make(&[]).expect("certificates");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        l.local_addr().expect("address").port()
+    };
+    let url = format!("https://127.0.0.1:{port}/api/agent");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut env = Daemon::env_for(dir.path(), &url, &certificates.ca_pem);
+    for (key, value) in [
+        ("POSD_POLICY_MAX_OPEN_ORDERS", (orders + 1).to_string()),
+        ("POSD_POLICY_MAX_OPEN_AMOUNT", u64::MAX.to_string()),
+        ("POSD_POLICY_MAX_ATTEMPTS", "1000".to_owned()),
+        ("POSD_POLICY_BACKOFF_MAX_MS", "2000".to_owned()),
+        ("POSD_POLICY_PAYMENT_CODE_LIFETIME_SECS", "3600".to_owned()),
+        ("POSD_POLICY_MAX_AGE_SECS", "7200".to_owned()),
+        ("POSD_LOG", "warn".to_owned()),
+    ] {
+        env.retain(|(k, _)| k != key);
+        env.push((key.to_owned(), value));
+    }
+    let daemon = Daemon::start(dir.path(), env);
+    daemon.ready().await;
+    let pid = daemon.child.id();
+    let idle_rss = rss_kib(pid);
+
+    // Queue: the gateway is down, so every charge is stored and waits.
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut submitters = Vec::new();
+    for _ in 0..SUBMITTERS {
+        let next = next.clone();
+        let socket = daemon.client().socket().to_owned();
+        submitters.push(tokio::spawn(async move {
+            let client = LocalClient::new(socket);
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= orders {
+                    return;
+                }
+                let body = json!({"amount": 100, "payment_code": format!("MY{n:08}abcd{n:04}")});
+                let (status, answer) = client
+                    .request(Method::POST, "/v1/charges", Some(&body))
+                    .await
+                    .expect("the daemon answers");
+                assert!(status.is_success(), "{status}: {answer}");
+            }
+        }));
+    }
+    for submitter in submitters {
+        submitter.await.expect("submitter");
+    }
+    let queued_in = started.elapsed();
+    let queued_rss = rss_kib(pid);
+
+    // The gateway comes back; measure until every order is paid.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("the gateway's port");
+    let mut config = SimConfig::new(
+        support::AGENT_UID,
+        AgentKey::new(support::KEY).expect("key"),
+        support::STORE,
+    );
+    config.certificates = Some(certificates);
+    let simulator = sim::start(config, listener).await.expect("simulator");
+    let started = Instant::now();
+    let mut peak_rss = queued_rss;
+    let client = daemon.client();
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        peak_rss = peak_rss.max(rss_kib(pid));
+        let (_, paid) = client
+            .request(Method::GET, "/v1/charges?state=paid", None)
+            .await
+            .expect("list");
+        if paid.as_array().map_or(0, Vec::len) as u64 == orders {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1800),
+            "not drained in 30 minutes"
+        );
+    }
+    let drained_in = started.elapsed();
+    assert_eq!(simulator.ledger().len() as u64, orders, "each order charged once");
+
+    let sync_rate = fdatasync_rate(dir.path());
+    println!("drain of {orders} queued orders (gateway down while queueing, then up):");
+    println!(
+        "  queued: {:.1} s, {:.0} orders/s ({SUBMITTERS} clients)",
+        queued_in.as_secs_f64(),
+        orders as f64 / queued_in.as_secs_f64()
+    );
+    println!(
+        "  drained: {:.1} s, {:.0} orders/s",
+        drained_in.as_secs_f64(),
+        orders as f64 / drained_in.as_secs_f64()
+    );
+    println!(
+        "  daemon RSS: idle {:.1} MiB, queued {:.1} MiB, peak while draining {:.1} MiB",
+        idle_rss as f64 / 1024.0,
+        queued_rss as f64 / 1024.0,
+        peak_rss as f64 / 1024.0
+    );
+    println!("  peer: one 512-byte write + fdatasync on the same disk: {sync_rate:.0}/s");
+}
+
+/// How many small durable writes per second the disk under `dir` takes.
+fn fdatasync_rate(dir: &std::path::Path) -> f64 {
+    let mut file = std::fs::File::create(dir.join("sync-probe")).expect("probe file");
+    let started = Instant::now();
+    let rounds = 200;
+    for _ in 0..rounds {
+        file.write_all(&[0u8; 512]).expect("write");
+        file.sync_data().expect("fdatasync");
+    }
+    f64::from(rounds) / started.elapsed().as_secs_f64()
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}

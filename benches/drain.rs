@@ -119,7 +119,11 @@ async fn run() {
         );
     }
     let drained_in = started.elapsed();
-    assert_eq!(simulator.ledger().len() as u64, orders, "each order charged once");
+    assert_eq!(
+        simulator.ledger().len() as u64,
+        orders,
+        "each order charged once"
+    );
 
     let sync_rate = fdatasync_rate(dir.path());
     println!("drain of {orders} queued orders (gateway down while queueing, then up):");

@@ -496,4 +496,39 @@ async fn a_scan_that_reads_nothing_times_out_and_keeps_its_frames() {
         !kept.is_empty(),
         "the frame of the failed scan is kept for replay"
     );
+
+    // A scan can be stopped on request.
+    let client = daemon.client();
+    let (_, nothing) = client
+        .request(Method::POST, "/v1/scan/cancel", None)
+        .await
+        .unwrap();
+    assert_eq!(nothing["cancelled"], false);
+    let scan = tokio::spawn({
+        let client = daemon.client();
+        async move {
+            client
+                .request(
+                    Method::POST,
+                    "/v1/scan",
+                    Some(&json!({"timeout_ms": 10000})),
+                )
+                .await
+                .unwrap()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, stopped) = client
+        .request(Method::POST, "/v1/scan/cancel", None)
+        .await
+        .unwrap();
+    assert_eq!(stopped["cancelled"], true);
+    let (status, answer) = scan.await.unwrap();
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cancelled")
+    );
 }

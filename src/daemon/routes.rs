@@ -51,6 +51,7 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/v1/orders/export", get(export_orders))
         .route("/v1/print-test", post(print_test))
         .route("/v1/scan", post(scan))
+        .route("/v1/scan/cancel", post(cancel_scan))
         .route(
             "/v1/frames",
             post(push_frame).layer(axum::extract::DefaultBodyLimit::max(MAX_FRAME_BODY)),
@@ -431,6 +432,12 @@ async fn scan(State(api): State<Arc<Api>>, raw: axum::body::Bytes) -> Result<Res
         }))
         .into_response()),
     }
+}
+
+/// `POST /v1/scan/cancel`: stops the running scan, if any; its order keeps waiting for a code.
+async fn cancel_scan(State(api): State<Arc<Api>>) -> Json<Value> {
+    let cancelled = api.scanner.cancel();
+    Json(json!({"cancelled": cancelled}))
 }
 
 #[derive(Deserialize, Default)]

@@ -163,10 +163,14 @@ impl ScanService {
         }
     }
 
-    /// Cancels the running scan, if any.
-    pub fn cancel(&self) {
-        if let Some(cancel) = self.cancel.lock().expect("cancel lock").as_ref() {
-            cancel.cancel();
+    /// Cancels the running scan; says whether one was running.
+    pub fn cancel(&self) -> bool {
+        match self.cancel.lock().expect("cancel lock").as_ref() {
+            Some(cancel) => {
+                cancel.cancel();
+                true
+            }
+            None => false,
         }
     }
 

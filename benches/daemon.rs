@@ -79,6 +79,7 @@ async fn run() {
             ca_file: Some(dir.path().join("gateway-ca.pem")),
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(10),
+            dns_servers: Vec::new(),
         })
         .expect("gateway client"),
     );

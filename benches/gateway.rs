@@ -34,6 +34,7 @@ fn round_trips(c: &mut Criterion) {
             ca_file: Some(ca),
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(10),
+            dns_servers: Vec::new(),
         })
         .unwrap();
         let bare = reqwest::Client::builder()

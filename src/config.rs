@@ -147,6 +147,9 @@ pub struct GatewaySettings {
     /// Run the gateway simulator inside the daemon instead of calling `url` (for demos and
     /// trials; the default when there is no configuration at all).
     pub simulator: bool,
+    /// DNS servers (`ip:port`) to resolve the gateway's host name with, instead of the system's
+    /// resolver: needed on Android, which has no `/etc/resolv.conf` for the static binary.
+    pub dns_servers: Vec<SocketAddr>,
 }
 
 impl Default for GatewaySettings {
@@ -162,6 +165,7 @@ impl Default for GatewaySettings {
             timeout_ms: 20_000,
             user_id: "pos".to_owned(),
             simulator: false,
+            dns_servers: Vec::new(),
         }
     }
 }
@@ -179,6 +183,7 @@ impl std::fmt::Debug for GatewaySettings {
             .field("timeout_ms", &self.timeout_ms)
             .field("user_id", &self.user_id)
             .field("simulator", &self.simulator)
+            .field("dns_servers", &self.dns_servers)
             .finish()
     }
 }
@@ -230,6 +235,20 @@ fn parse_opt<T: FromStr>(slot: &mut Option<T>, value: String) -> Result<(), Stri
     Ok(())
 }
 
+/// A comma-separated list, e.g. `8.8.8.8:53,1.1.1.1:53`.
+fn list<T: FromStr>(slot: &mut Vec<T>, value: String) -> Result<(), String> {
+    *slot = value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse()
+                .map_err(|_| format!("{item:?} is not a valid value"))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(())
+}
+
 fn flag(slot: &mut bool, value: String) -> Result<(), String> {
     *slot = match value.trim() {
         "1" | "true" | "yes" => true,
@@ -260,6 +279,7 @@ overrides! {
     "POSD_GATEWAY_TIMEOUT_MS" => "gateway.timeout_ms": |c, v| parse(&mut c.gateway.timeout_ms, v);
     "POSD_USER_ID" => "gateway.user_id": |c, v| parse(&mut c.gateway.user_id, v);
     "POSD_GATEWAY_SIMULATOR" => "gateway.simulator": |c, v| flag(&mut c.gateway.simulator, v);
+    "POSD_DNS_SERVERS" => "gateway.dns_servers": |c, v| list(&mut c.gateway.dns_servers, v);
     "POSD_DATA_DIR" => "daemon.data_dir": |c, v| parse_opt(&mut c.daemon.data_dir, v);
     "POSD_SOCKET" => "daemon.socket": |c, v| parse_opt(&mut c.daemon.socket, v);
     "POSD_SOCKET_GROUP" => "daemon.socket_group": |c, v| parse_opt(&mut c.daemon.socket_group, v);
@@ -392,6 +412,7 @@ impl GatewaySettings {
             ca_file: self.ca_file.clone(),
             connect_timeout: Duration::from_millis(self.connect_timeout_ms),
             timeout: Duration::from_millis(self.timeout_ms),
+            dns_servers: self.dns_servers.clone(),
         })
     }
 }
@@ -419,11 +440,18 @@ mod tests {
                 ("POSD_AGENT_KEY", "2MrhtRYeF9wKZ4bKwzZoL8aZf26pWzIG"),
                 ("POSD_STORE_UID", "289151880002"),
                 ("POSD_GATEWAY_TIMEOUT_MS", "1500"),
+                ("POSD_DNS_SERVERS", "8.8.8.8:53, [2001:4860:4860::8888]:53"),
             ]),
         )
         .unwrap();
         let gateway = config.gateway.resolve().unwrap();
         assert_eq!(gateway.timeout, Duration::from_millis(1500));
+        assert_eq!(gateway.dns_servers.len(), 2);
+        let e = Config::load(None, env(&[("POSD_DNS_SERVERS", "8.8.8.8")])).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("gateway.dns_servers (from POSD_DNS_SERVERS): \"8.8.8.8\"")
+        );
         assert!(!format!("{gateway:?}").contains("2MrhtRYe"), "key redacted");
     }
 

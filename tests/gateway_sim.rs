@@ -39,6 +39,7 @@ async fn setup_with(faults: Faults, timeout: Duration) -> Setup {
         ca_file: Some(ca),
         connect_timeout: Duration::from_secs(2),
         timeout,
+        dns_servers: Vec::new(),
     })
     .unwrap();
     Setup {
@@ -633,6 +634,7 @@ fn plain_http_only_to_loopback() {
         ca_file: None,
         connect_timeout: Duration::from_secs(1),
         timeout: Duration::from_secs(1),
+        dns_servers: Vec::new(),
     };
     assert!(Client::new(config("http://127.0.0.1:8080/api/agent")).is_ok());
     assert!(Client::new(config("http://localhost:8080/api/agent")).is_ok());
@@ -642,4 +644,89 @@ fn plain_http_only_to_loopback() {
         "{e}"
     );
     assert!(Client::new(config("ftp://127.0.0.1/")).is_err());
+}
+
+/// A DNS server on loopback that knows one name, built with hickory's own message types.
+async fn dns_server(name: &'static str) -> std::net::SocketAddr {
+    use hickory_resolver::proto::op::{Message, MessageType};
+    use hickory_resolver::proto::rr::{RData, Record, RecordType, rdata::A};
+    use hickory_resolver::proto::serialize::binary::BinEncodable;
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buffer = [0u8; 512];
+        while let Ok((n, peer)) = socket.recv_from(&mut buffer).await {
+            let query = Message::from_vec(&buffer[..n]).unwrap();
+            let mut answer = Message::new();
+            answer.set_id(query.id());
+            answer.set_message_type(MessageType::Response);
+            answer.set_op_code(query.op_code());
+            answer.set_recursion_desired(query.recursion_desired());
+            answer.set_recursion_available(true);
+            answer.add_queries(query.queries().to_vec());
+            for question in query.queries() {
+                if question.query_type() == RecordType::A && question.name().to_string() == name {
+                    answer.add_answer(Record::from_rdata(
+                        question.name().clone(),
+                        60,
+                        RData::A(A::new(127, 0, 0, 1)),
+                    ));
+                }
+            }
+            socket
+                .send_to(&answer.to_bytes().unwrap(), peer)
+                .await
+                .unwrap();
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn configured_dns_servers_find_the_gateway_without_the_system_resolver() {
+    let certificates = posd::sim::tls::make(&["gateway.posd.test".to_owned()]).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut config = SimConfig::new(AGENT_UID, AgentKey::new(KEY).unwrap(), STORE);
+    config.certificates = Some(certificates.clone());
+    let _sim = sim::start(config, listener).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &certificates.ca_pem).unwrap();
+    let dns = dns_server("gateway.posd.test.").await;
+    let client = Client::new(GatewayConfig {
+        url: format!("https://gateway.posd.test:{port}/api/agent")
+            .parse()
+            .unwrap(),
+        agent_uid: AGENT_UID.into(),
+        agent_key: AgentKey::new(KEY).unwrap(),
+        store_uid: STORE.into(),
+        ca_file: Some(ca),
+        connect_timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(5),
+        dns_servers: vec![dns],
+    })
+    .unwrap();
+    let answer = client
+        .call(&MemberStatusRequest {
+            user_id: "dns".into(),
+        })
+        .await
+        .answered()
+        .expect("resolved through the configured server and answered");
+    assert_eq!(answer.code, Code::Done);
+
+    // A name the server does not know: not sent, and safe to retry.
+    let mut config = client.config().clone();
+    config.url = format!("https://unknown.posd.test:{port}/api/agent")
+        .parse()
+        .unwrap();
+    let lost = Client::new(config).unwrap();
+    assert!(matches!(
+        lost.call(&MemberStatusRequest {
+            user_id: "dns".into()
+        })
+        .await,
+        Outcome::NotSent(_)
+    ));
 }

@@ -516,6 +516,7 @@ async fn start_simulator(data_dir: &Path) -> Result<(GatewayConfig, RunningSim),
         ca_file: Some(ca_file),
         connect_timeout: Duration::from_secs(2),
         timeout: Duration::from_secs(10),
+        dns_servers: Vec::new(),
     };
     Ok((gateway, simulator))
 }

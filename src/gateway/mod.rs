@@ -5,6 +5,7 @@
 //! order queue's safety rests on the distinction it draws: only a call that was **not sent** may be
 //! sent again blindly; an **unknown** outcome must be reconciled first.
 
+pub mod dns;
 pub mod tls;
 
 use crate::api::{Command, Request};
@@ -26,6 +27,8 @@ pub struct GatewayConfig {
     pub connect_timeout: Duration,
     /// The whole call, from connecting to the last byte of the answer.
     pub timeout: Duration,
+    /// DNS servers to ask for the gateway's address instead of the system's resolver.
+    pub dns_servers: Vec<std::net::SocketAddr>,
 }
 
 impl fmt::Debug for GatewayConfig {
@@ -38,6 +41,7 @@ impl fmt::Debug for GatewayConfig {
             .field("ca_file", &self.ca_file)
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
+            .field("dns_servers", &self.dns_servers)
             .finish()
     }
 }
@@ -111,7 +115,14 @@ impl Client {
     pub fn new(config: GatewayConfig) -> Result<Client, ClientError> {
         check_url(&config.url)?;
         let tls = tls::client_config(config.ca_file.as_deref())?;
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if !config.dns_servers.is_empty() {
+            builder = builder.dns_resolver(std::sync::Arc::new(dns::ConfiguredDns::new(
+                &config.dns_servers,
+                config.connect_timeout,
+            )));
+        }
+        let http = builder
             .use_preconfigured_tls(tls)
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)

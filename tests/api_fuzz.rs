@@ -14,7 +14,6 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use posd::charge::Charge;
 use posd::daemon::routes::ChargeRequest;
 use posd::order::{OrderId, PaymentCode};
 use posd::sim::faults::Faults;
@@ -210,20 +209,10 @@ fn charge_is_valid(bytes: &[u8]) -> bool {
     let Ok(request) = serde_json::from_slice::<ChargeRequest>(bytes) else {
         return false;
     };
-    let charge = Charge {
-        amount: request.amount,
-        items: request.items,
-        discount: request.discount,
-        shipping_fee: request.shipping_fee,
-        invoice: request.invoice,
-        echo: request.echo,
-        user_id: request.user_id,
-    };
+    let (charge, order_id, payment_code) = request.into_parts();
     charge.validate().is_ok()
-        && request.order_id.is_none_or(|id| OrderId::parse(id).is_ok())
-        && request
-            .payment_code
-            .is_none_or(|code| PaymentCode::new(code).is_ok())
+        && order_id.is_none_or(|id| OrderId::parse(id).is_ok())
+        && payment_code.is_none_or(|code| PaymentCode::new(code).is_ok())
 }
 
 /// The body of `POST /v1/charges/{id}/payment-code`, as the daemon reads it.

@@ -10,16 +10,7 @@ use posd::daemon::routes::ChargeRequest;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(request) = serde_json::from_slice::<ChargeRequest>(data) {
-        let charge = Charge {
-            amount: request.amount,
-            items: request.items,
-            discount: request.discount,
-            shipping_fee: request.shipping_fee,
-            invoice: request.invoice,
-            echo: request.echo,
-            user_id: request.user_id,
-        };
-        check(&charge);
+        check(&request.into_parts().0);
     }
     if let Ok(charge) = serde_json::from_slice::<Charge>(data) {
         check(&charge);

@@ -219,6 +219,22 @@ pub struct ChargeRequest {
     pub payment_code: Option<String>,
 }
 
+impl ChargeRequest {
+    /// The charge, the order id asked for, and the payment code in hand.
+    pub fn into_parts(self) -> (Charge, Option<String>, Option<String>) {
+        let charge = Charge {
+            amount: self.amount,
+            items: self.items,
+            discount: self.discount,
+            shipping_fee: self.shipping_fee,
+            invoice: self.invoice,
+            echo: self.echo,
+            user_id: self.user_id,
+        };
+        (charge, self.order_id, self.payment_code)
+    }
+}
+
 /// An order as the POS app sees it: never with its payment code.
 #[derive(Debug, Serialize)]
 pub struct OrderView {
@@ -266,20 +282,9 @@ async fn create_charge(
     State(api): State<Arc<Api>>,
     Body(request): Body<ChargeRequest>,
 ) -> Result<(StatusCode, Json<OrderView>), ApiError> {
-    let charge = Charge {
-        amount: request.amount,
-        items: request.items,
-        discount: request.discount,
-        shipping_fee: request.shipping_fee,
-        invoice: request.invoice,
-        echo: request.echo,
-        user_id: request.user_id,
-    };
-    let has_code = request.payment_code.is_some();
-    let order = api
-        .orders
-        .create(charge, request.order_id, request.payment_code)
-        .await?;
+    let (charge, order_id, payment_code) = request.into_parts();
+    let has_code = payment_code.is_some();
+    let order = api.orders.create(charge, order_id, payment_code).await?;
     if !has_code && api.scan_on_charge {
         scan_for_order(api.clone(), order.id().to_string());
     }

@@ -647,6 +647,7 @@ fn plain_http_only_to_loopback() {
 }
 
 /// A DNS server on loopback that knows one name, built with hickory's own message types.
+#[cfg(feature = "dns")]
 async fn dns_server(name: &'static str) -> std::net::SocketAddr {
     use hickory_resolver::proto::op::{Message, MessageType};
     use hickory_resolver::proto::rr::{RData, Record, RecordType, rdata::A};
@@ -682,6 +683,7 @@ async fn dns_server(name: &'static str) -> std::net::SocketAddr {
     addr
 }
 
+#[cfg(feature = "dns")]
 #[tokio::test]
 async fn configured_dns_servers_find_the_gateway_without_the_system_resolver() {
     let certificates = posd::sim::tls::make(&["gateway.posd.test".to_owned()]).unwrap();
@@ -729,4 +731,24 @@ async fn configured_dns_servers_find_the_gateway_without_the_system_resolver() {
         .await,
         Outcome::NotSent(_)
     ));
+}
+
+#[cfg(not(feature = "dns"))]
+#[test]
+fn dns_servers_without_the_dns_feature_are_refused_by_name() {
+    let config = GatewayConfig {
+        url: "https://gateway.posd.test/api/agent".parse().unwrap(),
+        agent_uid: AGENT_UID.into(),
+        agent_key: AgentKey::new(KEY).unwrap(),
+        store_uid: STORE.into(),
+        ca_file: None,
+        connect_timeout: Duration::from_secs(1),
+        timeout: Duration::from_secs(1),
+        dns_servers: vec!["127.0.0.1:53".parse().unwrap()],
+    };
+    let e = Client::new(config).unwrap_err().to_string();
+    assert!(
+        e.contains("gateway.dns_servers") && e.contains("--features dns"),
+        "{e}"
+    );
 }

@@ -5,6 +5,7 @@
 //! order queue's safety rests on the distinction it draws: only a call that was **not sent** may be
 //! sent again blindly; an **unknown** outcome must be reconciled first.
 
+#[cfg(feature = "dns")]
 pub mod dns;
 pub mod tls;
 
@@ -102,6 +103,10 @@ pub enum ClientError {
     Scheme(String),
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
+    #[error(
+        "gateway.dns_servers needs posd built with the `dns` feature (cargo build --features dns), as the Android build is"
+    )]
+    DnsFeature,
 }
 
 /// A reusable client: one connection pool, TLS verification always on.
@@ -115,12 +120,18 @@ impl Client {
     pub fn new(config: GatewayConfig) -> Result<Client, ClientError> {
         check_url(&config.url)?;
         let tls = tls::client_config(config.ca_file.as_deref())?;
+        #[cfg_attr(not(feature = "dns"), allow(unused_mut))]
         let mut builder = reqwest::Client::builder();
         if !config.dns_servers.is_empty() {
-            builder = builder.dns_resolver(std::sync::Arc::new(dns::ConfiguredDns::new(
-                &config.dns_servers,
-                config.connect_timeout,
-            )));
+            #[cfg(feature = "dns")]
+            {
+                builder = builder.dns_resolver(std::sync::Arc::new(dns::ConfiguredDns::new(
+                    &config.dns_servers,
+                    config.connect_timeout,
+                )));
+            }
+            #[cfg(not(feature = "dns"))]
+            return Err(ClientError::DnsFeature);
         }
         let http = builder
             .use_preconfigured_tls(tls)

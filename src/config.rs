@@ -307,6 +307,7 @@ overrides! {
     "POSD_POLICY_NOT_FOUND_SETTLE_SECS" => "policy.not_found_settle_secs": |c, v| parse(&mut c.policy.not_found_settle_secs, v);
     "POSD_POLICY_MAX_OPEN_ORDERS" => "policy.max_open_orders": |c, v| parse(&mut c.policy.max_open_orders, v);
     "POSD_POLICY_MAX_OPEN_AMOUNT" => "policy.max_open_amount": |c, v| parse(&mut c.policy.max_open_amount, v);
+    "POSD_POLICY_MAX_REQUESTS_IN_FLIGHT" => "policy.max_requests_in_flight": |c, v| parse(&mut c.policy.max_requests_in_flight, v);
 }
 
 impl Config {

@@ -12,8 +12,11 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 use support::{AGENT_UID, Daemon, KEY, STORE, is_final, simulator, wait_final};
 
+/// While the gateway is down the queued orders wait at the gate: one request at a time probes
+/// it, nothing is resent per order, and the queue drains once it is back.
 #[tokio::test]
-async fn a_charge_waits_out_a_gateway_that_is_down() {
+async fn charges_wait_out_a_gateway_that_is_down_behind_one_probe() {
+    const CHARGES: usize = 20;
     let certificates = tls::make(&[]).unwrap();
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -27,23 +30,51 @@ async fn a_charge_waits_out_a_gateway_that_is_down() {
     );
     daemon.ready().await;
     let client = daemon.client();
-    let body = json!({"amount": 60, "payment_code": "MY4234567890123456"});
-    let (_, order) = client
-        .request(Method::POST, "/v1/charges", Some(&body))
-        .await
-        .unwrap();
-    let id = order["order_id"].as_str().unwrap().to_owned();
+    let down_since = Instant::now();
+    let mut ids = Vec::new();
+    for n in 0..CHARGES {
+        let body = json!({"amount": 60, "payment_code": format!("MY42345678{n:08}")});
+        let (status, order) = client
+            .request(Method::POST, "/v1/charges", Some(&body))
+            .await
+            .unwrap();
+        assert!(status.is_success(), "{status}: {order}");
+        ids.push(order["order_id"].as_str().unwrap().to_owned());
+    }
 
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let (_, waiting) = client
-        .request(Method::GET, &format!("/v1/charges/{id}"), None)
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, health) = client
+        .request(Method::GET, "/v1/health", None)
         .await
         .unwrap();
+    let gate = &health["gateway"]["requests"];
+    assert_eq!(gate["state"], "closed", "{health}");
     assert!(
-        waiting["attempts"].as_u64().unwrap() >= 2,
-        "not sent, so resent with backoff: {waiting}"
+        gate["waiting"].as_u64().unwrap() >= CHARGES as u64 - 1,
+        "{health}"
     );
-    assert!(!is_final(waiting["state"].as_str().unwrap()), "{waiting}");
+    let mut sends = 0;
+    for id in &ids {
+        let (_, order) = client
+            .request(Method::GET, &format!("/v1/charges/{id}"), None)
+            .await
+            .unwrap();
+        assert!(!is_final(order["state"].as_str().unwrap()), "{order}");
+        sends += order["attempts"].as_u64().unwrap();
+    }
+    // The slots in flight when the gateway went away, then one probe per backoff at most (the
+    // shortest wait between probes is half the initial backoff of 100 ms).
+    let most = 4 + down_since.elapsed().as_millis() as u64 / 50;
+    assert!(
+        (1..=most).contains(&sends),
+        "{sends} attempts for {CHARGES} orders while the gateway was down (at most {most})"
+    );
+    let log = daemon.log();
+    assert_eq!(
+        log.matches("the gateway cannot be reached").count(),
+        1,
+        "the outage is reported once: {log}"
+    );
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
@@ -51,14 +82,22 @@ async fn a_charge_waits_out_a_gateway_that_is_down() {
     let mut config = SimConfig::new(AGENT_UID, AgentKey::new(KEY).unwrap(), STORE);
     config.certificates = Some(certificates);
     let sim = sim::start(config, listener).await.unwrap();
-    let order = wait_final(&client, &id, Duration::from_secs(15)).await;
-    assert_eq!(order["state"], "paid");
+    for id in &ids {
+        let order = wait_final(&client, id, Duration::from_secs(15)).await;
+        assert_eq!(order["state"], "paid", "{order}");
+    }
     let ledger = sim.ledger();
-    assert_eq!(ledger.len(), 1);
-    assert_eq!(
-        ledger[0].requests, 1,
-        "nothing reached the gateway before it was up"
+    assert_eq!(ledger.len(), CHARGES);
+    assert!(
+        ledger.iter().all(|entry| entry.requests == 1),
+        "each order reached the gateway once: {ledger:?}"
     );
+    let (_, health) = client
+        .request(Method::GET, "/v1/health", None)
+        .await
+        .unwrap();
+    assert_eq!(health["gateway"]["requests"]["state"], "open", "{health}");
+    assert!(daemon.log().contains("the gateway answers again"));
 }
 
 #[tokio::test]

@@ -241,6 +241,27 @@ fn an_unsent_order_expires_with_its_payment_code() {
 }
 
 #[test]
+fn patience_ends_when_time_alone_would_change_the_order() {
+    let p = policy();
+    let deadline = at(p.max_age_secs);
+    let code_runs_out = at(1 + p.payment_code_lifetime_secs);
+    assert_eq!(new_order().patience(&p), deadline);
+    assert_eq!(scanned().patience(&p), code_runs_out);
+    assert_eq!(sending().patience(&p), code_runs_out);
+    assert_eq!(reconciling().patience(&p), deadline);
+    // A code that outlives the order's age limit waits only until that limit.
+    let p = Policy {
+        payment_code_lifetime_secs: p.max_age_secs * 2,
+        ..p
+    };
+    assert_eq!(scanned().patience(&p), deadline);
+    // What patience promises: at that time the waiting order changes without any call.
+    let mut o = scanned();
+    assert_eq!(o.next_action(o.patience(&p), &p), Action::Done);
+    assert_eq!(o.state().kind(), StateKind::Cancelled);
+}
+
+#[test]
 fn every_answer_to_a_query() {
     use StateKind::*;
     let table: &[(&str, StateKind)] = &[

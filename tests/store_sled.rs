@@ -214,6 +214,50 @@ fn cancel_goes_through_the_store_and_is_refused_after_a_send() {
 }
 
 #[test]
+fn the_queue_summary_counts_from_the_heads_of_the_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let policy = Policy::default();
+    assert_eq!(store.queue_summary().unwrap(), Default::default());
+
+    let mut older = order("Q-OLD", 10);
+    older.cancel(at(0)).unwrap();
+    store.insert(&older, &policy).unwrap();
+    let waiting = Order::new(OrderId::parse("Q-WAIT").unwrap(), charge(20), at(5)).unwrap();
+    store.insert(&waiting, &policy).unwrap();
+    store.insert(&sending("Q-SEND", 30), &policy).unwrap();
+    store.insert(&paid(sending("Q-PAID", 40)), &policy).unwrap();
+    let mut stuck = sending("Q-STUCK", 50);
+    stuck
+        .send_finished(SendResult::Unknown, at(2), &policy, 0)
+        .unwrap();
+    assert_eq!(
+        stuck.next_action(at(policy.max_age_secs), &policy),
+        Action::Done
+    );
+    assert_eq!(stuck.state().kind(), StateKind::NeedsAttention);
+    store.insert(&stuck, &policy).unwrap();
+
+    let summary = store.queue_summary().unwrap();
+    assert_eq!(summary.unfinished, 2, "{summary:?}");
+    assert_eq!(summary.needs_attention, 1, "{summary:?}");
+    let oldest = summary.oldest_unfinished.unwrap();
+    assert_eq!(
+        oldest.id.as_str(),
+        "Q-SEND",
+        "created at 0, before Q-WAIT at 5"
+    );
+    assert_eq!(oldest.state.kind(), StateKind::Sending);
+    assert_eq!(oldest.created_at, at(0));
+    // The same counts as loading every order whole.
+    let all = store.all_orders().unwrap();
+    assert_eq!(
+        summary.unfinished,
+        all.iter().filter(|o| !o.is_final()).count() as u64
+    );
+}
+
+#[test]
 fn corrupt_records_are_quarantined_not_fatal() {
     let dir = tempfile::tempdir().unwrap();
     {

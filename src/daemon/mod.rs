@@ -7,6 +7,7 @@
 //! in the store in the state it reached and resumes at the next start.
 
 pub mod events;
+pub mod gate;
 pub mod listen;
 pub mod orders;
 pub mod printing;

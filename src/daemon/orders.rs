@@ -3,9 +3,11 @@
 //! Each order's task asks the pure machine ([`crate::order`]) what to do, makes that decision
 //! durable in the store, and only then acts (send, query, print, tell the POS app). Changes from
 //! the local API (a scanned code, a cancel) go through the same per-order lock and wake the task,
-//! so no change is ever lost between a load and a save.
+//! so no change is ever lost between a load and a save. Calls to the gateway pass the
+//! [`super::gate`] first, which bounds them and holds them while the gateway is unreachable.
 
 use super::events::{Event, EventBus, EventKind};
+use super::gate::{Gate, GateStatus, Pass};
 use super::printing::{PrintQueue, PrintRequest};
 use crate::api::{
     self, Code, Command, QueryDirectResponse, TransactionRequest, TransactionResponse,
@@ -16,7 +18,7 @@ use crate::order::{
     Action, Order, OrderId, OrderIdGenerator, PaymentCode, Policy, QueryResult, SendResult, State,
     StateKind, Timestamp,
 };
-use crate::store::{Store, StoreError};
+use crate::store::{QueueSummary, Store, StoreError};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
@@ -70,7 +72,21 @@ pub struct Orders {
     wakers: Mutex<HashMap<OrderId, Arc<Notify>>>,
     /// Orders whose task waits for a payment code, for the scan key.
     awaiting: Mutex<std::collections::HashSet<OrderId>>,
+    gate: Gate,
     printer: PrintQueue,
+}
+
+/// What an order's task does next, as read from the store.
+enum Step {
+    /// The machine's decision, already durable; `before` is the state it was loaded in.
+    Act {
+        action: Action,
+        before: State,
+        order: Box<Order>,
+    },
+    /// The order would call the gateway but holds no pass: it waits at the gate, without any
+    /// write, at most until `until`, when time alone may change it.
+    NeedsPass { until: Timestamp },
 }
 
 impl Orders {
@@ -87,7 +103,7 @@ impl Orders {
         Ok(Arc::new(Orders {
             store,
             gateway,
-            policy,
+            policy: policy.clone(),
             merchant,
             events,
             ids: Mutex::new(OrderIdGenerator::new(device_id)?),
@@ -96,6 +112,7 @@ impl Orders {
                 .collect(),
             wakers: Mutex::new(HashMap::new()),
             awaiting: Mutex::new(std::collections::HashSet::new()),
+            gate: Gate::new(policy.clone()),
             printer,
         }))
     }
@@ -110,6 +127,11 @@ impl Orders {
 
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// Whether order requests flow to the gateway or wait for it to come back.
+    pub fn gate(&self) -> GateStatus {
+        self.gate.status()
     }
 
     /// Stores a new charge durably and starts driving it. With a payment code the order goes
@@ -193,6 +215,11 @@ impl Orders {
                 None => store.all_orders(),
             })
             .await?)
+    }
+
+    /// The queue at a glance, for the health endpoint.
+    pub async fn queue_summary(&self) -> Result<QueueSummary, OrdersError> {
+        Ok(self.blocking(Store::queue_summary).await?)
     }
 
     /// Whether some order waits for its payment code.
@@ -285,26 +312,22 @@ impl Orders {
 
     /// One order's life, until it is final.
     async fn drive(&self, id: &OrderId, waker: &Notify) {
+        let mut pass: Option<Pass<'_>> = None;
         loop {
-            let step = {
-                let _guard = self.lock(id).await;
-                let policy = self.policy.clone();
-                let key = id.clone();
-                self.blocking(move |store| {
-                    let mut order = store
-                        .get(&key)?
-                        .ok_or_else(|| StoreError::NotFound(key.clone()))?;
-                    let before = order.state().clone();
-                    let action = order.next_action(now(), &policy);
-                    if *order.state() != before {
-                        store.save(&order)?;
+            let (action, before, order) = match self.step(id, pass.is_some()).await {
+                Ok(Step::Act {
+                    action,
+                    before,
+                    order,
+                }) => (action, before, order),
+                Ok(Step::NeedsPass { until }) => {
+                    tokio::select! {
+                        granted = self.gate.pass() => pass = Some(granted),
+                        () = waker.notified() => {}
+                        () = tokio::time::sleep(until_from_now(until)) => {}
                     }
-                    Ok((action, before, order))
-                })
-                .await
-            };
-            let (action, before, order) = match step {
-                Ok(step) => step,
+                    continue;
+                }
                 Err(StoreError::NotFound(_)) => return,
                 Err(e) => {
                     tracing::error!(order = %id, "cannot advance the order: {e}");
@@ -321,6 +344,8 @@ impl Orders {
                     awaiting.remove(id);
                 }
             }
+            // A pass is good for one call; a step that makes none gives it back.
+            let pass = pass.take();
             match action {
                 Action::Done => {
                     if matches!(order.state(), State::Paid | State::PaidWithMismatch) {
@@ -329,27 +354,30 @@ impl Orders {
                     return;
                 }
                 Action::AwaitPaymentCode { until } | Action::WaitUntil(until) => {
-                    let wait =
-                        Duration::from_millis(until.as_millis().saturating_sub(now().as_millis()));
+                    drop(pass);
                     tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = waker.notified() => {}
+                        () = tokio::time::sleep(until_from_now(until)) => {}
+                        () = waker.notified() => {}
                     }
                 }
                 Action::Send { attempt } => {
+                    let pass = pass.expect("step() decides on a call only while a pass is held");
                     self.events.publish(
                         Event::new(EventKind::Submitting)
                             .order(id.as_str())
                             .detail(format!("attempt {attempt}")),
                     );
-                    let result = self.send(&order).await;
+                    // Boxed, like the query below: the HTTP call's future is large, and thousands of
+                    // queued tasks need not each carry room for it while they wait at the gate.
+                    let result = Box::pin(self.send(&order, pass)).await;
                     self.apply(id, move |order, policy| {
                         order.send_finished(result.clone(), now(), policy, rand::random())
                     })
                     .await;
                 }
                 Action::Query => {
-                    let result = self.query(id).await;
+                    let pass = pass.expect("step() decides on a call only while a pass is held");
+                    let result = Box::pin(self.query(id, pass)).await;
                     self.apply(id, move |order, policy| {
                         order.query_finished(result.clone(), now(), policy, rand::random())
                     })
@@ -357,6 +385,37 @@ impl Orders {
                 }
             }
         }
+    }
+
+    /// Loads the order and asks the machine what to do, saving what time alone changed. A call
+    /// to the gateway is decided (and `Sending` saved) only with a pass in hand: without one,
+    /// nothing is written and the task waits at the gate.
+    async fn step(&self, id: &OrderId, has_pass: bool) -> Result<Step, StoreError> {
+        let _guard = self.lock(id).await;
+        let policy = self.policy.clone();
+        let key = id.clone();
+        self.blocking(move |store| {
+            let mut order = store
+                .get(&key)?
+                .ok_or_else(|| StoreError::NotFound(key.clone()))?;
+            let before = order.state().clone();
+            let action = order.next_action(now(), &policy);
+            if !has_pass && matches!(action, Action::Send { .. } | Action::Query) {
+                // The change is dropped unsaved: the same step is taken again with a pass.
+                return Ok(Step::NeedsPass {
+                    until: order.patience(&policy),
+                });
+            }
+            if *order.state() != before {
+                store.save(&order)?;
+            }
+            Ok(Step::Act {
+                action,
+                before,
+                order: Box::new(order),
+            })
+        })
+        .await
     }
 
     /// Applies the result of a call under the order's lock, retrying until it is durable: the
@@ -404,7 +463,7 @@ impl Orders {
         }
     }
 
-    async fn send(&self, order: &Order) -> SendResult {
+    async fn send(&self, order: &Order, pass: Pass<'_>) -> SendResult {
         let Some(code) = order.payment_code() else {
             // The machine only sends orders that hold a code; a record without one cannot be sent.
             return SendResult::NotSent;
@@ -417,9 +476,12 @@ impl Orders {
             code.clone(),
         );
         let body = serde_json::to_value(&request).expect("requests serialise");
-        match self.gateway.call_json(Command::Transaction, &body).await {
+        let outcome = self.gateway.call_json(Command::Transaction, &body).await;
+        pass.finished(&outcome);
+        match outcome {
             Outcome::NotSent(e) => {
-                tracing::warn!(order = %order.id(), "not sent: {e}");
+                // The gate reports the gateway's absence once, not once per order.
+                tracing::debug!(order = %order.id(), "not sent: {e}");
                 SendResult::NotSent
             }
             Outcome::Unknown(e) => {
@@ -441,7 +503,7 @@ impl Orders {
         }
     }
 
-    async fn query(&self, id: &OrderId) -> QueryResult {
+    async fn query(&self, id: &OrderId, pass: Pass<'_>) -> QueryResult {
         let request = api::QueryDirectRequest {
             store_uid: self.merchant.store_uid.clone(),
             order_id: id.to_string(),
@@ -449,7 +511,9 @@ impl Orders {
             cost: None,
         };
         let body = serde_json::to_value(&request).expect("requests serialise");
-        match self.gateway.call_json(Command::QueryDirect, &body).await {
+        let outcome = self.gateway.call_json(Command::QueryDirect, &body).await;
+        pass.finished(&outcome);
+        match outcome {
             Outcome::NotSent(_) => QueryResult::NotSent,
             Outcome::Unknown(_) => QueryResult::Unknown,
             Outcome::Answered(raw) => {
@@ -505,6 +569,11 @@ impl Orders {
         }
         self.events.publish(event);
     }
+}
+
+/// How long until `at`, or nothing if it is past.
+fn until_from_now(at: Timestamp) -> Duration {
+    Duration::from_millis(at.as_millis().saturating_sub(now().as_millis()))
 }
 
 /// A payment code as people may see it: the first four and last two characters.

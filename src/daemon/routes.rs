@@ -586,13 +586,7 @@ async fn wallet_command(
 }
 
 async fn health(State(api): State<Arc<Api>>) -> Result<Json<Value>, ApiError> {
-    let open = api.orders.list(None).await?;
-    let unfinished: Vec<&Order> = open.iter().filter(|o| !o.is_final()).collect();
-    let oldest = unfinished.iter().min_by_key(|o| o.created_at());
-    let needs_attention = open
-        .iter()
-        .filter(|o| o.state().kind() == StateKind::NeedsAttention)
-        .count();
+    let queue = api.orders.queue_summary().await?;
     let url = &api.gateway.config().url;
     let reachable = match (url.host_str(), url.port_or_known_default()) {
         (Some(host), Some(port)) => {
@@ -612,11 +606,11 @@ async fn health(State(api): State<Arc<Api>>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({
         "status": "ok",
         "uptime_secs": api.started.elapsed().as_secs(),
-        "gateway": {"url": url.as_str(), "reachable": reachable},
+        "gateway": {"url": url.as_str(), "reachable": reachable, "requests": api.orders.gate()},
         "queue": {
-            "unfinished": unfinished.len(),
-            "oldest_unfinished": oldest.map(|o| json!({"order_id": o.id().to_string(), "state": o.state().kind(), "created_at": o.created_at().as_millis()})),
-            "needs_attention": needs_attention,
+            "unfinished": queue.unfinished,
+            "oldest_unfinished": queue.oldest_unfinished.map(|o| json!({"order_id": o.id.to_string(), "state": o.state.kind(), "created_at": o.created_at.as_millis()})),
+            "needs_attention": queue.needs_attention,
         },
     })))
 }

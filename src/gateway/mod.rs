@@ -85,7 +85,7 @@ pub struct CallError {
 }
 
 impl CallError {
-    fn new(detail: impl Into<String>) -> Self {
+    pub(crate) fn new(detail: impl Into<String>) -> Self {
         CallError {
             detail: detail.into(),
         }

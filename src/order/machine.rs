@@ -298,6 +298,21 @@ impl Order {
         }
     }
 
+    /// How long the order may wait for its turn to call the gateway: past this time, time alone
+    /// changes it (its payment code runs out, or it grows too old), so a caller waiting on
+    /// something else must look at it again.
+    pub fn patience(&self, policy: &Policy) -> Timestamp {
+        let deadline = self.created_at.plus(policy.max_age());
+        match self.state {
+            State::WaitingToSend { .. } | State::Sending { .. } => self
+                .code_scanned_at
+                .unwrap_or(self.created_at)
+                .plus(policy.payment_code_lifetime())
+                .min(deadline),
+            _ => deadline,
+        }
+    }
+
     /// Records how the attempt in flight ended.
     pub fn send_finished(
         &mut self,

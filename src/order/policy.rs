@@ -4,6 +4,7 @@
 //! readable; every field has a default, so a configuration names only what it changes.
 
 use serde::{Deserialize, Serialize};
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 /// How orders are retried, reconciled, given up on, and how many may be open at once.
@@ -33,6 +34,9 @@ pub struct Policy {
     pub max_open_orders: u64,
     /// Most TWD that may be in unfinished orders at once (default 200 000).
     pub max_open_amount: u64,
+    /// Most order requests (sends and queries) in flight to the gateway at once (default 4). While
+    /// the gateway cannot be reached only one goes, at the backoff pace, and the others wait.
+    pub max_requests_in_flight: NonZeroU32,
 }
 
 impl Default for Policy {
@@ -47,6 +51,7 @@ impl Default for Policy {
             not_found_settle_secs: 15,
             max_open_orders: 20,
             max_open_amount: 200_000,
+            max_requests_in_flight: NonZeroU32::new(4).expect("4 is not zero"),
         }
     }
 }
@@ -205,5 +210,8 @@ mod tests {
         );
         let e = toml::from_str::<Policy>("max_attemps = 3").unwrap_err();
         assert!(e.to_string().contains("max_attemps"), "{e}");
+        let e = toml::from_str::<Policy>("max_requests_in_flight = 0").unwrap_err();
+        assert!(e.to_string().contains("max_requests_in_flight"), "{e}");
+        assert!(e.to_string().contains("nonzero"), "{e}");
     }
 }

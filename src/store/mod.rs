@@ -36,12 +36,16 @@ use crate::order::{
     CapError, OpenTotals, Order, OrderError, OrderId, Policy, PrintJob, PrintStatus, StateKind,
     Timestamp,
 };
-pub use record::SCHEMA_VERSION;
+pub use record::{OrderHead, SCHEMA_VERSION};
 
 const ORDERS: &str = "orders";
 const OPEN: &str = "open";
 const PRINT_JOBS: &str = "print_jobs";
 const QUARANTINE: &str = "quarantine";
+
+/// sled's page cache. Its default (1 GiB) is sized for a server; on a handheld the hot records
+/// are few, and the kernel's page cache keeps the rest of the file close anyway.
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -166,6 +170,14 @@ fn amount_bytes(order: &Order) -> [u8; 8] {
     order.charge().amount.to_be_bytes()
 }
 
+/// What [`Store::queue_summary`] counts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct QueueSummary {
+    pub unfinished: u64,
+    pub oldest_unfinished: Option<OrderHead>,
+    pub needs_attention: u64,
+}
+
 impl Store {
     /// Opens (or creates) the store in `dir`, then reads every record once: unreadable ones are
     /// moved to quarantine and reported by [`Store::quarantined_at_open`].
@@ -178,6 +190,7 @@ impl Store {
         let sled_dir = path.join("sled");
         let db = sled::Config::new()
             .path(&sled_dir)
+            .cache_capacity(CACHE_BYTES)
             .open()
             .map_err(|e| StoreError::Open {
                 path: path.clone(),
@@ -438,6 +451,36 @@ impl Store {
         let mut orders = self.all_orders()?;
         orders.retain(|o| o.state().kind() == kind);
         Ok(orders)
+    }
+
+    /// The queue at a glance, read from the heads of the records only (a summary of thousands of
+    /// orders stays small); unreadable records are quarantined, as in every listing.
+    pub fn queue_summary(&self) -> Result<QueueSummary, StoreError> {
+        let mut summary = QueueSummary::default();
+        for entry in self.orders.iter() {
+            let (key, bytes) = entry.map_err(storage("reading orders"))?;
+            let head = match record::decode_order_head(&bytes) {
+                Ok(head) => head,
+                Err(detail) => {
+                    self.quarantine_record(ORDERS, &key, &bytes, detail)?;
+                    continue;
+                }
+            };
+            if head.state.kind() == StateKind::NeedsAttention {
+                summary.needs_attention += 1;
+            }
+            if !head.state.is_final() {
+                summary.unfinished += 1;
+                if summary
+                    .oldest_unfinished
+                    .as_ref()
+                    .is_none_or(|oldest| head.created_at < oldest.created_at)
+                {
+                    summary.oldest_unfinished = Some(head);
+                }
+            }
+        }
+        Ok(summary)
     }
 
     /// How many orders are unfinished, and their total amount.

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::order::{Order, PrintJob};
+use crate::order::{Order, OrderId, PrintJob, State, Timestamp};
 
 /// The layout written by this version.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -48,6 +48,27 @@ pub fn encode_order(order: &Order) -> Vec<u8> {
 pub fn decode_order(bytes: &[u8]) -> Result<Order, String> {
     check_schema(bytes)?;
     let record: OrderRecordIn = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    Ok(record.order)
+}
+
+/// The few fields of an order a summary needs; serde skips the rest (history, the gateway's
+/// answer) without building them, so a summary of a long queue stays small.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OrderHead {
+    pub id: OrderId,
+    pub state: State,
+    pub created_at: Timestamp,
+}
+
+#[derive(Deserialize)]
+struct OrderHeadRecordIn {
+    order: OrderHead,
+}
+
+/// Reads just the head of an order record, or says in words why it cannot be read.
+pub fn decode_order_head(bytes: &[u8]) -> Result<OrderHead, String> {
+    check_schema(bytes)?;
+    let record: OrderHeadRecordIn = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     Ok(record.order)
 }
 

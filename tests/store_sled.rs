@@ -491,7 +491,7 @@ fn retention_prunes_only_old_final_orders_and_their_print_jobs() {
 }
 
 #[test]
-fn print_jobs_are_kept_with_their_order_until_printed() {
+fn print_jobs_keep_their_bytes_with_their_order_until_printed() {
     let dir = tempfile::tempdir().unwrap();
     let escpos = b"\x1b@\x1d(k\x03\x001C\x06receipt".to_vec();
     let mut paid_order = paid(sending("PJ-1", 10));
@@ -526,13 +526,14 @@ fn print_jobs_are_kept_with_their_order_until_printed() {
     let mut order = store.get(paid_order.id()).unwrap().unwrap();
     assert!(matches!(order.receipt().status, PrintStatus::Failed { .. }));
     order.receipt_printed(at(9)).unwrap();
-    let printed = PrintJob {
-        status: PrintStatus::Printed { at: at(9) },
-        ..owed[0].clone()
-    };
+    let mut printed = owed[0].clone();
+    printed.printed(at(9));
     store.save_print_job(&order, &printed).unwrap();
     assert!(store.unprinted_jobs().unwrap().is_empty());
-    assert_eq!(store.print_jobs(order.id()).unwrap(), [printed]);
+    let kept = store.print_jobs(order.id()).unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].status, PrintStatus::Printed { at: at(9) });
+    assert!(kept[0].escpos.is_empty(), "a printed job keeps no bytes");
 }
 
 #[test]

@@ -412,7 +412,7 @@ impl Printer {
                 .find(|j| j.seq == seq)
                 .ok_or_else(|| crate::store::StoreError::NotFound(id.clone()))?;
             let now = super::orders::now();
-            job.status = PrintStatus::Printed { at: now };
+            job.printed(now);
             order.receipt_printed(now)?;
             self.store.save_print_job(&order, &job)
         })();

@@ -1,7 +1,9 @@
 //! The printed proof of a paid order, and the print jobs that produce it.
 //!
 //! A print job keeps the exact ESC/POS bytes, so a crash or an empty paper roll never loses a
-//! receipt: the job stays `Pending` or `Failed` in the store until the printer takes it.
+//! receipt: the job stays `Pending` or `Failed` in the store until the printer takes it. Once
+//! printed, the job keeps its record but not its bytes (a reprint lays the receipt out again from
+//! the gateway's answer), so months of receipts do not weigh on the store.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -49,11 +51,19 @@ pub struct PrintJob {
     pub order_id: OrderId,
     /// 0 for the first print, then one more for each reprint.
     pub seq: u32,
-    /// ESC/POS bytes, exactly as they go to the printer (base64 in storage).
+    /// ESC/POS bytes, exactly as they go to the printer (base64 in storage); empty once printed.
     #[serde(with = "base64_bytes")]
     pub escpos: Vec<u8>,
     pub status: PrintStatus,
     pub created_at: Timestamp,
+}
+
+impl PrintJob {
+    /// The printer took the job: its bytes are no longer needed.
+    pub fn printed(&mut self, at: Timestamp) {
+        self.status = PrintStatus::Printed { at };
+        self.escpos = Vec::new();
+    }
 }
 
 /// Bytes as base64 text in serialized records.

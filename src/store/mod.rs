@@ -448,9 +448,7 @@ impl Store {
 
     /// Every order in state `kind`.
     pub fn list_in(&self, kind: StateKind) -> Result<Vec<Order>, StoreError> {
-        let mut orders = self.all_orders()?;
-        orders.retain(|o| o.state().kind() == kind);
-        Ok(orders)
+        self.read_orders(&mut Vec::new(), |o| o.state().kind() == kind)
     }
 
     /// The queue at a glance, read from the heads of the records only (a summary of thousands of
@@ -552,36 +550,38 @@ impl Store {
 
     /// The print jobs of one order, in sequence.
     pub fn print_jobs(&self, id: &OrderId) -> Result<Vec<PrintJob>, StoreError> {
-        self.jobs_in(self.print_jobs.scan_prefix(job_prefix(id)))
+        self.read_jobs(
+            self.print_jobs.scan_prefix(job_prefix(id)),
+            &mut Vec::new(),
+            |_| true,
+        )
     }
 
     /// Every print job not yet printed (pending or failed): what the printer owes after a restart
     /// or a paper change.
     pub fn unprinted_jobs(&self) -> Result<Vec<PrintJob>, StoreError> {
-        let mut jobs = self.jobs_in(self.print_jobs.iter())?;
-        jobs.retain(|job| {
+        self.read_jobs(self.print_jobs.iter(), &mut Vec::new(), |job| {
             !matches!(
                 job.status,
                 PrintStatus::Printed { .. } | PrintStatus::NotNeeded
             )
-        });
-        Ok(jobs)
+        })
     }
 
-    fn jobs_in(&self, entries: sled::Iter) -> Result<Vec<PrintJob>, StoreError> {
-        self.read_jobs(entries, &mut Vec::new())
-    }
-
+    /// The readable jobs of `entries` that `keep` wants, read one at a time so a long history is
+    /// never held in memory at once; unreadable ones are quarantined and added to `moved`.
     fn read_jobs(
         &self,
         entries: sled::Iter,
         moved: &mut Vec<QuarantinedRecord>,
+        keep: impl Fn(&PrintJob) -> bool,
     ) -> Result<Vec<PrintJob>, StoreError> {
         let mut jobs = Vec::new();
         for entry in entries {
             let (key, bytes) = entry.map_err(storage("reading print jobs"))?;
             match record::decode_print_job(&bytes) {
-                Ok(job) => jobs.push(job),
+                Ok(job) if keep(&job) => jobs.push(job),
+                Ok(_) => {}
                 Err(detail) => {
                     moved.push(self.quarantine_record(PRINT_JOBS, &key, &bytes, detail)?)
                 }
@@ -592,16 +592,22 @@ impl Store {
 
     /// Every readable order, final or not; unreadable ones are quarantined.
     pub fn all_orders(&self) -> Result<Vec<Order>, StoreError> {
-        self.read_orders(&mut Vec::new())
+        self.read_orders(&mut Vec::new(), |_| true)
     }
 
-    /// Every readable order; unreadable ones are quarantined and added to `moved`.
-    fn read_orders(&self, moved: &mut Vec<QuarantinedRecord>) -> Result<Vec<Order>, StoreError> {
+    /// The readable orders that `keep` wants, read one at a time; unreadable ones are quarantined
+    /// and added to `moved`.
+    fn read_orders(
+        &self,
+        moved: &mut Vec<QuarantinedRecord>,
+        keep: impl Fn(&Order) -> bool,
+    ) -> Result<Vec<Order>, StoreError> {
         let mut orders = Vec::new();
         for entry in self.orders.iter() {
             let (key, bytes) = entry.map_err(storage("reading orders"))?;
             match record::decode_order(&bytes) {
-                Ok(order) => orders.push(self.with_payment_code(order)?),
+                Ok(order) if keep(&order) => orders.push(self.with_payment_code(order)?),
+                Ok(_) => {}
                 Err(detail) => moved.push(self.quarantine_record(ORDERS, &key, &bytes, detail)?),
             }
         }
@@ -611,8 +617,8 @@ impl Store {
     /// Reads every record once, quarantining the unreadable ones.
     fn sweep(&self) -> Result<Vec<QuarantinedRecord>, StoreError> {
         let mut moved = Vec::new();
-        self.read_orders(&mut moved)?;
-        self.read_jobs(self.print_jobs.iter(), &mut moved)?;
+        self.read_orders(&mut moved, |_| false)?;
+        self.read_jobs(self.print_jobs.iter(), &mut moved, |_| false)?;
         Ok(moved)
     }
 

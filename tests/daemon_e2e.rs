@@ -419,6 +419,93 @@ async fn a_receipt_owed_when_the_daemon_died_prints_after_restart() {
     assert_eq!(sim.ledger().len(), 1, "the restart charged nothing again");
 }
 
+/// The daemon stopped after an order was paid but before its print job was stored: the order
+/// alone says a receipt is owed, and the next start prints it.
+#[tokio::test]
+async fn a_paid_order_whose_job_was_never_stored_prints_at_the_next_start() {
+    use posd::order::{Action, Order, OrderId, PaymentCode, Policy, SendResult, Timestamp};
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let printer_file = dir.path().join("printer.bin");
+    let answer: Value = serde_json::from_str(
+        &std::fs::read_to_string("receipts/samples/b2c-issued-proof-and-detail.json").unwrap(),
+    )
+    .unwrap();
+    let policy = Policy::default();
+    let now = Timestamp::from_millis(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64,
+    );
+    let charge = serde_json::from_value(json!({"amount": 260})).unwrap();
+    let mut order = Order::new(OrderId::parse("OWED-1").unwrap(), charge, now).unwrap();
+    order
+        .payment_code_scanned(PaymentCode::new("MY7234567890123456").unwrap(), now)
+        .unwrap();
+    assert_eq!(order.next_action(now, &policy), Action::Send { attempt: 1 });
+    order
+        .send_finished(
+            SendResult::Answered {
+                code: posd::api::Code::Paid,
+                answer,
+            },
+            now,
+            &policy,
+            0,
+        )
+        .unwrap();
+    {
+        let store = posd::store::Store::open(dir.path().join("data").join("orders")).unwrap();
+        store.insert(&order, &policy).unwrap();
+        assert_eq!(store.receipts_pending().unwrap(), [order.id().clone()]);
+        assert!(store.print_jobs(order.id()).unwrap().is_empty());
+    }
+
+    let daemon = Daemon::start(
+        dir.path(),
+        Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap()),
+    );
+    daemon.ready().await;
+    let client = daemon.client();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, shown) = client
+            .request(Method::GET, "/v1/charges/OWED-1", None)
+            .await
+            .unwrap();
+        if shown["receipt"]["status"]["status"] == "printed" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the owed receipt never printed: {shown}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let printed = std::fs::read(&printer_file).unwrap();
+    let page = interpret(&printed, 384, native_encoding(TextEncoding::Gb18030)).unwrap();
+    let pair = page
+        .images
+        .iter()
+        .find(|i| i.height >= 120)
+        .expect("the invoice's QR pair on the paper");
+    assert_eq!(
+        read_code(
+            &page.bitmap,
+            0,
+            pair.y,
+            192,
+            pair.height,
+            BarcodeFormat::QR_CODE
+        ),
+        order.last_answer().unwrap().raw["invoice_left_qrcode"]
+            .as_str()
+            .unwrap()
+    );
+    assert!(sim.ledger().is_empty(), "printing charged nothing");
+}
+
 /// Posts one frame over the real socket.
 async fn post_frame(
     socket: &std::path::Path,

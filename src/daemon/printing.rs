@@ -128,6 +128,7 @@ impl Printer {
 
     fn run(mut self, requests: &Receiver<PrintRequest>) {
         self.resend_owed();
+        self.print_pending_receipts();
         loop {
             match requests.recv_timeout(RETRY_EVERY) {
                 Ok(PrintRequest::Order(id)) => self.print_order(&id),
@@ -148,6 +149,18 @@ impl Printer {
                 }
             }
             Err(e) => tracing::error!("cannot read the owed print jobs: {e}"),
+        }
+    }
+
+    /// Receipts owed by paid orders that have no job yet; `print_order` skips the ones that do.
+    fn print_pending_receipts(&mut self) {
+        match self.store.receipts_pending() {
+            Ok(ids) => {
+                for id in ids {
+                    self.print_order(&id);
+                }
+            }
+            Err(e) => tracing::error!("cannot read the receipts owed: {e}"),
         }
     }
 

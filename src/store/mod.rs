@@ -557,6 +557,15 @@ impl Store {
         )
     }
 
+    /// Paid orders whose receipt waits for the printer. Most have a job already; one that has
+    /// none was paid just before the daemon stopped, before its job could be stored.
+    pub fn receipts_pending(&self) -> Result<Vec<OrderId>, StoreError> {
+        let orders = self.read_orders(&mut Vec::new(), |o| {
+            o.receipt().status == PrintStatus::Pending
+        })?;
+        Ok(orders.into_iter().map(|o| o.id().clone()).collect())
+    }
+
     /// Every print job not yet printed (pending or failed): what the printer owes after a restart
     /// or a paper change.
     pub fn unprinted_jobs(&self) -> Result<Vec<PrintJob>, StoreError> {

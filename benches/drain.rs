@@ -1,7 +1,8 @@
 //! Store and forward at scale: charges taken while the gateway is unreachable wait durably in the
 //! queue, then drain when it comes back. Reports the queueing rate, the drain rate (orders per
-//! second until every order is paid) and the daemon's resident memory while it drains, with the
-//! bare `fdatasync` rate of the same disk as the named peer (each order costs a few durable writes).
+//! second until every order is final) and the daemon's resident memory while it drains, with the
+//! bare `fdatasync` rate of the same disk as the named peer (each order costs a few durable writes),
+//! then restarts the daemon on the stored orders and reports its memory and the store's size.
 //!
 //! `POSD_DRAIN_ORDERS` sets the queue (default 10 000). Run with `cargo bench --bench drain`.
 
@@ -74,7 +75,8 @@ async fn run() {
                 if n >= orders {
                     return;
                 }
-                let body = json!({"amount": 100, "payment_code": format!("MY{n:08}abcd{n:04}")});
+                // Ending in 5 picks no simulator script: every order pays.
+                let body = json!({"amount": 100, "payment_code": format!("MY{n:08}abcd{n:03}5")});
                 let (status, answer) = client
                     .request(Method::POST, "/v1/charges", Some(&body))
                     .await
@@ -102,28 +104,46 @@ async fn run() {
     let simulator = sim::start(config, listener).await.expect("simulator");
     let started = Instant::now();
     let mut peak_rss = queued_rss;
+    let mut slowest_answer = Duration::ZERO;
     let client = daemon.client();
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
         peak_rss = peak_rss.max(rss_kib(pid));
-        let (_, paid) = client
-            .request(Method::GET, "/v1/charges?state=paid", None)
+        let asked = Instant::now();
+        let (_, health) = client
+            .request(Method::GET, "/v1/health", None)
             .await
-            .expect("list");
-        if paid.as_array().map_or(0, Vec::len) as u64 == orders {
+            .expect("the daemon answers while it drains");
+        slowest_answer = slowest_answer.max(asked.elapsed());
+        if health["queue"]["unfinished"] == 0 {
             break;
         }
         assert!(
             started.elapsed() < Duration::from_secs(1800),
-            "not drained in 30 minutes"
+            "not drained in 30 minutes: {health}"
         );
     }
     let drained_in = started.elapsed();
+    let (_, paid) = client
+        .request(Method::GET, "/v1/charges?state=paid", None)
+        .await
+        .expect("list");
     assert_eq!(
-        simulator.ledger().len() as u64,
+        paid.as_array().map_or(0, Vec::len) as u64,
         orders,
-        "each order charged once"
+        "every order paid"
     );
+    let ledger = simulator.ledger();
+    assert_eq!(ledger.len() as u64, orders, "each order charged once");
+    assert!(ledger.iter().all(|entry| entry.requests == 1));
+
+    // What the stored orders cost a daemon that starts with them.
+    let data = dir.path().join("data");
+    let store_bytes = dir_bytes(&data);
+    let mut daemon = daemon;
+    daemon.restart();
+    daemon.ready().await;
+    let restarted_rss = rss_kib(daemon.child.id());
 
     let sync_rate = fdatasync_rate(dir.path());
     println!("drain of {orders} queued orders (gateway down while queueing, then up):");
@@ -143,7 +163,32 @@ async fn run() {
         queued_rss as f64 / 1024.0,
         peak_rss as f64 / 1024.0
     );
+    println!(
+        "  after a restart with the {orders} orders stored: RSS {:.1} MiB, store {:.0} MiB on disk",
+        restarted_rss as f64 / 1024.0,
+        store_bytes as f64 / (1024.0 * 1024.0)
+    );
+    println!(
+        "  slowest health answer while draining: {:.0} ms",
+        slowest_answer.as_secs_f64() * 1000.0
+    );
     println!("  peer: one 512-byte write + fdatasync on the same disk: {sync_rate:.0}/s");
+}
+
+/// The bytes of every file under `dir`.
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| match entry.metadata() {
+                    Ok(meta) if meta.is_dir() => dir_bytes(&entry.path()),
+                    Ok(meta) => meta.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 /// How many small durable writes per second the disk under `dir` takes.

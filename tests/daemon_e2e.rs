@@ -400,22 +400,7 @@ async fn a_receipt_owed_when_the_daemon_died_prints_after_restart() {
             .unwrap_or(false)
     })
     .await;
-    let client = daemon.client();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (_, order) = client
-            .request(Method::GET, &format!("/v1/charges/{id}"), None)
-            .await
-            .unwrap();
-        if order["receipt"]["status"]["status"] == "printed" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the owed receipt was not recorded as printed: {order}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_printed(&daemon.client(), &id, Duration::from_secs(10)).await;
     assert_eq!(sim.ledger().len(), 1, "the restart charged nothing again");
 }
 
@@ -467,22 +452,7 @@ async fn a_paid_order_whose_job_was_never_stored_prints_at_the_next_start() {
         Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap()),
     );
     daemon.ready().await;
-    let client = daemon.client();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let (_, shown) = client
-            .request(Method::GET, "/v1/charges/OWED-1", None)
-            .await
-            .unwrap();
-        if shown["receipt"]["status"]["status"] == "printed" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the owed receipt never printed: {shown}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_printed(&daemon.client(), "OWED-1", Duration::from_secs(15)).await;
     let printed = std::fs::read(&printer_file).unwrap();
     let page = interpret(&printed, 384, native_encoding(TextEncoding::Gb18030)).unwrap();
     let pair = page
@@ -504,6 +474,25 @@ async fn a_paid_order_whose_job_was_never_stored_prints_at_the_next_start() {
             .unwrap()
     );
     assert!(sim.ledger().is_empty(), "printing charged nothing");
+}
+
+/// Waits until the order's receipt is recorded as printed.
+async fn wait_printed(client: &posd::local_client::LocalClient, id: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let (_, order) = client
+            .request(Method::GET, &format!("/v1/charges/{id}"), None)
+            .await
+            .unwrap();
+        if order["receipt"]["status"]["status"] == "printed" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the owed receipt was not recorded as printed: {order}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Posts one frame over the real socket.

@@ -27,7 +27,7 @@ use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use support::Daemon;
+use support::{Daemon, rss_kib};
 
 const SEQUENTIAL: usize = 200;
 const CLIENTS: usize = 16;
@@ -61,8 +61,7 @@ async fn run() {
             dir.path().join("printer.bin").display().to_string(),
         ),
     ] {
-        env.retain(|(k, _)| k != key);
-        env.push((key.to_owned(), value));
+        support::set_env(&mut env, key, value);
     }
     let daemon = Daemon::start(dir.path(), env);
     daemon.ready().await;
@@ -317,15 +316,4 @@ fn print_table(rows: &[Row]) {
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
-}
-
-/// Resident memory of a process in KiB, from `VmRSS` in `/proc/PID/status`.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_else(|e| panic!("/proc/{pid}/status: {e}"));
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("/proc/{pid}/status has no VmRSS line"))
 }

@@ -10,15 +10,13 @@
 mod support;
 
 use hyper::Method;
-use posd::envelope::AgentKey;
 use posd::local_client::LocalClient;
-use posd::sim::{self, SimConfig, tls};
 use serde_json::json;
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use support::Daemon;
+use support::{Daemon, LateGateway, rss_kib};
 
 /// Charges submitted at once while queueing.
 const SUBMITTERS: usize = 16;
@@ -36,14 +34,9 @@ async fn run() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);
-    let certificates = tls::make(&[]).expect("certificates");
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        l.local_addr().expect("address").port()
-    };
-    let url = format!("https://127.0.0.1:{port}/api/agent");
+    let gateway = LateGateway::new();
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut env = Daemon::env_for(dir.path(), &url, &certificates.ca_pem);
+    let mut env = Daemon::env_for(dir.path(), &gateway.url, gateway.ca_pem());
     for (key, value) in [
         ("POSD_POLICY_MAX_OPEN_ORDERS", (orders + 1).to_string()),
         ("POSD_POLICY_MAX_OPEN_AMOUNT", u64::MAX.to_string()),
@@ -53,8 +46,7 @@ async fn run() {
         ("POSD_POLICY_MAX_AGE_SECS", "7200".to_owned()),
         ("POSD_LOG", "warn".to_owned()),
     ] {
-        env.retain(|(k, _)| k != key);
-        env.push((key.to_owned(), value));
+        support::set_env(&mut env, key, value);
     }
     let daemon = Daemon::start(dir.path(), env);
     daemon.ready().await;
@@ -92,16 +84,7 @@ async fn run() {
     let queued_rss = rss_kib(pid);
 
     // The gateway comes back; measure until every order is paid.
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .expect("the gateway's port");
-    let mut config = SimConfig::new(
-        support::AGENT_UID,
-        AgentKey::new(support::KEY).expect("key"),
-        support::STORE,
-    );
-    config.certificates = Some(certificates);
-    let simulator = sim::start(config, listener).await.expect("simulator");
+    let simulator = gateway.come_up().await;
     let started = Instant::now();
     let mut peak_rss = queued_rss;
     let mut slowest_answer = Duration::ZERO;
@@ -201,16 +184,4 @@ fn fdatasync_rate(dir: &std::path::Path) -> f64 {
         file.sync_data().expect("fdatasync");
     }
     f64::from(rounds) / started.elapsed().as_secs_f64()
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }

@@ -20,11 +20,7 @@ fn latte(amount: u64) -> Value {
 async fn a_charge_with_a_code_is_paid_and_explained() {
     let sim = simulator(Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(
-        dir.path(),
-        Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap()),
-    );
-    daemon.ready().await;
+    let daemon = Daemon::serving(dir.path(), &sim).await;
     let client = daemon.client();
 
     let mut body = latte(120);
@@ -109,11 +105,7 @@ async fn a_charge_with_a_code_is_paid_and_explained() {
 async fn bad_input_is_refused_with_the_field_named_and_nothing_charged() {
     let sim = simulator(Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(
-        dir.path(),
-        Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap()),
-    );
-    daemon.ready().await;
+    let daemon = Daemon::serving(dir.path(), &sim).await;
     let client = daemon.client();
     let post = |body: Value| {
         let client = &client;
@@ -228,11 +220,7 @@ async fn bad_input_is_refused_with_the_field_named_and_nothing_charged() {
 async fn cancel_only_before_anything_was_sent() {
     let sim = simulator(Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(
-        dir.path(),
-        Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap()),
-    );
-    daemon.ready().await;
+    let daemon = Daemon::serving(dir.path(), &sim).await;
     let client = daemon.client();
 
     let (_, order) = client
@@ -293,10 +281,7 @@ async fn cancel_only_before_anything_was_sent() {
 async fn the_tcp_port_needs_the_token() {
     let sim = simulator(Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = support::free_port();
     let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
     env.push(("POSD_TCP_LISTEN".into(), format!("127.0.0.1:{port}")));
     env.push(("POSD_TCP_TOKEN".into(), "s3cret-token".into()));
@@ -346,11 +331,7 @@ async fn a_non_loopback_tcp_address_is_refused_at_start() {
 async fn events_stream_the_charge() {
     let sim = simulator(Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(
-        dir.path(),
-        Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap()),
-    );
-    daemon.ready().await;
+    let daemon = Daemon::serving(dir.path(), &sim).await;
 
     // A raw HTTP/1.1 request over the socket, reading the stream as it comes.
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};

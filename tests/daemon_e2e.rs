@@ -177,8 +177,8 @@ async fn scan_pay_print_with_paper_out_and_read_the_paper_back() {
     .unwrap();
 
     let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
-    env.retain(|(key, _)| key != "POSD_PROFILE" && key != "POSD_PRINTER_DEVICE");
-    env.push(("POSD_PROFILE".into(), profile.display().to_string()));
+    env.retain(|(key, _)| key != "POSD_PRINTER_DEVICE");
+    support::set_env(&mut env, "POSD_PROFILE", profile.display().to_string());
     env.push(("POSD_SCAN_SOURCE".into(), "pushed".into()));
     env.push(("POSD_SCAN_ON_CHARGE".into(), "auto".into()));
     // Tests run the debug build, several times slower than the device's release build.
@@ -367,8 +367,7 @@ async fn a_receipt_owed_when_the_daemon_died_prints_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     let printer_file = dir.path().join("printer.bin");
     let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
-    env.retain(|(key, _)| key != "POSD_PRINTER_DEVICE");
-    env.push(("POSD_PRINTER_DEVICE".into(), "/nonexistent/lp0".into()));
+    support::set_env(&mut env, "POSD_PRINTER_DEVICE", "/nonexistent/lp0");
     let mut daemon = Daemon::start(dir.path(), env.clone());
     daemon.ready().await;
     let client = daemon.client();
@@ -447,11 +446,7 @@ async fn a_paid_order_whose_job_was_never_stored_prints_at_the_next_start() {
         assert!(store.print_jobs(order.id()).unwrap().is_empty());
     }
 
-    let daemon = Daemon::start(
-        dir.path(),
-        Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap()),
-    );
-    daemon.ready().await;
+    let daemon = Daemon::serving(dir.path(), &sim).await;
     wait_printed(&daemon.client(), "OWED-1", Duration::from_secs(15)).await;
     let printed = std::fs::read(&printer_file).unwrap();
     let page = interpret(&printed, 384, native_encoding(TextEncoding::Gb18030)).unwrap();

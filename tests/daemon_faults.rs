@@ -4,29 +4,23 @@
 mod support;
 
 use hyper::Method;
-use posd::envelope::AgentKey;
-use posd::sim::{self, SimConfig, faults::Faults, tls};
+use posd::sim::faults::Faults;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
-use support::{AGENT_UID, Daemon, KEY, STORE, is_final, simulator, wait_final};
+use support::{Daemon, KEY, LateGateway, is_final, simulator, wait_final};
 
 /// While the gateway is down the queued orders wait at the gate: one request at a time probes
 /// it, nothing is resent per order, and the queue drains once it is back.
 #[tokio::test]
 async fn charges_wait_out_a_gateway_that_is_down_behind_one_probe() {
     const CHARGES: usize = 20;
-    let certificates = tls::make(&[]).unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let url = format!("https://127.0.0.1:{port}/api/agent");
+    let gateway = LateGateway::new();
     let dir = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(
         dir.path(),
-        Daemon::env_for(dir.path(), &url, &certificates.ca_pem),
+        Daemon::env_for(dir.path(), &gateway.url, gateway.ca_pem()),
     );
     daemon.ready().await;
     let client = daemon.client();
@@ -76,12 +70,7 @@ async fn charges_wait_out_a_gateway_that_is_down_behind_one_probe() {
         "the outage is reported once: {log}"
     );
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let mut config = SimConfig::new(AGENT_UID, AgentKey::new(KEY).unwrap(), STORE);
-    config.certificates = Some(certificates);
-    let sim = sim::start(config, listener).await.unwrap();
+    let sim = gateway.come_up().await;
     for id in &ids {
         let order = wait_final(&client, id, Duration::from_secs(15)).await;
         assert_eq!(order["state"], "paid", "{order}");
@@ -109,11 +98,7 @@ async fn a_lost_answer_is_reconciled_not_resent() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(
-        dir.path(),
-        Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap()),
-    );
-    daemon.ready().await;
+    let daemon = Daemon::serving(dir.path(), &sim).await;
     let client = daemon.client();
     let body = json!({"amount": 75, "payment_code": "MY5234567890123456"});
     let (_, order) = client

@@ -357,10 +357,7 @@ async fn real_answers_are_as_described() {
     let description = Description::load();
     let sim = simulator(Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = support::free_port();
     let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
     env.push(("POSD_TCP_LISTEN".into(), format!("127.0.0.1:{port}")));
     env.push(("POSD_TCP_TOKEN".into(), "till-token".into()));

@@ -103,7 +103,8 @@ impl Orders {
         Ok(Arc::new(Orders {
             store,
             gateway,
-            policy: policy.clone(),
+            gate: Gate::new(policy.clone()),
+            policy,
             merchant,
             events,
             ids: Mutex::new(OrderIdGenerator::new(device_id)?),
@@ -112,7 +113,6 @@ impl Orders {
                 .collect(),
             wakers: Mutex::new(HashMap::new()),
             awaiting: Mutex::new(std::collections::HashSet::new()),
-            gate: Gate::new(policy.clone()),
             printer,
         }))
     }

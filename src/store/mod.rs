@@ -452,18 +452,10 @@ impl Store {
     }
 
     /// The queue at a glance, read from the heads of the records only (a summary of thousands of
-    /// orders stays small); unreadable records are quarantined, as in every listing.
+    /// orders stays small).
     pub fn queue_summary(&self) -> Result<QueueSummary, StoreError> {
         let mut summary = QueueSummary::default();
-        for entry in self.orders.iter() {
-            let (key, bytes) = entry.map_err(storage("reading orders"))?;
-            let head = match record::decode_order_head(&bytes) {
-                Ok(head) => head,
-                Err(detail) => {
-                    self.quarantine_record(ORDERS, &key, &bytes, detail)?;
-                    continue;
-                }
-            };
+        self.for_each_head(|head| {
             if head.state.kind() == StateKind::NeedsAttention {
                 summary.needs_attention += 1;
             }
@@ -477,8 +469,23 @@ impl Store {
                     summary.oldest_unfinished = Some(head);
                 }
             }
-        }
+        })?;
         Ok(summary)
+    }
+
+    /// Hands the head of every readable order to `each`, one at a time; unreadable records are
+    /// quarantined, as in every listing.
+    fn for_each_head(&self, mut each: impl FnMut(OrderHead)) -> Result<(), StoreError> {
+        for entry in self.orders.iter() {
+            let (key, bytes) = entry.map_err(storage("reading orders"))?;
+            match record::decode_order_head(&bytes) {
+                Ok(head) => each(head),
+                Err(detail) => {
+                    self.quarantine_record(ORDERS, &key, &bytes, detail)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// How many orders are unfinished, and their total amount.
@@ -560,10 +567,13 @@ impl Store {
     /// Paid orders whose receipt waits for the printer. Most have a job already; one that has
     /// none was paid just before the daemon stopped, before its job could be stored.
     pub fn receipts_pending(&self) -> Result<Vec<OrderId>, StoreError> {
-        let orders = self.read_orders(&mut Vec::new(), |o| {
-            o.receipt().status == PrintStatus::Pending
+        let mut pending = Vec::new();
+        self.for_each_head(|head| {
+            if head.receipt.status == PrintStatus::Pending {
+                pending.push(head.id);
+            }
         })?;
-        Ok(orders.into_iter().map(|o| o.id().clone()).collect())
+        Ok(pending)
     }
 
     /// Every print job not yet printed (pending or failed): what the printer owes after a restart

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::order::{Order, OrderId, PrintJob, State, Timestamp};
+use crate::order::{Order, OrderId, PrintJob, Receipt, State, Timestamp};
 
 /// The layout written by this version.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -51,13 +51,14 @@ pub fn decode_order(bytes: &[u8]) -> Result<Order, String> {
     Ok(record.order)
 }
 
-/// The few fields of an order a summary needs; serde skips the rest (history, the gateway's
-/// answer) without building them, so a summary of a long queue stays small.
+/// The few fields of an order a summary or a scan needs; serde skips the rest (history, the
+/// gateway's answer) without building them, so reading a long history stays cheap.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct OrderHead {
     pub id: OrderId,
     pub state: State,
     pub created_at: Timestamp,
+    pub receipt: Receipt,
 }
 
 #[derive(Deserialize)]

@@ -4,7 +4,7 @@
 use hyper::Method;
 use posd::envelope::AgentKey;
 use posd::local_client::LocalClient;
-use posd::sim::{self, RunningSim, SimConfig, faults::Faults};
+use posd::sim::{self, RunningSim, SimConfig, faults::Faults, tls};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -23,6 +23,61 @@ pub async fn simulator_on(listener: tokio::net::TcpListener, faults: Faults) -> 
     let mut config = SimConfig::new(AGENT_UID, AgentKey::new(KEY).unwrap(), STORE);
     config.faults = faults;
     sim::start(config, listener).await.unwrap()
+}
+
+/// A port on loopback with nothing listening on it (yet).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A gateway that is down: its address refuses connections until [`LateGateway::come_up`]
+/// starts the simulator there, with the certificates the daemon was told to trust.
+pub struct LateGateway {
+    pub port: u16,
+    pub url: String,
+    certificates: tls::SimCertificates,
+}
+
+impl LateGateway {
+    pub fn new() -> LateGateway {
+        let port = free_port();
+        LateGateway {
+            port,
+            url: format!("https://127.0.0.1:{port}/api/agent"),
+            certificates: tls::make(&[]).unwrap(),
+        }
+    }
+
+    pub fn ca_pem(&self) -> &str {
+        &self.certificates.ca_pem
+    }
+
+    pub async fn come_up(self) -> RunningSim {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        let mut config = SimConfig::new(AGENT_UID, AgentKey::new(KEY).unwrap(), STORE);
+        config.certificates = Some(self.certificates);
+        sim::start(config, listener).await.unwrap()
+    }
+}
+
+/// Sets `key` in a daemon's environment, replacing the value it had.
+pub fn set_env(env: &mut Vec<(String, String)>, key: &str, value: impl Into<String>) {
+    env.retain(|(k, _)| k != key);
+    env.push((key.to_owned(), value.into()));
+}
+
+/// Resident memory of a process in KiB, from `VmRSS` in `/proc/PID/status`.
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/status: {e}"));
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("/proc/{pid}/status has no VmRSS line"))
 }
 
 /// The real daemon as a child process, talking to an outside gateway.
@@ -64,6 +119,13 @@ impl Daemon {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect()
+    }
+
+    /// A daemon in `dir` against the simulator `sim`, answering on its socket.
+    pub async fn serving(dir: &Path, sim: &RunningSim) -> Daemon {
+        let daemon = Daemon::start(dir, Daemon::env_for(dir, &sim.url(), sim.ca_pem().unwrap()));
+        daemon.ready().await;
+        daemon
     }
 
     pub fn start(dir: &Path, env: Vec<(String, String)>) -> Daemon {

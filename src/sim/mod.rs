@@ -61,7 +61,18 @@ struct State {
     config: SimConfig,
     ledger: Mutex<Ledger>,
     faults: Mutex<FaultPlan>,
+    /// Members who bound a wallet, by lower-cased user id.
     bound_members: Mutex<HashSet<String>>,
+}
+
+impl State {
+    fn members(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.bound_members.lock().expect("members lock")
+    }
+
+    fn is_bound(&self, user_id: &str) -> bool {
+        self.members().contains(&user_id.to_lowercase())
+    }
 }
 
 /// A simulator serving in the background until it is shut down or dropped.
@@ -359,21 +370,13 @@ fn dispatch(command: Command, data: &Value, state: &State) -> Value {
         Command::MemberStatus => {
             let request: api::MemberStatusRequest =
                 api::parse_body(data).expect("checked by check_body");
-            let bound = state
-                .bound_members
-                .lock()
-                .expect("members lock")
-                .contains(&request.user_id.to_lowercase());
+            let bound = state.is_bound(&request.user_id);
             json!({"code": Code::Done, "msg": "", "status": bound})
         }
         Command::ForgotTp => {
             let request: api::ForgotTpRequest =
                 api::parse_body(data).expect("checked by check_body");
-            let bound = state
-                .bound_members
-                .lock()
-                .expect("members lock")
-                .contains(&request.user_id.to_lowercase());
+            let bound = state.is_bound(&request.user_id);
             if bound {
                 wallet_url(command)
             } else {
@@ -385,11 +388,7 @@ fn dispatch(command: Command, data: &Value, state: &State) -> Value {
                 api::parse_body(data).expect("checked by check_body");
             // The customer is taken to have finished binding in the wallet page at once.
             if request.kind == api::values::EWalletType::Bind {
-                state
-                    .bound_members
-                    .lock()
-                    .expect("members lock")
-                    .insert(request.user_id.to_lowercase());
+                state.members().insert(request.user_id.to_lowercase());
             }
             wallet_url(command)
         }

@@ -18,7 +18,6 @@ mod support;
 
 use hyper::Method;
 use posd::api::{PaymentCode, TransactionRequest};
-use posd::charge::{Charge, InvoiceOptions, Item};
 use posd::envelope::AgentKey;
 use posd::gateway::{Client, GatewayConfig};
 use posd::local_client::LocalClient;
@@ -192,20 +191,7 @@ async fn charge_until_paid(local: &LocalClient, codes: &AtomicU64) -> Duration {
 
 /// One `api/transaction` straight to the simulator, as the daemon's order worker sends it.
 async fn bare_round_trip(client: &Client, codes: &AtomicU64) -> Duration {
-    let charge = Charge {
-        amount: 150,
-        items: vec![Item {
-            id: "1".into(),
-            name: "拿鐵咖啡".into(),
-            unit_price: 75,
-            quantity: 2,
-        }],
-        discount: 0,
-        shipping_fee: 0,
-        invoice: InvoiceOptions::StoreDefault,
-        echo: vec![],
-        user_id: None,
-    };
+    let charge = support::two_lattes();
     let n = codes.fetch_add(1, Ordering::Relaxed);
     let request = TransactionRequest::offline(
         support::STORE,

@@ -1,10 +1,10 @@
 //! `posd gateway call` and `posd demo` as an operator runs them: the real binary, a real simulator.
 
-use posd::envelope::AgentKey;
-use posd::sim::{self, SimConfig};
-use std::process::{Command, Output};
+mod support;
 
-const KEY: &str = "2MrhtRYeF9wKZ4bKwzZoL8aZf26pWzIG";
+use posd::sim::faults::Faults;
+use std::process::{Command, Output};
+use support::{AGENT_UID, KEY, STORE};
 
 fn posd(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_posd"));
@@ -20,21 +20,15 @@ fn posd(args: &[&str], env: &[(&str, &str)]) -> Output {
 
 #[tokio::test]
 async fn gateway_call_prints_the_answer_and_never_the_key() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = sim::start(
-        SimConfig::new("518169081001", AgentKey::new(KEY).unwrap(), "289151880002"),
-        listener,
-    )
-    .await
-    .unwrap();
+    let running = support::simulator(Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, running.ca_pem().unwrap()).unwrap();
     let env: Vec<(String, String)> = [
         ("POSD_GATEWAY_URL", running.url()),
-        ("POSD_AGENT_UID", "518169081001".to_owned()),
+        ("POSD_AGENT_UID", AGENT_UID.to_owned()),
         ("POSD_AGENT_KEY", KEY.to_owned()),
-        ("POSD_STORE_UID", "289151880002".to_owned()),
+        ("POSD_STORE_UID", STORE.to_owned()),
         ("POSD_CA_FILE", ca.display().to_string()),
     ]
     .into_iter()

@@ -25,6 +25,24 @@ pub async fn simulator_on(listener: tokio::net::TcpListener, faults: Faults) -> 
     sim::start(config, listener).await.unwrap()
 }
 
+/// Two lattes: the charge the benchmarks send, with one item line.
+pub fn two_lattes() -> posd::charge::Charge {
+    posd::charge::Charge {
+        amount: 150,
+        items: vec![posd::charge::Item {
+            id: "1".into(),
+            name: "拿鐵咖啡".into(),
+            unit_price: 75,
+            quantity: 2,
+        }],
+        discount: 0,
+        shipping_fee: 0,
+        invoice: posd::charge::InvoiceOptions::StoreDefault,
+        echo: vec![],
+        user_id: None,
+    }
+}
+
 /// A port on loopback with nothing listening on it (yet).
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -357,6 +357,14 @@ async fn bad_requests_get_code_100_naming_the_field() {
     bad_ban["invoice_b2b_id"] = json!("12345678");
     bad_ban["invoice_b2b_address"] = json!("台北");
 
+    // A well-formed form whose request is `data`: only the request is wrong.
+    let sealed = |data: &Value| {
+        vec![
+            ("agent_uid", AGENT_UID.to_owned()),
+            ("service", service.clone()),
+            ("encry_data", envelope::seal_json(&key, data)),
+        ]
+    };
     let cases: Vec<(Vec<(&str, String)>, &str)> = vec![
         (
             vec![
@@ -389,44 +397,18 @@ async fn bad_requests_get_code_100_naming_the_field() {
             ],
             "encry_data: is required",
         ),
+        (sealed(&long_id), "order_id: is 51 bytes long"),
         (
-            vec![
-                ("agent_uid", AGENT_UID.into()),
-                ("service", service.clone()),
-                ("encry_data", envelope::seal_json(&key, &long_id)),
-            ],
-            "order_id: is 51 bytes long",
-        ),
-        (
-            vec![
-                ("agent_uid", AGENT_UID.into()),
-                ("service", service.clone()),
-                ("encry_data", envelope::seal_json(&key, &bad_total)),
-            ],
+            sealed(&bad_total),
             "items[0].total: is 100 but cost 55 × amount 2 is 110",
         ),
         (
-            vec![
-                ("agent_uid", AGENT_UID.into()),
-                ("service", service.clone()),
-                ("encry_data", envelope::seal_json(&key, &other_store)),
-            ],
+            sealed(&other_store),
             "store_uid: 999 is not a store of this agent",
         ),
+        (sealed(&fraction), "cost"),
         (
-            vec![
-                ("agent_uid", AGENT_UID.into()),
-                ("service", service.clone()),
-                ("encry_data", envelope::seal_json(&key, &fraction)),
-            ],
-            "cost",
-        ),
-        (
-            vec![
-                ("agent_uid", AGENT_UID.into()),
-                ("service", service.clone()),
-                ("encry_data", envelope::seal_json(&key, &bad_ban)),
-            ],
+            sealed(&bad_ban),
             "invoice_b2b_id: 12345678 fails the tax id checksum",
         ),
         (

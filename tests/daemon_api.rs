@@ -9,13 +9,6 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use support::{Daemon, KEY, simulator, wait_final};
 
-fn latte(amount: u64) -> Value {
-    json!({
-        "amount": amount,
-        "items": [{"id": "1", "name": "拿鐵咖啡", "unit_price": amount, "quantity": 1}]
-    })
-}
-
 #[tokio::test]
 async fn a_charge_with_a_code_is_paid_and_explained() {
     let sim = simulator(Faults::default()).await;
@@ -23,7 +16,7 @@ async fn a_charge_with_a_code_is_paid_and_explained() {
     let daemon = Daemon::serving(dir.path(), &sim).await;
     let client = daemon.client();
 
-    let mut body = latte(120);
+    let mut body = support::latte(120);
     body["payment_code"] = json!("MY13697573pbmQsYhY");
     body["echo"] = json!(["table 4"]);
     let (status, order) = client
@@ -189,7 +182,7 @@ async fn bad_input_is_refused_with_the_field_named_and_nothing_charged() {
     let (status, _) = post(huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 
-    let mut first = latte(50);
+    let mut first = support::latte(50);
     first["order_id"] = json!("DUP-1");
     assert_eq!(post(first.clone()).await.0, StatusCode::CREATED);
     let (status, answer) = post(first).await;
@@ -224,7 +217,7 @@ async fn cancel_only_before_anything_was_sent() {
     let client = daemon.client();
 
     let (_, order) = client
-        .request(Method::POST, "/v1/charges", Some(&latte(80)))
+        .request(Method::POST, "/v1/charges", Some(&support::latte(80)))
         .await
         .unwrap();
     let id = order["order_id"].as_str().unwrap().to_owned();
@@ -250,7 +243,7 @@ async fn cancel_only_before_anything_was_sent() {
     );
 
     let (_, order) = client
-        .request(Method::POST, "/v1/charges", Some(&latte(90)))
+        .request(Method::POST, "/v1/charges", Some(&support::latte(90)))
         .await
         .unwrap();
     let id = order["order_id"].as_str().unwrap().to_owned();
@@ -344,7 +337,7 @@ async fn events_stream_the_charge() {
         .unwrap();
     let mut lines = BufReader::new(stream).lines();
 
-    let mut body = latte(70);
+    let mut body = support::latte(70);
     body["payment_code"] = json!("MY3234567890123456");
     let (_, order) = daemon
         .client()

@@ -345,13 +345,6 @@ async fn send_when_listening(request: reqwest::RequestBuilder) -> reqwest::Respo
     }
 }
 
-fn latte(amount: u64) -> Value {
-    json!({
-        "amount": amount,
-        "items": [{"id": "1", "name": "拿鐵咖啡", "unit_price": amount, "quantity": 1}]
-    })
-}
-
 #[tokio::test]
 async fn real_answers_are_as_described() {
     let description = Description::load();
@@ -441,7 +434,8 @@ async fn real_answers_are_as_described() {
         );
     }
 
-    let (status, created) = call(Method::POST, "/v1/charges".into(), Some(latte(80))).await;
+    let (status, created) =
+        call(Method::POST, "/v1/charges".into(), Some(support::latte(80))).await;
     assert_eq!(status, StatusCode::CREATED);
     let waiting = created["order_id"].as_str().unwrap().to_owned();
     let (status, _) = call(Method::GET, format!("/v1/charges/{waiting}"), None).await;

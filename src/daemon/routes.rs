@@ -194,7 +194,9 @@ where
     }
 }
 
-/// `POST /v1/charges`: the charge, plus an optional order id and payment code.
+/// `POST /v1/charges`: the charge, plus an optional order id and payment code. The charge's fields
+/// are repeated rather than flattened in, because serde cannot refuse unknown fields of a
+/// flattened struct.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChargeRequest {

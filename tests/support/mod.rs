@@ -25,6 +25,14 @@ pub async fn simulator_on(listener: tokio::net::TcpListener, faults: Faults) -> 
     sim::start(config, listener).await.unwrap()
 }
 
+/// A charge of one latte at `amount` TWD, as the POS app posts it.
+pub fn latte(amount: u64) -> Value {
+    serde_json::json!({
+        "amount": amount,
+        "items": [{"id": "1", "name": "拿鐵咖啡", "unit_price": amount, "quantity": 1}]
+    })
+}
+
 /// Two lattes: the charge the benchmarks send, with one item line.
 pub fn two_lattes() -> posd::charge::Charge {
     posd::charge::Charge {

@@ -271,7 +271,7 @@ fn corrupt_records_are_quarantined_not_fatal() {
     }
     {
         // Damage records behind the store's back, through sled itself.
-        let db = sled::open(dir.path().join("sled")).unwrap();
+        let db = sled_behind_the_store(dir.path());
         let orders = db.open_tree("orders").unwrap();
         orders.insert("BAD-1", &b"\x00\xffnot json"[..]).unwrap();
         orders
@@ -333,6 +333,29 @@ fn corrupt_records_are_quarantined_not_fatal() {
 }
 
 #[test]
+fn a_second_store_on_the_same_directory_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let e = Store::open(dir.path())
+        .err()
+        .expect("the directory is taken");
+    assert!(matches!(e, StoreError::InUse(_)), "{e}");
+    let message = e.to_string();
+    assert!(
+        message.contains(&dir.path().display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("in use by another process"), "{message}");
+    drop(store);
+    for round in 0..20 {
+        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("reopen {round}: {e}"));
+        store
+            .insert(&order(&format!("R-{round}"), 1), &Policy::default())
+            .unwrap();
+    }
+}
+
+#[test]
 fn a_record_missing_fields_is_quarantined_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
@@ -344,7 +367,7 @@ fn a_record_missing_fields_is_quarantined_with_the_reason() {
         "sled locks its directory while the store has it open"
     );
     drop(store);
-    let db = sled::open(dir.path().join("sled")).unwrap();
+    let db = sled_behind_the_store(dir.path());
     db.open_tree("orders")
         .unwrap()
         .insert("HALF-1", &br#"{"schema":1,"order":{"id":"HALF-1"}}"#[..])
@@ -361,6 +384,21 @@ fn a_record_missing_fields_is_quarantined_with_the_reason() {
         !disk_holds(dir.path(), CODE.as_bytes()),
         "nothing drives a quarantined order, so its payment code is wiped"
     );
+}
+
+/// The store's sled database, opened directly to damage it. sled lets go of its directory lock
+/// from background threads a moment after a closed store's last handle is dropped.
+fn sled_behind_the_store(dir: &Path) -> sled::Db {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::open(dir.join("sled")) {
+            Ok(db) => return db,
+            Err(_) if started.elapsed() < std::time::Duration::from_secs(2) => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => panic!("opening sled behind the store: {e}"),
+        }
+    }
 }
 
 /// Whether any file under `dir` contains `needle`.

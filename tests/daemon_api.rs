@@ -95,6 +95,103 @@ async fn a_charge_with_a_code_is_paid_and_explained() {
 }
 
 #[tokio::test]
+async fn listings_come_in_pages_and_the_export_streams_every_final_order() {
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::serving(dir.path(), &sim).await;
+    let client = daemon.client();
+    let mut created = Vec::new();
+    // Enough cancelled orders for the export to span several chunks.
+    for _ in 0..80 {
+        let (status, order) = client
+            .request(Method::POST, "/v1/charges", Some(&support::latte(60)))
+            .await
+            .unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{order}");
+        let id = order["order_id"].as_str().unwrap().to_owned();
+        let (status, order) = client
+            .request(Method::POST, &format!("/v1/charges/{id}/cancel"), None)
+            .await
+            .unwrap();
+        assert_eq!(status, StatusCode::OK, "{order}");
+        created.push(id);
+    }
+    let (_, pending) = client
+        .request(Method::POST, "/v1/charges", Some(&support::latte(60)))
+        .await
+        .unwrap();
+    created.sort();
+
+    let ids = |page: &Value| -> Vec<String> {
+        page.as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["order_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, first) = client
+        .request(Method::GET, "/v1/charges", None)
+        .await
+        .unwrap();
+    assert_eq!(ids(&first).len(), 81, "81 orders fit the default page");
+    let mut paged = Vec::new();
+    let mut after = String::new();
+    loop {
+        let path = if after.is_empty() {
+            "/v1/charges?state=cancelled&limit=25".to_owned()
+        } else {
+            format!("/v1/charges?state=cancelled&limit=25&after={after}")
+        };
+        let (status, page) = client.request(Method::GET, &path, None).await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let page = ids(&page);
+        paged.extend(page.iter().cloned());
+        if page.len() < 25 {
+            break;
+        }
+        after = page.last().unwrap().clone();
+    }
+    assert_eq!(paged, created, "every cancelled order once, in id order");
+    assert!(!paged.contains(&pending["order_id"].as_str().unwrap().to_owned()));
+
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("limit=ten", "limit"),
+        ("after=a%20b", "after"),
+        ("state=happy", "state"),
+        ("page=2", "page"),
+    ] {
+        let (status, answer) = client
+            .request(Method::GET, &format!("/v1/charges?{query}"), None)
+            .await
+            .unwrap();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {answer}");
+        assert_eq!(answer["error"]["field"], field, "{query}: {answer}");
+    }
+
+    let (status, export) = client
+        .request_raw(Method::GET, "/v1/orders/export", None)
+        .await
+        .unwrap();
+    assert!(status.is_success());
+    assert!(export.len() > 32 * 1024, "more than one chunk");
+    let exported: Vec<String> = String::from_utf8(export.to_vec())
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let order: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(order["state"], "cancelled");
+            order["order_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        exported, created,
+        "final orders only, each once, in id order"
+    );
+}
+
+#[tokio::test]
 async fn bad_input_is_refused_with_the_field_named_and_nothing_charged() {
     let sim = simulator(Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();

@@ -354,6 +354,8 @@ async fn real_answers_are_as_described() {
     let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
     env.push(("POSD_TCP_LISTEN".into(), format!("127.0.0.1:{port}")));
     env.push(("POSD_TCP_TOKEN".into(), "till-token".into()));
+    // The probe of `POST /v1/scan` pushes no frames, so it waits out the whole scan.
+    env.push(("POSD_SCAN_TIMEOUT_MS".into(), "500".into()));
     let daemon = Daemon::start(dir.path(), env);
     daemon.ready().await;
     let client = daemon.client();

@@ -2,6 +2,7 @@
 
 use std::fs;
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::process::Command;
 
@@ -11,7 +12,7 @@ use posd::order::{
     Action, Order, OrderId, PaymentCode, Policy, PrintJob, PrintStatus, QueryResult, SendResult,
     State, StateKind, Timestamp,
 };
-use posd::store::{Store, StoreError};
+use posd::store::{OrderQuery, Store, StoreError};
 use serde_json::json;
 
 const CODE: &str = "281234567890123456";
@@ -209,8 +210,20 @@ fn cancel_goes_through_the_store_and_is_refused_after_a_send() {
         .cancel(&OrderId::parse("X-3").unwrap(), at(3))
         .unwrap_err();
     assert_eq!(e.to_string(), "order X-3 is not in the store");
-    assert_eq!(store.list_in(StateKind::Cancelled).unwrap().len(), 1);
-    assert_eq!(store.list_in(StateKind::Sending).unwrap().len(), 1);
+    assert_eq!(
+        store
+            .list(&OrderQuery::every_in(StateKind::Cancelled))
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .list(&OrderQuery::every_in(StateKind::Sending))
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -250,7 +263,7 @@ fn the_queue_summary_counts_from_the_heads_of_the_records() {
     assert_eq!(oldest.state.kind(), StateKind::Sending);
     assert_eq!(oldest.created_at, at(0));
     // The same counts as loading every order whole.
-    let all = store.all_orders().unwrap();
+    let all = store.list(&every_order()).unwrap();
     assert_eq!(
         summary.unfinished,
         all.iter().filter(|o| !o.is_final()).count() as u64
@@ -440,15 +453,15 @@ fn payment_codes_are_stored_until_final_and_never_exported_or_listed_after() {
     let store = Store::open(dir.path()).unwrap();
     let final_order = store.get(&OrderId::parse("P-1").unwrap()).unwrap().unwrap();
     assert_eq!(final_order.payment_code(), None);
-    let mut export = Vec::new();
-    assert_eq!(store.export_final(&mut export).unwrap(), 1);
-    let export = String::from_utf8(export).unwrap();
+    let exported = final_orders(&store);
+    assert_eq!(exported.len(), 1);
+    let export = serde_json::to_string(&exported[0]).unwrap();
     assert!(!export.contains(CODE), "{export}");
-    let line: serde_json::Value = serde_json::from_str(export.trim_end()).unwrap();
+    let line: serde_json::Value = serde_json::from_str(&export).unwrap();
     assert_eq!(line["id"], "P-1");
     assert_eq!(line["state"]["state"], "paid");
     assert!(line.get("payment_code").is_none());
-    for listed in store.list_in(StateKind::Paid).unwrap() {
+    for listed in store.list(&OrderQuery::every_in(StateKind::Paid)).unwrap() {
         assert_eq!(listed.payment_code(), None);
         assert!(!format!("{listed:?}").contains(CODE));
         assert!(!serde_json::to_string(&listed).unwrap().contains(CODE));
@@ -467,8 +480,28 @@ fn payment_codes_are_stored_until_final_and_never_exported_or_listed_after() {
     );
 }
 
+/// Every final order, as an export reads them.
+fn final_orders(store: &Store) -> Vec<Order> {
+    let mut orders = Vec::new();
+    store
+        .for_each_final(|order| {
+            orders.push(order);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    orders
+}
+
+fn every_order() -> OrderQuery {
+    OrderQuery {
+        state: None,
+        after: None,
+        limit: usize::MAX,
+    }
+}
+
 #[test]
-fn export_writes_one_json_line_per_final_order() {
+fn the_export_reads_final_orders_one_at_a_time_until_told_to_stop() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let policy = Policy::default();
@@ -478,16 +511,66 @@ fn export_writes_one_json_line_per_final_order() {
             .unwrap();
     }
     store.insert(&order("E-open", 5), &policy).unwrap();
-    let mut out = Vec::new();
-    assert_eq!(store.export_final(&mut out).unwrap(), 3);
-    let lines: Vec<Order> = String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+    let amounts: Vec<u64> = final_orders(&store)
+        .iter()
+        .map(|o| o.charge().amount)
         .collect();
-    let amounts: Vec<u64> = lines.iter().map(|o| o.charge().amount).collect();
-    assert_eq!(amounts, [10, 11, 12]);
-    assert!(lines.iter().all(|o| o.state() == &State::Paid));
+    assert_eq!(amounts, [10, 11, 12], "final orders only, in id order");
+    let mut read = 0;
+    store
+        .for_each_final(|_| {
+            read += 1;
+            ControlFlow::Break(())
+        })
+        .unwrap();
+    assert_eq!(read, 1, "a reader that has enough stops the read");
+}
+
+#[test]
+fn listings_come_in_pages_in_id_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let policy = Policy::default();
+    for i in 0..7 {
+        let id = format!("L-{i}");
+        let o = if i % 2 == 0 {
+            paid(sending(&id, 10))
+        } else {
+            order(&id, 10)
+        };
+        store.insert(&o, &policy).unwrap();
+    }
+    let ids =
+        |orders: Vec<Order>| -> Vec<String> { orders.iter().map(|o| o.id().to_string()).collect() };
+    let page = |state, after: Option<&str>, limit| {
+        ids(store
+            .list(&OrderQuery {
+                state,
+                after: after.map(|a| OrderId::parse(a).unwrap()),
+                limit,
+            })
+            .unwrap())
+    };
+    assert_eq!(page(None, None, 3), ["L-0", "L-1", "L-2"]);
+    assert_eq!(page(None, Some("L-2"), 3), ["L-3", "L-4", "L-5"]);
+    assert_eq!(page(None, Some("L-5"), 3), ["L-6"]);
+    assert!(page(None, Some("L-6"), 3).is_empty());
+    assert_eq!(
+        page(Some(StateKind::Paid), None, 2),
+        ["L-0", "L-2"],
+        "other states are skipped, not counted"
+    );
+    assert_eq!(page(Some(StateKind::Paid), Some("L-2"), 2), ["L-4", "L-6"]);
+    assert_eq!(
+        page(Some(StateKind::AwaitingPaymentCode), Some("L-0"), 10),
+        ["L-1", "L-3", "L-5"]
+    );
+    assert_eq!(
+        page(None, Some("L-10"), 1),
+        ["L-2"],
+        "`after` need not be an order that exists"
+    );
+    assert!(page(None, None, 0).is_empty());
 }
 
 #[test]
@@ -601,7 +684,10 @@ fn the_machine_and_the_store_reconcile_a_lost_answer_across_a_restart() {
     .unwrap();
     store.save(&o).unwrap();
     assert!(store.list_open().unwrap().is_empty());
-    assert_eq!(store.list_in(StateKind::Paid).unwrap()[0].attempts(), 1);
+    assert_eq!(
+        store.list(&OrderQuery::every_in(StateKind::Paid)).unwrap()[0].attempts(),
+        1
+    );
 }
 
 /// Mounts a small tmpfs for the test and unmounts it however the test ends.

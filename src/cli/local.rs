@@ -188,14 +188,9 @@ fn is_final(state: &str) -> bool {
 
 pub async fn orders(command: OrdersCommand) -> Exit {
     let (socket, method, path) = match &command {
-        OrdersCommand::List { state, socket } => (
-            socket,
-            Method::GET,
-            match state {
-                Some(state) => format!("/v1/charges?state={state}"),
-                None => "/v1/charges".to_owned(),
-            },
-        ),
+        OrdersCommand::List { state, socket } => {
+            return list_orders(state.as_deref(), socket).await;
+        }
         OrdersCommand::Show { id, socket } => (socket, Method::GET, format!("/v1/charges/{id}")),
         OrdersCommand::Cancel { id, socket } => {
             (socket, Method::POST, format!("/v1/charges/{id}/cancel"))
@@ -227,24 +222,51 @@ pub async fn orders(command: OrdersCommand) -> Exit {
     }
     match call(&client, method, &path, None).await {
         Ok(answer) => {
-            if let OrdersCommand::List { .. } = command {
-                for order in answer.as_array().into_iter().flatten() {
-                    println!(
-                        "{}\t{}\t{}",
-                        order["order_id"].as_str().unwrap_or_default(),
-                        order["state"].as_str().unwrap_or_default(),
-                        order["amount"]
-                    );
-                }
-            } else {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&answer).expect("JSON values serialise")
-                );
-            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&answer).expect("JSON values serialise")
+            );
             Exit::Ok
         }
         Err(exit) => exit,
+    }
+}
+
+/// Prints every order (or those in `state`), a line each, asking the daemon page after page.
+async fn list_orders(state: Option<&str>, socket: &SocketArg) -> Exit {
+    const PAGE: usize = 500;
+    let client = match socket.client() {
+        Ok(client) => client,
+        Err(e) => return fail_usage(&e),
+    };
+    let mut after: Option<String> = None;
+    loop {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.append_pair("limit", &PAGE.to_string());
+        if let Some(state) = state {
+            query.append_pair("state", state);
+        }
+        if let Some(after) = &after {
+            query.append_pair("after", after);
+        }
+        let path = format!("/v1/charges?{}", query.finish());
+        let page = match call(&client, Method::GET, &path, None).await {
+            Ok(page) => page,
+            Err(exit) => return exit,
+        };
+        let orders = page.as_array().map(Vec::as_slice).unwrap_or_default();
+        for order in orders {
+            println!(
+                "{}\t{}\t{}",
+                order["order_id"].as_str().unwrap_or_default(),
+                order["state"].as_str().unwrap_or_default(),
+                order["amount"]
+            );
+        }
+        match orders.last().and_then(|last| last["order_id"].as_str()) {
+            Some(last) if orders.len() == PAGE => after = Some(last.to_owned()),
+            _ => return Exit::Ok,
+        }
     }
 }
 

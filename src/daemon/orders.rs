@@ -18,12 +18,13 @@ use crate::order::{
     Action, Order, OrderId, OrderIdGenerator, PaymentCode, Policy, QueryResult, SendResult, State,
     StateKind, Timestamp,
 };
-use crate::store::{QueueSummary, Store, StoreError};
+use crate::store::{OrderQuery, QueueSummary, Store, StoreError};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 
 /// How many locks the orders share; two orders rarely wait for each other.
 const LOCK_SHARDS: usize = 64;
@@ -208,13 +209,43 @@ impl Orders {
             .ok_or_else(|| OrdersError::NotFound(id.to_string()))
     }
 
-    pub async fn list(&self, state: Option<StateKind>) -> Result<Vec<Order>, OrdersError> {
-        Ok(self
-            .blocking(move |store| match state {
-                Some(kind) => store.list_in(kind),
-                None => store.all_orders(),
-            })
-            .await?)
+    pub async fn list(&self, query: OrderQuery) -> Result<Vec<Order>, OrdersError> {
+        Ok(self.blocking(move |store| store.list(&query)).await?)
+    }
+
+    /// Every final order, each turned into bytes by `encode` and sent in chunks as the store is
+    /// read, so that an export of years of orders takes constant memory. A store failure ends the
+    /// stream with its error; a receiver that goes away stops the read.
+    pub fn export_final(
+        &self,
+        encode: impl Fn(&Order) -> Vec<u8> + Send + 'static,
+    ) -> mpsc::Receiver<Result<Vec<u8>, StoreError>> {
+        const CHUNK: usize = 32 * 1024;
+        let (chunks, receiver) = mpsc::channel(4);
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            let read = store.for_each_final(|order| {
+                chunk.extend_from_slice(&encode(&order));
+                if chunk.len() < CHUNK {
+                    return ControlFlow::Continue(());
+                }
+                match chunks.blocking_send(Ok(std::mem::take(&mut chunk))) {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(_) => ControlFlow::Break(()),
+                }
+            });
+            let last = match read {
+                Ok(()) if chunk.is_empty() => return,
+                Ok(()) => Ok(chunk),
+                Err(e) => {
+                    tracing::error!("export stopped: {e}");
+                    Err(e)
+                }
+            };
+            let _receiver_may_be_gone = chunks.blocking_send(last);
+        });
+        receiver
     }
 
     /// The queue at a glance, for the health endpoint.
@@ -229,7 +260,9 @@ impl Orders {
 
     /// The oldest unfinished order waiting for a code, for the scan key.
     pub async fn awaiting_code(&self) -> Result<Option<Order>, OrdersError> {
-        let mut waiting = self.list(Some(StateKind::AwaitingPaymentCode)).await?;
+        let mut waiting = self
+            .list(OrderQuery::every_in(StateKind::AwaitingPaymentCode))
+            .await?;
         waiting.sort_by_key(Order::created_at);
         Ok(waiting.into_iter().next())
     }

@@ -9,8 +9,8 @@ use super::orders::{Orders, OrdersError};
 use crate::api::{self, Command};
 use crate::charge::{Charge, InvoiceOptions, Item};
 use crate::gateway::Outcome;
-use crate::order::{Order, StateKind};
-use crate::store::StoreError;
+use crate::order::{Order, OrderId, StateKind};
+use crate::store::{OrderQuery, StoreError};
 use axum::extract::{FromRequest, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_stream::StreamExt as _;
-use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::{BroadcastStream, ReceiverStream};
 
 /// Largest JSON body the API reads.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
@@ -293,31 +293,89 @@ async fn create_charge(
     Ok((StatusCode::CREATED, view(&order)))
 }
 
+/// The most orders one page of `GET /v1/charges` holds, and how many it holds unless asked.
+const MAX_PAGE: usize = 1000;
+const DEFAULT_PAGE: usize = 100;
+
+/// `GET /v1/charges?state=&after=&limit=`, read as text so that each bad value is refused by name.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
-    state: Option<StateKind>,
+    state: Option<String>,
+    after: Option<String>,
+    limit: Option<String>,
 }
 
+impl ListQuery {
+    fn into_query(self) -> Result<OrderQuery, ApiError> {
+        let bad = |field: &str, message: String| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                Some(field.into()),
+                format!("{field}: {message}"),
+            )
+        };
+        let state = self
+            .state
+            .map(|state| {
+                serde_json::from_value::<StateKind>(Value::String(state.clone())).map_err(|_| {
+                    bad(
+                        "state",
+                        format!("{state:?} is not a state; states: {}", state_names()),
+                    )
+                })
+            })
+            .transpose()?;
+        let after = self
+            .after
+            .map(|after| OrderId::parse(after).map_err(|e| bad("after", e.problem)))
+            .transpose()?;
+        let limit = match self.limit {
+            None => DEFAULT_PAGE,
+            Some(limit) => match limit.parse::<usize>() {
+                Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
+                _ => {
+                    return Err(bad(
+                        "limit",
+                        format!("{limit:?} is not a whole number from 1 to {MAX_PAGE}"),
+                    ));
+                }
+            },
+        };
+        Ok(OrderQuery {
+            state,
+            after,
+            limit,
+        })
+    }
+}
+
+/// `GET /v1/charges`: one page of orders in id order; a full page means there may be more, after
+/// its last order's id.
 async fn list_charges(
     State(api): State<Arc<Api>>,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<OrderView>>, ApiError> {
     let Query(query) = query.map_err(|e| {
+        let text = e.body_text();
+        // serde names an unknown parameter between backticks.
+        let field = text.split('`').nth(1).map(str::to_owned);
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            Some("state".into()),
-            format!("{}; states: {}", e.body_text(), state_names()),
+            field,
+            format!("{text}; the parameters are state, after and limit"),
         )
     })?;
-    let orders = api.orders.list(query.state).await?;
+    let orders = api.orders.list(query.into_query()?).await?;
     Ok(Json(orders.iter().map(OrderView::from).collect()))
 }
 
+/// The states as the API spells them.
 fn state_names() -> String {
     StateKind::ALL
         .iter()
-        .map(|k| k.to_string())
+        .map(|kind| serde_json::to_value(kind).expect("state kinds serialise"))
+        .filter_map(|name| name.as_str().map(str::to_owned))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -508,19 +566,19 @@ async fn print_test(State(api): State<Arc<Api>>) -> (StatusCode, Json<Value>) {
     (StatusCode::ACCEPTED, Json(json!({"queued": "test page"})))
 }
 
-/// `GET /v1/orders/export`: every final order as one JSON line, for accounting.
-async fn export_orders(State(api): State<Arc<Api>>) -> Result<Response, ApiError> {
-    let orders = api.orders.list(None).await?;
-    let mut lines = String::new();
-    for order in orders.iter().filter(|o| o.is_final()) {
-        lines.push_str(&serde_json::to_string(&OrderView::from(order)).expect("views serialise"));
-        lines.push('\n');
-    }
-    Ok((
+/// `GET /v1/orders/export`: every final order as one JSON line, for accounting, streamed as the
+/// store is read.
+async fn export_orders(State(api): State<Arc<Api>>) -> Response {
+    let chunks = api.orders.export_final(|order| {
+        let mut line = serde_json::to_vec(&OrderView::from(order)).expect("views serialise");
+        line.push(b'\n');
+        line
+    });
+    (
         [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
-        lines,
+        axum::body::Body::from_stream(ReceiverStream::new(chunks)),
     )
-        .into_response())
+        .into_response()
 }
 
 /// `POST /v1/wallet/{command}`: one e-wallet command, answered as the gateway answered.

@@ -23,7 +23,8 @@ mod record;
 mod vault;
 
 use std::fs::{self, File, TryLockError};
-use std::io::{self, Write};
+use std::io;
+use std::ops::{Bound, ControlFlow};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -102,8 +103,6 @@ pub enum StoreError {
     },
     #[error(transparent)]
     Order(#[from] OrderError),
-    #[error("writing the export failed: {0}")]
-    Export(io::Error),
 }
 
 /// A record moved aside because it could not be read.
@@ -225,6 +224,27 @@ pub struct QueueSummary {
     pub unfinished: u64,
     pub oldest_unfinished: Option<OrderHead>,
     pub needs_attention: u64,
+}
+
+/// One page of a listing: orders after `after` (by id), of state `state` if given, at most `limit`.
+/// Ids sort as bytes, and generated ids start with the device and the time, so pages of a
+/// device's own orders come oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderQuery {
+    pub state: Option<StateKind>,
+    pub after: Option<OrderId>,
+    pub limit: usize,
+}
+
+impl OrderQuery {
+    /// Every order in state `kind`, on one page.
+    pub fn every_in(kind: StateKind) -> OrderQuery {
+        OrderQuery {
+            state: Some(kind),
+            after: None,
+            limit: usize::MAX,
+        }
+    }
 }
 
 impl Store {
@@ -493,9 +513,30 @@ impl Store {
         Ok(orders)
     }
 
-    /// Every order in state `kind`.
-    pub fn list_in(&self, kind: StateKind) -> Result<Vec<Order>, StoreError> {
-        self.read_orders(&mut Vec::new(), |o| o.state().kind() == kind)
+    /// One page of orders, in id order (see [`OrderQuery`]). Each record's head is read first, so
+    /// orders of other states are skipped without being built.
+    pub fn list(&self, query: &OrderQuery) -> Result<Vec<Order>, StoreError> {
+        let mut page = Vec::new();
+        if query.limit == 0 {
+            return Ok(page);
+        }
+        let start = match &query.after {
+            Some(after) => Bound::Excluded(after.as_str().as_bytes()),
+            None => Bound::Unbounded,
+        };
+        self.scan_orders(
+            self.orders.range::<&[u8], _>((start, Bound::Unbounded)),
+            |head| query.state.is_none_or(|kind| head.state.kind() == kind),
+            |order| {
+                page.push(self.with_payment_code(order)?);
+                Ok(if page.len() < query.limit {
+                    ControlFlow::Continue(())
+                } else {
+                    ControlFlow::Break(())
+                })
+            },
+        )?;
+        Ok(page)
     }
 
     /// The queue at a glance, read from the heads of the records only (a summary of thousands of
@@ -557,34 +598,35 @@ impl Store {
         Ok(order)
     }
 
-    /// Writes every final order as one JSON line (without any payment code); returns how many.
-    pub fn export_final(&self, out: &mut impl Write) -> Result<usize, StoreError> {
-        let mut written = 0;
-        for order in self.all_orders()? {
-            if order.is_final() {
-                serde_json::to_writer(&mut *out, &order)
-                    .map_err(|e| StoreError::Export(e.into()))?;
-                out.write_all(b"\n").map_err(StoreError::Export)?;
-                written += 1;
-            }
-        }
-        out.flush().map_err(StoreError::Export)?;
-        Ok(written)
+    /// Hands every final order to `each`, one at a time and in id order, until `each` breaks off:
+    /// an export of years of orders never holds more than one in memory.
+    pub fn for_each_final(
+        &self,
+        mut each: impl FnMut(Order) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        self.scan_orders(
+            self.orders.iter(),
+            |head| head.state.is_final(),
+            |order| Ok(each(order)),
+        )
     }
 
     /// Deletes final orders (and their print jobs) last changed more than `days` days before `now`;
-    /// returns how many orders went. Unfinished orders are never pruned, however old.
+    /// returns how many orders went. Unfinished orders are never pruned, however old. Only the
+    /// heads of the records are read to choose.
     pub fn prune_final_older_than(&self, days: u32, now: Timestamp) -> Result<usize, StoreError> {
         let cutoff = now.minus(Duration::from_secs(u64::from(days) * 86_400));
-        let mut pruned = 0;
-        for order in self.all_orders()? {
-            if !order.is_final() || order.updated_at() >= cutoff {
-                continue;
+        let mut expired = Vec::new();
+        self.for_each_head(|head| {
+            if head.state.is_final() && head.updated_at < cutoff {
+                expired.push(head.id);
             }
-            let key = order.id().as_str().as_bytes();
+        })?;
+        for id in &expired {
+            let key = id.as_str().as_bytes();
             let job_keys: Vec<_> = self
                 .print_jobs
-                .scan_prefix(job_prefix(order.id()))
+                .scan_prefix(job_prefix(id))
                 .keys()
                 .collect::<Result<_, _>>()
                 .map_err(storage("listing print jobs to prune"))?;
@@ -596,10 +638,9 @@ impl Store {
                 Ok(())
             });
             transaction("pruning an order", result)?;
-            pruned += 1;
         }
         self.flush()?;
-        Ok(pruned)
+        Ok(expired.len())
     }
 
     /// The print jobs of one order, in sequence.
@@ -656,34 +697,44 @@ impl Store {
         Ok(jobs)
     }
 
-    /// Every readable order, final or not; unreadable ones are quarantined.
-    pub fn all_orders(&self) -> Result<Vec<Order>, StoreError> {
-        self.read_orders(&mut Vec::new(), |_| true)
-    }
-
-    /// The readable orders that `keep` wants, read one at a time; unreadable ones are quarantined
-    /// and added to `moved`.
-    fn read_orders(
+    /// Reads `entries` one record at a time: heads that `wanted` refuses are skipped, the rest are
+    /// read whole and handed to `each` until it breaks off. Unreadable records are quarantined.
+    fn scan_orders(
         &self,
-        moved: &mut Vec<QuarantinedRecord>,
-        keep: impl Fn(&Order) -> bool,
-    ) -> Result<Vec<Order>, StoreError> {
-        let mut orders = Vec::new();
-        for entry in self.orders.iter() {
+        entries: sled::Iter,
+        wanted: impl Fn(&OrderHead) -> bool,
+        mut each: impl FnMut(Order) -> Result<ControlFlow<()>, StoreError>,
+    ) -> Result<(), StoreError> {
+        for entry in entries {
             let (key, bytes) = entry.map_err(storage("reading orders"))?;
-            match record::decode_order(&bytes) {
-                Ok(order) if keep(&order) => orders.push(self.with_payment_code(order)?),
-                Ok(_) => {}
-                Err(detail) => moved.push(self.quarantine_record(ORDERS, &key, &bytes, detail)?),
+            let order = match record::decode_order_head(&bytes) {
+                Ok(head) if !wanted(&head) => continue,
+                Ok(_) => record::decode_order(&bytes),
+                Err(detail) => Err(detail),
+            };
+            match order {
+                Ok(order) => {
+                    if each(order)?.is_break() {
+                        break;
+                    }
+                }
+                Err(detail) => {
+                    self.quarantine_record(ORDERS, &key, &bytes, detail)?;
+                }
             }
         }
-        Ok(orders)
+        Ok(())
     }
 
     /// Reads every record once, quarantining the unreadable ones.
     fn sweep(&self) -> Result<Vec<QuarantinedRecord>, StoreError> {
         let mut moved = Vec::new();
-        self.read_orders(&mut moved, |_| false)?;
+        for entry in self.orders.iter() {
+            let (key, bytes) = entry.map_err(storage("reading orders"))?;
+            if let Err(detail) = record::decode_order(&bytes) {
+                moved.push(self.quarantine_record(ORDERS, &key, &bytes, detail)?);
+            }
+        }
         self.read_jobs(self.print_jobs.iter(), &mut moved, |_| false)?;
         Ok(moved)
     }

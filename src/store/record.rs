@@ -58,6 +58,7 @@ pub struct OrderHead {
     pub id: OrderId,
     pub state: State,
     pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     pub receipt: Receipt,
 }
 

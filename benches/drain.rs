@@ -16,7 +16,7 @@ use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use support::{Daemon, LateGateway, rss_kib};
+use support::{Daemon, LateGateway, dir_bytes, rss_kib};
 
 /// Charges submitted at once while queueing.
 const SUBMITTERS: usize = 16;
@@ -156,22 +156,6 @@ async fn run() {
         slowest_answer.as_secs_f64() * 1000.0
     );
     println!("  peer: one 512-byte write + fdatasync on the same disk: {sync_rate:.0}/s");
-}
-
-/// The bytes of every file under `dir`.
-fn dir_bytes(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|entry| match entry.metadata() {
-                    Ok(meta) if meta.is_dir() => dir_bytes(&entry.path()),
-                    Ok(meta) => meta.len(),
-                    Err(_) => 0,
-                })
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 /// How many small durable writes per second the disk under `dir` takes.

@@ -4,7 +4,9 @@
 mod support;
 
 use hyper::{Method, StatusCode};
+use posd::order::{Order, OrderId, Policy};
 use posd::sim::faults::Faults;
+use posd::store::Store;
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::{Daemon, KEY, simulator, wait_final};
@@ -189,6 +191,62 @@ async fn listings_come_in_pages_and_the_export_streams_every_final_order() {
         exported, created,
         "final orders only, each once, in id order"
     );
+}
+
+#[tokio::test]
+async fn posd_orders_list_pages_through_a_long_history() {
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let policy = Policy::default();
+    // Now, or the daemon's retention would prune them as it starts.
+    let at = posd::daemon::orders::now();
+    let mut cancelled = Vec::new();
+    {
+        let store = Store::open(dir.path().join("data").join("orders")).unwrap();
+        // One more than the command asks for at a time, and two orders of another state.
+        for i in 0..503 {
+            let id = format!("HIST-{i:04}");
+            let charge = serde_json::from_value(json!({"amount": 10})).unwrap();
+            let mut order = Order::new(OrderId::parse(&id).unwrap(), charge, at).unwrap();
+            if i % 250 != 7 {
+                order.cancel(at).unwrap();
+                cancelled.push(id);
+            }
+            store.insert(&order, &policy).unwrap();
+        }
+    }
+    assert_eq!(cancelled.len(), 501);
+    let daemon = Daemon::serving(dir.path(), &sim).await;
+    let socket = dir.path().join("posd.sock");
+    let posd = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_posd"))
+            .args(args)
+            .arg("--socket")
+            .arg(&socket)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let first_column = |text: String| -> Vec<String> {
+        text.lines()
+            .map(|line| line.split('\t').next().unwrap().to_owned())
+            .collect()
+    };
+
+    let all = first_column(posd(&["orders", "list"]));
+    assert_eq!(all.len(), 503, "every order once");
+    assert!(all.windows(2).all(|pair| pair[0] < pair[1]), "in id order");
+    assert_eq!(
+        first_column(posd(&["orders", "list", "--state", "cancelled"])),
+        cancelled
+    );
+    let exported: Vec<Value> = posd(&["orders", "export"])
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(exported.len(), 501, "final orders only");
+    drop(daemon);
 }
 
 #[tokio::test]

@@ -253,3 +253,19 @@ pub async fn wait_final(client: &LocalClient, id: &str, within: Duration) -> Val
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The bytes of every file under `dir`.
+pub fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| match entry.metadata() {
+                    Ok(meta) if meta.is_dir() => dir_bytes(&entry.path()),
+                    Ok(meta) => meta.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}

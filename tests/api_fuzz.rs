@@ -341,12 +341,7 @@ impl Fixture {
 
     fn stored(&self) -> usize {
         let client = self.daemon.client();
-        let (status, orders) = self
-            .runtime
-            .block_on(client.request(Method::GET, "/v1/charges", None))
-            .expect("the daemon answers");
-        assert_eq!(status, StatusCode::OK, "{orders}");
-        orders.as_array().unwrap().len()
+        self.runtime.block_on(support::every_order(&client)).len()
     }
 
     fn healthy(&self) -> Result<(), TestCaseError> {

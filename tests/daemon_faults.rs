@@ -6,7 +6,7 @@ mod support;
 use hyper::Method;
 use posd::sim::faults::Faults;
 use rand::{Rng, SeedableRng};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 use support::{Daemon, KEY, LateGateway, is_final, simulator, wait_final};
@@ -176,11 +176,7 @@ async fn kill_nine_at_random_moments_loses_nothing_and_charges_nothing_twice() {
     let client = daemon.client();
     let deadline = Instant::now() + Duration::from_secs(60);
     let orders = loop {
-        let (_, orders) = client
-            .request(Method::GET, "/v1/charges", None)
-            .await
-            .unwrap();
-        let orders: Vec<Value> = orders.as_array().unwrap().clone();
+        let orders = support::every_order(&client).await;
         if orders
             .iter()
             .all(|o| is_final(o["state"].as_str().unwrap()))

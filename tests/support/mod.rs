@@ -234,6 +234,28 @@ pub fn is_final(state: &str) -> bool {
     FINAL.contains(&state)
 }
 
+/// Every order the daemon holds, asked for page after page.
+pub async fn every_order(client: &LocalClient) -> Vec<Value> {
+    let mut orders: Vec<Value> = Vec::new();
+    loop {
+        let path = match orders.last() {
+            Some(last) => format!(
+                "/v1/charges?limit=1000&after={}",
+                last["order_id"].as_str().unwrap()
+            ),
+            None => "/v1/charges?limit=1000".to_owned(),
+        };
+        let (status, page) = client.request(Method::GET, &path, None).await.unwrap();
+        assert!(status.is_success(), "{status}: {page}");
+        let page = page.as_array().unwrap().clone();
+        let full = page.len() == 1000;
+        orders.extend(page);
+        if !full {
+            return orders;
+        }
+    }
+}
+
 /// Polls an order until it is final.
 pub async fn wait_final(client: &LocalClient, id: &str, within: Duration) -> Value {
     let deadline = Instant::now() + within;

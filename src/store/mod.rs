@@ -5,8 +5,7 @@
 //! caller may go on to its next side effect (send a request, print, answer the POS app). When the
 //! flush fails the method returns an error and the caller must not act on the change.
 //!
-//! On disk, `<dir>/lock` is held (an exclusive `flock`) by the one store that has the directory
-//! open, `<dir>/sled` holds the sled database and `<dir>/payment_codes` the payment codes of
+//! On disk, `<dir>/sled` holds the sled database and `<dir>/payment_codes` the payment codes of
 //! unfinished orders (see `vault`), kept out of sled so that they can really be removed.
 //!
 //! Layout, one sled tree each:
@@ -22,7 +21,6 @@ mod durability;
 mod record;
 mod vault;
 
-use std::fs::{self, File, TryLockError};
 use std::io;
 use std::ops::{Bound, ControlFlow};
 use std::path::{Path, PathBuf};
@@ -50,8 +48,7 @@ const QUARANTINE: &str = "quarantine";
 /// are few, and the kernel's page cache keeps the rest of the file close anyway.
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// How long [`Store::open`] waits for sled's own directory lock once it holds the store's lock.
-/// sled releases its lock from background threads shortly after the last handle is dropped.
+/// How long [`Store::open`] waits for sled's directory lock before it calls the store in use.
 const SLED_LOCK_WAIT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
@@ -140,8 +137,6 @@ pub struct Store {
     /// Makes "check the caps, then insert" one step for concurrent callers.
     insert_lock: Mutex<()>,
     quarantined_at_open: Vec<QuarantinedRecord>,
-    /// Declared last so that it is released after sled's handles are dropped.
-    _dir_lock: File,
 }
 
 fn storage(doing: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
@@ -162,38 +157,30 @@ fn transaction<T>(
     })
 }
 
-/// Takes the store directory's lock, so that two daemons never drive the same orders.
-fn lock_dir(path: &Path) -> Result<File, StoreError> {
-    let open_error = |source| StoreError::Open {
-        path: path.to_path_buf(),
-        source,
-    };
-    fs::create_dir_all(path).map_err(open_error)?;
-    let lock = File::create(path.join("lock")).map_err(open_error)?;
-    match lock.try_lock() {
-        Ok(()) => Ok(lock),
-        Err(TryLockError::WouldBlock) => Err(StoreError::InUse(path.to_path_buf())),
-        Err(TryLockError::Error(e)) => Err(open_error(e)),
-    }
-}
-
-/// Opens sled, waiting a little for its lock: with the store's lock held, a sled lock still taken
-/// belongs to a handle in this process that is finishing its background writes.
-fn open_sled(dir: &Path) -> sled::Result<sled::Db> {
+/// Opens sled, whose lock on its directory keeps two daemons from driving the same orders. The
+/// lock may still be held for a moment by a handle in this process that is closing (sled lets go
+/// of it from background threads), so a taken lock is waited for before the store is called in
+/// use.
+fn open_sled(store_dir: &Path, sled_dir: &Path) -> Result<sled::Db, StoreError> {
     let started = Instant::now();
     loop {
         match sled::Config::new()
-            .path(dir)
+            .path(sled_dir)
             .cache_capacity(CACHE_BYTES)
             .open()
         {
-            Err(sled::Error::Io(e))
-                if e.to_string().contains("could not acquire lock")
-                    && started.elapsed() < SLED_LOCK_WAIT =>
-            {
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                if started.elapsed() >= SLED_LOCK_WAIT {
+                    return Err(StoreError::InUse(store_dir.to_path_buf()));
+                }
                 std::thread::sleep(Duration::from_millis(10));
             }
-            result => return result,
+            result => {
+                return result.map_err(|e| StoreError::Open {
+                    path: store_dir.to_path_buf(),
+                    source: e.into(),
+                });
+            }
         }
     }
 }
@@ -252,15 +239,11 @@ impl Store {
     /// moved to quarantine and reported by [`Store::quarantined_at_open`].
     pub fn open(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
         let path = dir.as_ref().to_path_buf();
-        let dir_lock = lock_dir(&path)?;
+        let sled_dir = path.join("sled");
+        let db = open_sled(&path, &sled_dir)?;
         let vault = Vault::open(path.join("payment_codes")).map_err(|e| StoreError::Open {
             path: path.clone(),
             source: e,
-        })?;
-        let sled_dir = path.join("sled");
-        let db = open_sled(&sled_dir).map_err(|e| StoreError::Open {
-            path: path.clone(),
-            source: e.into(),
         })?;
         let durability = Durability::new(&sled_dir).map_err(|e| StoreError::Open {
             path: path.clone(),
@@ -282,7 +265,6 @@ impl Store {
             db,
             insert_lock: Mutex::new(()),
             quarantined_at_open: Vec::new(),
-            _dir_lock: dir_lock,
         };
         store.quarantined_at_open = store.sweep()?;
         let open = &store.open;

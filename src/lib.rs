@@ -1,28 +1,43 @@
 //! posd: a point-of-sale terminal daemon for MyPay / OCP e-wallet offline scan-to-pay.
+//!
+//! A charge goes from the POS app to a paid order and a printed e-invoice through these parts
+//! (`ARCHITECTURE.md` draws the flow and states the invariants):
+//!
+//! - [`daemon`]: `posd run`. The local API ([`daemon::routes`]), the order worker
+//!   ([`daemon::orders`]) and the gate in front of the gateway ([`daemon::gate`]), events,
+//!   printing and scanning. It is the only place where the parts below meet.
+//! - [`charge`]: what the POS app asks for. [`order`]: the order state machine, pure, with the
+//!   policy for backoff, lifetimes and caps. [`store`]: every order and print job, durable in sled
+//!   before anything else happens.
+//! - [`scan`]: camera frames to one validated [`payment_code`], a bearer token shown only masked.
+//! - [`gateway`]: the HTTPS client of the agent API. [`api`]: its wire types. [`envelope`]: the
+//!   AES-256-CBC envelope around every request and answer. [`sim`]: a local stand-in for the
+//!   agent API, over real TLS, with fault injection.
+//! - [`receipt`]: the printout, laid out from the gateway's answer, including the [`einvoice`]
+//!   codes. [`escpos`]: the printer's bytes, and a decoder of them for previews. [`printer`]: the
+//!   links (serial, TCP, device file) and the spooler.
+//! - [`profile`]: the terminal's hardware. [`config`]: the settings and their `POSD_*` overrides.
+//! - [`cli`]: one subcommand per file. [`local_client`]: the local API's client, for the
+//!   commands that talk to a running daemon.
+//!
+//! The pure parts (`envelope`, `api`, `charge`, `einvoice`, `order`, `receipt`, `escpos` and the
+//! scan pipeline) do no I/O and read no clock, so they are tested without devices.
+
 pub mod api;
 pub mod charge;
 pub mod cli;
 pub mod config;
 pub mod daemon;
-/// The Taiwan e-invoice: period, Code 39 and QR texts of the printed proof.
 pub mod einvoice;
 pub mod envelope;
-/// ESC/POS encoding of receipts, printer status, and a software printer for previews.
 pub mod escpos;
 pub mod gateway;
 pub mod local_client;
-/// Orders and their state machine: pure, no I/O.
 pub mod order;
-/// The customer's payment code: a bearer token, shown only masked.
 pub mod payment_code;
-/// Printer links (serial, TCP, device file) and the spooler that holds jobs while paper is out.
 pub mod printer;
-/// The device profile: printer, camera and scan key of a terminal, read from TOML.
 pub mod profile;
-/// The printout of a payment: e-invoice proof and item detail, laid out for the paper.
 pub mod receipt;
-/// Reading the customer's payment QR code: frame sources, decoding pipeline, scan key.
 pub mod scan;
 pub mod sim;
-/// The order store: orders and print jobs, durable in sled.
 pub mod store;

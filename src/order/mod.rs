@@ -1,16 +1,17 @@
 //! Orders: what the daemon promises about a charge from the moment the POS app asks for it.
 //!
-//! Everything here is pure: no I/O and no clock reads. Time comes in as a [`Timestamp`](crate::order::Timestamp) and
+//! Everything here is pure: no I/O and no clock reads. Time comes in as a [`Timestamp`] and
 //! randomness (for backoff jitter) as a number, so every decision can be replayed in a test.
 //!
-//! - [`id`](crate::order::id): order ids, given by the POS app or generated per device.
-//! - [`payment_code`](crate::order::payment_code): the customer's scanned code, a bearer token that is never shown.
-//! - [`state`](crate::order::state): where an order stands, with the diagram of its transitions.
-//! - [`outcome`](crate::order::outcome): the gateway client's three outcomes, and the answer kept from the gateway.
-//! - [`policy`](crate::order::policy): backoff, lifetimes, limits and caps.
-//! - [`machine`](crate::order::machine): the [`Order`](crate::order::Order) and its state machine.
-//! - [`receipt`](crate::order::receipt): the receipt's print status and print jobs.
-//! - [`time`](crate::order::time): timestamps.
+//! - [`id`]: order ids, given by the POS app or generated per device.
+//! - [`PaymentCode`]: the customer's scanned code (from [`crate::payment_code`]), a bearer token
+//!   that is never shown.
+//! - [`state`]: where an order stands, with the diagram of its transitions.
+//! - [`outcome`]: the gateway client's three outcomes, and the answer kept from the gateway.
+//! - [`policy`]: backoff, lifetimes, limits and caps.
+//! - [`machine`]: the [`Order`] and its state machine.
+//! - [`receipt`]: the receipt's print status and print jobs.
+//! - [`time`]: timestamps, in milliseconds since the Unix epoch.
 pub mod id;
 pub mod machine;
 pub mod outcome;

@@ -2,7 +2,8 @@
 //! number of charges are paid and their receipts printed, then the day's retention prune runs
 //! (`daemon.retention_days`). Reports the store's size on disk day by day against the named peer,
 //! the JSON of the orders it still holds (what a plain file of them would take), measured in the
-//! same run.
+//! same run, and the resident memory of this process, which holds the store the way the daemon
+//! does.
 //!
 //! sled rewrites a record by appending the new version and frees the old one only when it cleans
 //! a segment, so the disk holds more than the live data; the question is whether that overhead
@@ -22,7 +23,7 @@ use posd::order::{Order, OrderId, PaymentCode, Policy, PrintJob, PrintStatus, Se
 use posd::order::{StateKind, Timestamp};
 use posd::store::{OrderQuery, Store};
 use serde_json::{Value, json};
-use support::dir_bytes;
+use support::{dir_bytes, rss_kib};
 
 /// The size of one receipt's ESC/POS bytes (proof and detail, see the `receipt` bench).
 const RECEIPT_BYTES: usize = 11_046;
@@ -61,10 +62,13 @@ fn main() {
         "{per_day} charges a day, retention {retention_days} days, {run_days} days; \
          each charge: stored, sent, paid, receipt stored and printed (5 durable writes)"
     );
-    println!("day | orders held | live JSON KiB | store on disk KiB | disk / live | prune ms");
+    println!(
+        "day | orders held | live JSON KiB | store on disk KiB | disk / live | prune ms | RSS MiB"
+    );
     let mut ratios = Vec::new();
     let mut steady_sizes = Vec::new();
     let mut prune_times = Vec::new();
+    let mut steady_rss = Vec::new();
     let mut next_id = 0u64;
     let start = 1_764_000_000_000;
     for day in 0..run_days {
@@ -110,18 +114,21 @@ fn main() {
         let (held, live) = live_json(&store);
         let disk = dir_bytes(dir.path());
         let ratio = disk as f64 / live as f64;
+        let rss = rss_kib(std::process::id());
         if day >= u64::from(retention_days) * 2 {
             ratios.push(ratio);
             steady_sizes.push(disk);
             prune_times.push(prune_time);
+            steady_rss.push(rss);
         }
         if day % 5 == 4 || day + 1 == run_days {
             println!(
-                "{:>3} | {held:>11} | {:>13} | {:>17} | {ratio:>11.2} | {:>8.1}",
+                "{:>3} | {held:>11} | {:>13} | {:>17} | {ratio:>11.2} | {:>8.1} | {:>7.1}",
                 day + 1,
                 live / 1024,
                 disk / 1024,
-                prune_time.as_secs_f64() * 1000.0
+                prune_time.as_secs_f64() * 1000.0,
+                rss as f64 / 1024.0
             );
         }
     }
@@ -130,12 +137,14 @@ fn main() {
     }
     println!(
         "steady state (from day {}): disk / live median {:.2}, store at most {} KiB, \
-         smallest {} KiB; prune median {:.1} ms",
+         smallest {} KiB; prune median {:.1} ms; RSS {:.1} to {:.1} MiB",
         u64::from(retention_days) * 2 + 1,
         median(&mut ratios),
         steady_sizes.iter().max().copied().unwrap_or(0) / 1024,
         steady_sizes.iter().min().copied().unwrap_or(0) / 1024,
-        median_duration(&mut prune_times).as_secs_f64() * 1000.0
+        median_duration(&mut prune_times).as_secs_f64() * 1000.0,
+        steady_rss.iter().min().copied().unwrap_or(0) as f64 / 1024.0,
+        steady_rss.iter().max().copied().unwrap_or(0) as f64 / 1024.0
     );
 }
 

@@ -481,16 +481,7 @@ async fn events_stream_the_charge() {
     let dir = tempfile::tempdir().unwrap();
     let daemon = Daemon::serving(dir.path(), &sim).await;
 
-    // A raw HTTP/1.1 request over the socket, reading the stream as it comes.
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let mut stream = tokio::net::UnixStream::connect(dir.path().join("posd.sock"))
-        .await
-        .unwrap();
-    stream
-        .write_all(b"GET /v1/events HTTP/1.1\r\nHost: posd\r\n\r\n")
-        .await
-        .unwrap();
-    let mut lines = BufReader::new(stream).lines();
+    let mut lines = support::event_lines(&dir.path().join("posd.sock")).await;
 
     let mut body = support::latte(70);
     body["payment_code"] = json!("MY3234567890123456");

@@ -97,18 +97,10 @@ fn read_code(
 }
 
 async fn events_of(client_socket: &std::path::Path) -> Arc<Mutex<Vec<Value>>> {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let mut stream = tokio::net::UnixStream::connect(client_socket)
-        .await
-        .unwrap();
-    stream
-        .write_all(b"GET /v1/events HTTP/1.1\r\nHost: posd\r\n\r\n")
-        .await
-        .unwrap();
+    let mut lines = support::event_lines(client_socket).await;
     let sink = seen.clone();
     tokio::spawn(async move {
-        let mut lines = BufReader::new(stream).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             if let Some(data) = line.strip_prefix("data: ") {
                 sink.lock()
@@ -209,27 +201,7 @@ async fn scan_pay_print_with_paper_out_and_read_the_paper_back() {
         "/receipts/scan/mypay-payment-code.jpg"
     ))
     .unwrap();
-    let http_frame = |bytes: Vec<u8>| {
-        let socket = dir.path().join("posd.sock");
-        async move {
-            use http_body_util::{BodyExt, Full};
-            let stream = tokio::net::UnixStream::connect(socket).await.unwrap();
-            let (mut sender, connection) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                    .await
-                    .unwrap();
-            tokio::spawn(connection);
-            let request = hyper::Request::post("/v1/frames")
-                .header("host", "posd")
-                .header("content-type", "image/jpeg")
-                .body(Full::new(hyper::body::Bytes::from(bytes)))
-                .unwrap();
-            let response = sender.send_request(request).await.unwrap();
-            let status = response.status();
-            let _ = response.into_body().collect().await;
-            status
-        }
-    };
+    let socket = dir.path().join("posd.sock");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let state = client
@@ -245,7 +217,7 @@ async fn scan_pay_print_with_paper_out_and_read_the_paper_back() {
             Instant::now() < deadline,
             "the pushed frames were never read"
         );
-        http_frame(frame.clone()).await;
+        post_frame(&socket, "image/jpeg", "", frame.clone()).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let order = wait_final(&client, &id, Duration::from_secs(15)).await;

@@ -22,9 +22,22 @@ struct Setup {
     _dir: tempfile::TempDir,
 }
 
+/// The client's configuration for `url` as the test agent, trusting only the system's roots.
+fn gateway_config(url: &str) -> GatewayConfig {
+    GatewayConfig {
+        url: url.parse().unwrap(),
+        agent_uid: AGENT_UID.into(),
+        agent_key: AgentKey::new(KEY).unwrap(),
+        store_uid: STORE.into(),
+        ca_file: None,
+        connect_timeout: Duration::from_secs(1),
+        timeout: Duration::from_secs(1),
+        dns_servers: Vec::new(),
+    }
+}
+
 async fn setup_with(faults: Faults, timeout: Duration) -> Setup {
-    let key = AgentKey::new(KEY).unwrap();
-    let mut config = SimConfig::new(AGENT_UID, key.clone(), STORE);
+    let mut config = SimConfig::new(AGENT_UID, AgentKey::new(KEY).unwrap(), STORE);
     config.faults = faults;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim = sim::start(config, listener).await.unwrap();
@@ -32,14 +45,10 @@ async fn setup_with(faults: Faults, timeout: Duration) -> Setup {
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, sim.ca_pem().unwrap()).unwrap();
     let client = Client::new(GatewayConfig {
-        url: sim.url().parse().unwrap(),
-        agent_uid: AGENT_UID.into(),
-        agent_key: key,
-        store_uid: STORE.into(),
         ca_file: Some(ca),
         connect_timeout: Duration::from_secs(2),
         timeout,
-        dns_servers: Vec::new(),
+        ..gateway_config(&sim.url())
     })
     .unwrap();
     Setup {
@@ -608,24 +617,14 @@ async fn a_slow_gateway_is_an_unknown_outcome() {
 
 #[test]
 fn plain_http_only_to_loopback() {
-    let config = |url: &str| GatewayConfig {
-        url: url.parse().unwrap(),
-        agent_uid: AGENT_UID.into(),
-        agent_key: AgentKey::new(KEY).unwrap(),
-        store_uid: STORE.into(),
-        ca_file: None,
-        connect_timeout: Duration::from_secs(1),
-        timeout: Duration::from_secs(1),
-        dns_servers: Vec::new(),
-    };
-    assert!(Client::new(config("http://127.0.0.1:8080/api/agent")).is_ok());
-    assert!(Client::new(config("http://localhost:8080/api/agent")).is_ok());
-    let e = Client::new(config("http://pay.usecase.cc/api/agent")).unwrap_err();
+    assert!(Client::new(gateway_config("http://127.0.0.1:8080/api/agent")).is_ok());
+    assert!(Client::new(gateway_config("http://localhost:8080/api/agent")).is_ok());
+    let e = Client::new(gateway_config("http://pay.usecase.cc/api/agent")).unwrap_err();
     assert!(
         e.to_string().contains("only allowed to a loopback address"),
         "{e}"
     );
-    assert!(Client::new(config("ftp://127.0.0.1/")).is_err());
+    assert!(Client::new(gateway_config("ftp://127.0.0.1/")).is_err());
 }
 
 /// A DNS server on loopback that knows one name, built with hickory's own message types.
@@ -679,16 +678,11 @@ async fn configured_dns_servers_find_the_gateway_without_the_system_resolver() {
     std::fs::write(&ca, &certificates.ca_pem).unwrap();
     let dns = dns_server("gateway.posd.test.").await;
     let client = Client::new(GatewayConfig {
-        url: format!("https://gateway.posd.test:{port}/api/agent")
-            .parse()
-            .unwrap(),
-        agent_uid: AGENT_UID.into(),
-        agent_key: AgentKey::new(KEY).unwrap(),
-        store_uid: STORE.into(),
         ca_file: Some(ca),
         connect_timeout: Duration::from_secs(2),
         timeout: Duration::from_secs(5),
         dns_servers: vec![dns],
+        ..gateway_config(&format!("https://gateway.posd.test:{port}/api/agent"))
     })
     .unwrap();
     let answer = client
@@ -719,14 +713,8 @@ async fn configured_dns_servers_find_the_gateway_without_the_system_resolver() {
 #[test]
 fn dns_servers_without_the_dns_feature_are_refused_by_name() {
     let config = GatewayConfig {
-        url: "https://gateway.posd.test/api/agent".parse().unwrap(),
-        agent_uid: AGENT_UID.into(),
-        agent_key: AgentKey::new(KEY).unwrap(),
-        store_uid: STORE.into(),
-        ca_file: None,
-        connect_timeout: Duration::from_secs(1),
-        timeout: Duration::from_secs(1),
         dns_servers: vec!["127.0.0.1:53".parse().unwrap()],
+        ..gateway_config("https://gateway.posd.test/api/agent")
     };
     let e = Client::new(config).unwrap_err().to_string();
     assert!(

@@ -380,15 +380,7 @@ async fn real_answers_are_as_described() {
         description.check(Method::GET, "/v1/health", status, &body);
     }
 
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let mut stream = tokio::net::UnixStream::connect(dir.path().join("posd.sock"))
-        .await
-        .unwrap();
-    stream
-        .write_all(b"GET /v1/events HTTP/1.1\r\nHost: posd\r\n\r\n")
-        .await
-        .unwrap();
-    let mut events = BufReader::new(stream).lines();
+    let mut events = support::event_lines(&dir.path().join("posd.sock")).await;
 
     let call = |method: Method, path: String, body: Option<Value>| {
         let (client, description) = (&client, &description);

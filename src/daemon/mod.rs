@@ -190,7 +190,13 @@ pub async fn start(
         );
     }
     let events = EventBus::new();
-    let setup = printer_setup(&config, trial && env("POSD_PROFILE").is_none(), &paths)?;
+    let profile = printing::load_profile(&config.printer.profile).map_err(StartError::Printer)?;
+    let setup = printer_setup(
+        &config,
+        profile.clone(),
+        trial && env("POSD_PROFILE").is_none(),
+        &paths,
+    )?;
     let (printer, print_requests) = std::sync::mpsc::channel();
     printing::spawn(setup, store.clone(), events.clone(), print_requests);
     let orders = Orders::new(
@@ -204,7 +210,7 @@ pub async fn start(
     )
     .map_err(StartError::DeviceId)?;
 
-    let (origin, trigger) = scan_setup(&config, trial, &env, &paths)?;
+    let (origin, trigger) = scan_setup(&config, &profile, trial, &env, &paths)?;
     // A live frame gets a short budget, since the next one is coming; a saved frame is all there
     // is, so it gets time for every attempt.
     let frame_budget = match (config.scan.frame_budget_ms, &origin) {
@@ -273,7 +279,7 @@ pub async fn start(
     }
     spawn_retention(store, config.daemon.retention_days, stopped);
     if trigger == ScanTrigger::Key {
-        spawn_scan_key(&config, api.clone());
+        spawn_scan_key(profile.scan_key, api.clone());
     }
 
     Ok(RunningDaemon {
@@ -289,11 +295,11 @@ pub async fn start(
 /// directory with a PNG preview of each, so a trial needs no printer.
 fn printer_setup(
     config: &Config,
+    mut profile: crate::profile::Profile,
     trial: bool,
     paths: &Paths,
 ) -> Result<printing::PrinterSetup, StartError> {
     let settings = &config.printer;
-    let mut profile = printing::load_profile(&settings.profile).map_err(StartError::Printer)?;
     let mut previews = settings.previews;
     match &settings.device {
         Some(device) => printing::override_device(&mut profile.printer, device),
@@ -342,6 +348,7 @@ enum ScanTrigger {
 /// in the binary as soon as a charge arrives.
 fn scan_setup(
     config: &Config,
+    profile: &crate::profile::Profile,
     trial: bool,
     env: &impl Fn(&str) -> Option<String>,
     paths: &Paths,
@@ -367,7 +374,7 @@ fn scan_setup(
     } else if let Some(folder) = settings.source.strip_prefix("folder:") {
         scanning::FrameOrigin::Folder(folder.into())
     } else if settings.source == "camera" {
-        camera_origin(config)?
+        camera_origin(config, profile)?
     } else {
         return Err(StartError::Scan(format!(
             "source: {:?} is not pushed, camera or folder:PATH",
@@ -393,9 +400,11 @@ fn scan_setup(
 }
 
 #[cfg(feature = "camera")]
-fn camera_origin(config: &Config) -> Result<scanning::FrameOrigin, StartError> {
-    let profile = printing::load_profile(&config.printer.profile).map_err(StartError::Printer)?;
-    let camera = profile.camera.ok_or_else(|| {
+fn camera_origin(
+    config: &Config,
+    profile: &crate::profile::Profile,
+) -> Result<scanning::FrameOrigin, StartError> {
+    let camera = profile.camera.as_ref().ok_or_else(|| {
         StartError::Scan(format!(
             "source: camera, but the profile {} has no [camera]",
             config.printer.profile
@@ -423,7 +432,10 @@ fn camera_origin(config: &Config) -> Result<scanning::FrameOrigin, StartError> {
 }
 
 #[cfg(not(feature = "camera"))]
-fn camera_origin(_config: &Config) -> Result<scanning::FrameOrigin, StartError> {
+fn camera_origin(
+    _config: &Config,
+    _profile: &crate::profile::Profile,
+) -> Result<scanning::FrameOrigin, StartError> {
     Err(StartError::Scan(
         "source: camera needs posd built with the `camera` feature (on Android, use pushed)"
             .to_owned(),
@@ -432,14 +444,7 @@ fn camera_origin(_config: &Config) -> Result<scanning::FrameOrigin, StartError> 
 
 /// Watches the profile's scan key: a press starts a scan for the oldest charge waiting for its
 /// payment code, or says there is none.
-fn spawn_scan_key(config: &Config, api: Arc<routes::Api>) {
-    let key = match printing::load_profile(&config.printer.profile) {
-        Ok(profile) => profile.scan_key,
-        Err(e) => {
-            tracing::warn!("no scan key: {e}");
-            return;
-        }
-    };
+fn spawn_scan_key(key: Option<crate::profile::ScanKeyProfile>, api: Arc<routes::Api>) {
     let Some(key) = key else {
         return;
     };

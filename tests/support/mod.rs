@@ -234,6 +234,20 @@ pub fn is_final(state: &str) -> bool {
     FINAL.contains(&state)
 }
 
+/// The daemon's event stream (`GET /v1/events`) as lines, read over a raw HTTP/1.1 connection to
+/// its socket as they come.
+pub async fn event_lines(
+    socket: &Path,
+) -> tokio::io::Lines<tokio::io::BufReader<tokio::net::UnixStream>> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mut stream = tokio::net::UnixStream::connect(socket).await.unwrap();
+    stream
+        .write_all(b"GET /v1/events HTTP/1.1\r\nHost: posd\r\n\r\n")
+        .await
+        .unwrap();
+    BufReader::new(stream).lines()
+}
+
 /// Every order the daemon holds, asked for page after page.
 pub async fn every_order(client: &LocalClient) -> Vec<Value> {
     let mut orders: Vec<Value> = Vec::new();

@@ -100,6 +100,7 @@ fn main() {
                 escpos: receipt_bytes.clone(),
                 status: PrintStatus::Pending,
                 created_at: now,
+                uncertain: false,
             };
             store.save_print_job(&order, &job).expect("job stored");
             job.printed(now);

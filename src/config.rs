@@ -75,6 +75,9 @@ pub struct PrinterSettings {
     pub layout: Option<PathBuf>,
     /// Also draw a PNG preview of every receipt under `<data_dir>/previews`.
     pub previews: bool,
+    /// On the app printer link: how long the POS app has to report a leased job's result before
+    /// the job is handed out again, marked `補印`.
+    pub app_lease_secs: u64,
 }
 
 impl Default for PrinterSettings {
@@ -84,6 +87,7 @@ impl Default for PrinterSettings {
             device: None,
             layout: None,
             previews: false,
+            app_lease_secs: 60,
         }
     }
 }
@@ -104,10 +108,15 @@ pub struct DaemonSettings {
     pub tcp_listen: Option<SocketAddr>,
     pub tcp_token: Option<String>,
     pub tcp_token_file: Option<PathBuf>,
-    /// This till's name in generated order ids (letters, digits, `_`, `.`; at most 24).
-    pub device_id: String,
+    /// This till's name in generated order ids (letters, digits, `_`, `.`; at most 24). Unset, a
+    /// random one is made at the first start and kept in the data directory (`device-id`), so two
+    /// tills never share order ids by default.
+    pub device_id: Option<String>,
     /// Final orders older than this many days are pruned (0 keeps them forever).
     pub retention_days: u32,
+    /// New charges are refused while the disk holding the data directory has less than this many
+    /// MiB free, so the orders already taken always have room to finish (0 turns it off).
+    pub min_free_mb: u64,
     /// Open connections to the local API at once.
     pub max_connections: usize,
 }
@@ -121,8 +130,9 @@ impl Default for DaemonSettings {
             tcp_listen: None,
             tcp_token: None,
             tcp_token_file: None,
-            device_id: "POS1".to_owned(),
+            device_id: None,
             retention_days: 90,
+            min_free_mb: 32,
             max_connections: 64,
         }
     }
@@ -286,13 +296,15 @@ overrides! {
     "POSD_TCP_LISTEN" => "daemon.tcp_listen": |c, v| parse_opt(&mut c.daemon.tcp_listen, v);
     "POSD_TCP_TOKEN" => "daemon.tcp_token": |c, v| parse_opt(&mut c.daemon.tcp_token, v);
     "POSD_TCP_TOKEN_FILE" => "daemon.tcp_token_file": |c, v| parse_opt(&mut c.daemon.tcp_token_file, v);
-    "POSD_DEVICE_ID" => "daemon.device_id": |c, v| parse(&mut c.daemon.device_id, v);
+    "POSD_DEVICE_ID" => "daemon.device_id": |c, v| parse_opt(&mut c.daemon.device_id, v);
     "POSD_RETENTION_DAYS" => "daemon.retention_days": |c, v| parse(&mut c.daemon.retention_days, v);
+    "POSD_MIN_FREE_MB" => "daemon.min_free_mb": |c, v| parse(&mut c.daemon.min_free_mb, v);
     "POSD_MAX_CONNECTIONS" => "daemon.max_connections": |c, v| parse(&mut c.daemon.max_connections, v);
     "POSD_PROFILE" => "printer.profile": |c, v| parse(&mut c.printer.profile, v);
     "POSD_PRINTER_DEVICE" => "printer.device": |c, v| parse_opt(&mut c.printer.device, v);
     "POSD_LAYOUT" => "printer.layout": |c, v| parse_opt(&mut c.printer.layout, v);
     "POSD_PREVIEWS" => "printer.previews": |c, v| flag(&mut c.printer.previews, v);
+    "POSD_PRINTER_APP_LEASE_SECS" => "printer.app_lease_secs": |c, v| parse(&mut c.printer.app_lease_secs, v);
     "POSD_SCAN_SOURCE" => "scan.source": |c, v| parse(&mut c.scan.source, v);
     "POSD_SCAN_ON_CHARGE" => "scan.on_charge": |c, v| parse(&mut c.scan.on_charge, v);
     "POSD_SCAN_TIMEOUT_MS" => "scan.timeout_ms": |c, v| parse(&mut c.scan.timeout_ms, v);

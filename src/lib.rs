@@ -17,6 +17,7 @@
 //!   codes. [`escpos`]: the printer's bytes, and a decoder of them for previews. [`printer`]: the
 //!   links (serial, TCP, device file) and the spooler.
 //! - [`profile`]: the terminal's hardware. [`config`]: the settings and their `POSD_*` overrides.
+//!   [`clock`]: the daemon's time, which no jump of the system clock moves.
 //! - [`cli`]: one subcommand per file. [`local_client`]: the local API's client, for the
 //!   commands that talk to a running daemon.
 //!
@@ -26,6 +27,7 @@
 pub mod api;
 pub mod charge;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod einvoice;

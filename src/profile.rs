@@ -37,6 +37,26 @@ pub struct PrinterProfile {
     pub cut: bool,
 }
 
+impl PrinterProfile {
+    /// Points the transport at `device`: a serial link keeps its speed, a TCP link takes an
+    /// address, anything else (a device file, or the app link in a test) is written as a device
+    /// node or file.
+    pub fn point_at(&mut self, device: &str) {
+        self.transport = match &self.transport {
+            Transport::Serial { baud, .. } => Transport::Serial {
+                path: device.into(),
+                baud: *baud,
+            },
+            Transport::Tcp { .. } => Transport::Tcp {
+                address: device.to_owned(),
+            },
+            Transport::File { .. } | Transport::App {} => Transport::File {
+                path: device.into(),
+            },
+        };
+    }
+}
+
 /// How bytes reach the printer.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
@@ -47,6 +67,9 @@ pub enum Transport {
     Tcp { address: String },
     /// A device node or plain file the bytes are written to (`/dev/usb/lp0`).
     File { path: PathBuf },
+    /// The POS app: it leases each job over the local API and prints it through a printer only an
+    /// app can reach (SUNMI's printer service), then reports the result and the printer's state.
+    App {},
 }
 
 /// How the printer takes text.
@@ -65,22 +88,154 @@ pub enum TextEncoding {
 
 /// The camera the payment codes are read with.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CameraProfile {
-    pub device: PathBuf,
-    pub width: u32,
-    pub height: u32,
-    pub fps: u32,
+#[serde(try_from = "CameraTable")]
+pub enum CameraProfile {
+    /// The POS app owns the camera and pushes its frames to `POST /v1/frames` (Android, where
+    /// an app's processes cannot open `/dev/video*`). `[camera] source = "pushed"`.
+    Pushed,
+    /// A V4L2 camera the daemon opens while a scan runs. `[camera] source = "v4l2"` with
+    /// `device`, `width`, `height` and `fps`.
+    V4l2 {
+        device: PathBuf,
+        width: u32,
+        height: u32,
+        fps: u32,
+    },
 }
 
-/// The physical key that starts a scan.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// `[camera]` as written. A `device` without a `source` is a V4L2 camera, as profiles written
+/// before there were sources say.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ScanKeyProfile {
-    /// The input device the key events come from (`/dev/input/event2`).
-    pub input_device: PathBuf,
-    /// The Linux key code of the scan key.
-    pub key_code: u16,
+struct CameraTable {
+    source: Option<CameraSource>,
+    device: Option<PathBuf>,
+    width: Option<u32>,
+    height: Option<u32>,
+    fps: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum CameraSource {
+    Pushed,
+    V4l2,
+}
+
+impl TryFrom<CameraTable> for CameraProfile {
+    type Error = String;
+
+    fn try_from(table: CameraTable) -> Result<Self, String> {
+        let source = match table.source {
+            Some(source) => source,
+            None if table.device.is_some() => CameraSource::V4l2,
+            None => {
+                return Err(r#"camera.source is missing: "pushed" (frames from the POS app) or "v4l2" (with device, width, height and fps)"#.to_owned());
+            }
+        };
+        match source {
+            CameraSource::Pushed => {
+                let v4l2_only = [
+                    ("device", table.device.is_some()),
+                    ("width", table.width.is_some()),
+                    ("height", table.height.is_some()),
+                    ("fps", table.fps.is_some()),
+                ];
+                match v4l2_only.iter().find(|(_, given)| *given) {
+                    Some((key, _)) => Err(format!(
+                        r#"camera.{key} is only for source = "v4l2"; pushed frames come from the POS app with their own size"#
+                    )),
+                    None => Ok(CameraProfile::Pushed),
+                }
+            }
+            CameraSource::V4l2 => {
+                let positive = |key, value: Option<u32>| match value {
+                    Some(n) if n > 0 => Ok(n),
+                    Some(_) => Err(format!("camera.{key} is 0")),
+                    None => Err(format!(
+                        r#"camera.{key} is missing; source = "v4l2" needs it"#
+                    )),
+                };
+                Ok(CameraProfile::V4l2 {
+                    device: table.device.ok_or(
+                        r#"camera.device is missing; source = "v4l2" needs the device node (/dev/video0)"#,
+                    )?,
+                    width: positive("width", table.width)?,
+                    height: positive("height", table.height)?,
+                    fps: positive("fps", table.fps)?,
+                })
+            }
+        }
+    }
+}
+
+/// The key that starts a scan.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "ScanKeyTable")]
+pub enum ScanKeyProfile {
+    /// The POS app receives the key as an Android `KeyEvent` and forwards a press as
+    /// `POST /v1/scan`; an app's processes cannot read `/dev/input`. `[scan_key] source = "app"`.
+    App,
+    /// Linux input events. `[scan_key] source = "evdev"` with `input_device` and `key_code`.
+    Evdev {
+        /// The input device the key events come from (`/dev/input/event2`).
+        input_device: PathBuf,
+        /// The Linux key code of the scan key.
+        key_code: u16,
+    },
+}
+
+/// `[scan_key]` as written. An `input_device` without a `source` is an evdev key, as profiles
+/// written before there were sources say.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScanKeyTable {
+    source: Option<ScanKeySource>,
+    input_device: Option<PathBuf>,
+    key_code: Option<u16>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ScanKeySource {
+    App,
+    Evdev,
+}
+
+impl TryFrom<ScanKeyTable> for ScanKeyProfile {
+    type Error = String;
+
+    fn try_from(table: ScanKeyTable) -> Result<Self, String> {
+        let source = match table.source {
+            Some(source) => source,
+            None if table.input_device.is_some() => ScanKeySource::Evdev,
+            None => {
+                return Err(r#"scan_key.source is missing: "app" (the POS app forwards the key as POST /v1/scan) or "evdev" (with input_device and key_code)"#.to_owned());
+            }
+        };
+        match source {
+            ScanKeySource::App => {
+                let evdev_only = [
+                    ("input_device", table.input_device.is_some()),
+                    ("key_code", table.key_code.is_some()),
+                ];
+                match evdev_only.iter().find(|(_, given)| *given) {
+                    Some((key, _)) => Err(format!(
+                        r#"scan_key.{key} is only for source = "evdev"; the POS app decides which key it forwards"#
+                    )),
+                    None => Ok(ScanKeyProfile::App),
+                }
+            }
+            ScanKeySource::Evdev => Ok(ScanKeyProfile::Evdev {
+                input_device: table.input_device.ok_or(
+                    r#"scan_key.input_device is missing; source = "evdev" needs the device node (/dev/input/event2)"#,
+                )?,
+                key_code: table.key_code.ok_or(
+                    r#"scan_key.key_code is missing; source = "evdev" needs the key's Linux key code"#,
+                )?,
+            }),
+        }
+    }
 }
 
 /// Why a profile could not be used.
@@ -198,13 +353,8 @@ address = "127.0.0.1:9100"
             assert_eq!(profile.printer.width_dots, width, "{file}");
         }
         let sunmi = Profile::load(&dir.join("sunmi-v2-pro.toml")).unwrap();
-        assert_eq!(
-            sunmi.printer.transport,
-            Transport::Serial {
-                path: "/dev/rfcomm0".into(),
-                baud: 115200
-            }
-        );
+        assert_eq!(sunmi.printer.transport, Transport::App {});
+        assert!(!sunmi.printer.two_way);
         assert_eq!(sunmi.printer.encoding, TextEncoding::Gb18030);
         assert!(sunmi.camera.is_some() && sunmi.scan_key.is_some());
     }
@@ -253,5 +403,83 @@ address = "127.0.0.1:9100"
         let missing = MINIMAL.replace("two_way = true\n", "");
         let err = Profile::parse(&missing, "p.toml").unwrap_err().to_string();
         assert!(err.contains("two_way"), "{err}");
+    }
+
+    #[test]
+    fn cameras_and_scan_keys_say_where_they_come_from() {
+        let sunmi = Profile::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("hardware/sunmi-v2-pro.toml"),
+        )
+        .unwrap();
+        assert_eq!(sunmi.camera, Some(CameraProfile::Pushed));
+        assert_eq!(sunmi.scan_key, Some(ScanKeyProfile::App));
+
+        let with = |tables: &str| Profile::parse(&format!("{MINIMAL}{tables}"), "p.toml");
+        let devices = "device = \"/dev/video0\"\nwidth = 640\nheight = 480\nfps = 15\n\
+                       [scan_key]\ninput_device = \"/dev/input/event2\"\nkey_code = 88\n";
+        let till = with(
+            &format!("[camera]\nsource = \"v4l2\"\n{devices}")
+                .replace("[scan_key]\n", "[scan_key]\nsource = \"evdev\"\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            till.camera,
+            Some(CameraProfile::V4l2 {
+                device: "/dev/video0".into(),
+                width: 640,
+                height: 480,
+                fps: 15
+            })
+        );
+        assert_eq!(
+            till.scan_key,
+            Some(ScanKeyProfile::Evdev {
+                input_device: "/dev/input/event2".into(),
+                key_code: 88
+            })
+        );
+        let written_before_sources = with(&format!("[camera]\n{devices}")).unwrap();
+        assert_eq!(written_before_sources, till);
+
+        for (tables, named) in [
+            (
+                "[camera]\nsource = \"pushed\"\ndevice = \"/dev/video0\"\n",
+                "camera.device",
+            ),
+            (
+                "[camera]\nsource = \"v4l2\"\nwidth = 640\nheight = 480\nfps = 15\n",
+                "camera.device",
+            ),
+            (
+                "[camera]\nsource = \"v4l2\"\ndevice = \"/dev/video0\"\nheight = 480\nfps = 15\n",
+                "camera.width",
+            ),
+            (
+                "[camera]\nsource = \"v4l2\"\ndevice = \"/dev/video0\"\nwidth = 640\nheight = 480\nfps = 0\n",
+                "camera.fps",
+            ),
+            ("[camera]\nsource = \"usb\"\n", "source = \"usb\""),
+            ("[camera]\nfps = 15\n", "camera.source"),
+            ("[camera]\nsource = \"pushed\"\nzoom = 2\n", "zoom"),
+            (
+                "[scan_key]\nsource = \"app\"\nkey_code = 88\n",
+                "scan_key.key_code",
+            ),
+            (
+                "[scan_key]\nsource = \"evdev\"\nkey_code = 88\n",
+                "scan_key.input_device",
+            ),
+            (
+                "[scan_key]\nsource = \"evdev\"\ninput_device = \"/dev/input/event2\"\n",
+                "scan_key.key_code",
+            ),
+            ("[scan_key]\nkey_code = 88\n", "scan_key.source"),
+        ] {
+            let err = with(tables).unwrap_err().to_string();
+            assert!(
+                err.contains("p.toml") && err.contains(named),
+                "{tables}: {err}"
+            );
+        }
     }
 }

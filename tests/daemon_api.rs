@@ -27,7 +27,8 @@ async fn a_charge_with_a_code_is_paid_and_explained() {
         .unwrap();
     assert_eq!(status, StatusCode::CREATED, "{order}");
     let id = order["order_id"].as_str().unwrap().to_owned();
-    assert!(id.starts_with("POS1-"), "{id}");
+    let device = std::fs::read_to_string(dir.path().join("data/device-id")).unwrap();
+    assert!(id.starts_with(&format!("{}-", device.trim())), "{id}");
 
     let order = wait_final(&client, &id, Duration::from_secs(10)).await;
     assert_eq!(order["state"], "paid");

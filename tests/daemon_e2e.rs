@@ -6,10 +6,7 @@ mod support;
 
 use hyper::Method;
 use posd::escpos::status::{PrinterStatus, answers_for};
-use posd::escpos::{interpret, native_encoding};
-use posd::profile::TextEncoding;
 use posd::sim::faults::Faults;
-use rxing::{BarcodeFormat, DecodeHints};
 use serde_json::{Value, json};
 use serialport::SerialPort;
 use std::io::{ErrorKind, Read, Write};
@@ -65,60 +62,6 @@ fn printer_on(mut port: serialport::TTYPort, paper: Arc<Mutex<Paper>>) {
             }
         }
     });
-}
-
-fn read_code(
-    bitmap: &posd::receipt::Bitmap,
-    x: u32,
-    y: u32,
-    w: u32,
-    h: u32,
-    format: BarcodeFormat,
-) -> String {
-    const SCALE: u32 = 2;
-    let mut luma = Vec::with_capacity((w * h * SCALE * SCALE) as usize);
-    for row in 0..h * SCALE {
-        for column in 0..w * SCALE {
-            luma.push(if bitmap.get(x + column / SCALE, y + row / SCALE) {
-                0
-            } else {
-                255
-            });
-        }
-    }
-    let mut hints = DecodeHints {
-        CharacterSet: (format == BarcodeFormat::QR_CODE).then(|| "UTF-8".to_owned()),
-        ..DecodeHints::default()
-    };
-    rxing::helpers::detect_in_luma_with_hints(luma, w * SCALE, h * SCALE, Some(format), &mut hints)
-        .unwrap_or_else(|e| panic!("no {format:?} on the paper: {e:?}"))
-        .getText()
-        .to_owned()
-}
-
-async fn events_of(client_socket: &std::path::Path) -> Arc<Mutex<Vec<Value>>> {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let mut lines = support::event_lines(client_socket).await;
-    let sink = seen.clone();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(data) = line.strip_prefix("data: ") {
-                sink.lock()
-                    .unwrap()
-                    .push(serde_json::from_str(data).unwrap());
-            }
-        }
-    });
-    seen
-}
-
-fn kinds(events: &Mutex<Vec<Value>>) -> Vec<String> {
-    events
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 async fn until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
@@ -178,7 +121,7 @@ async fn scan_pay_print_with_paper_out_and_read_the_paper_back() {
     let daemon = Daemon::start(dir.path(), env);
     daemon.ready().await;
     let client = daemon.client();
-    let events = events_of(&dir.path().join("posd.sock")).await;
+    let events = support::collect_events(&dir.path().join("posd.sock")).await;
 
     let charge = json!({
         "amount": 150,
@@ -227,8 +170,14 @@ async fn scan_pay_print_with_paper_out_and_read_the_paper_back() {
     until_or(
         "paper_out",
         Duration::from_secs(15),
-        &mut || kinds(&events).contains(&"paper_out".to_owned()),
-        || format!("events {:?}\nlog:\n{}", kinds(&events), daemon.log()),
+        &mut || support::kinds(&events).contains(&"paper_out".to_owned()),
+        || {
+            format!(
+                "events {:?}\nlog:\n{}",
+                support::kinds(&events),
+                daemon.log()
+            )
+        },
     )
     .await;
     let (_, held) = client
@@ -241,7 +190,7 @@ async fn scan_pay_print_with_paper_out_and_read_the_paper_back() {
     // Paper back: the held receipt prints.
     paper.lock().unwrap().status = PrinterStatus::default();
     until("printed", Duration::from_secs(15), || {
-        kinds(&events).contains(&"printed".to_owned())
+        support::kinds(&events).contains(&"printed".to_owned())
     })
     .await;
     until("the job bytes", Duration::from_secs(5), || {
@@ -251,46 +200,18 @@ async fn scan_pay_print_with_paper_out_and_read_the_paper_back() {
     let job = paper.lock().unwrap().jobs[0].clone();
 
     // Read the paper back with an independent decoder: the codes are the gateway's, byte for byte.
-    let preview = interpret(&job, 384, native_encoding(TextEncoding::Gb18030)).unwrap();
-    assert!(preview.overflows.is_empty() && preview.wide_images.is_empty());
-    let pair = preview
-        .images
-        .iter()
-        .rposition(|i| i.height >= 120)
-        .expect("a QR pair");
-    let (barcode, pair) = (preview.images[pair - 1], preview.images[pair]);
+    let paper_read = support::read_receipt(&job);
     let gateway = &order["gateway"];
     assert_eq!(
-        read_code(
-            &preview.bitmap,
-            0,
-            barcode.y,
-            384,
-            barcode.height,
-            BarcodeFormat::CODE_39
-        ),
+        paper_read.code39,
         gateway["invoice_middle_barcode"].as_str().unwrap()
     );
     assert_eq!(
-        read_code(
-            &preview.bitmap,
-            0,
-            pair.y,
-            192,
-            pair.height,
-            BarcodeFormat::QR_CODE
-        ),
+        paper_read.left_qr,
         gateway["invoice_left_qrcode"].as_str().unwrap()
     );
     assert_eq!(
-        read_code(
-            &preview.bitmap,
-            192,
-            pair.y,
-            192,
-            pair.height,
-            BarcodeFormat::QR_CODE
-        ),
+        paper_read.right_qr,
         gateway["invoice_right_qrcode"].as_str().unwrap()
     );
 
@@ -302,7 +223,7 @@ async fn scan_pay_print_with_paper_out_and_read_the_paper_back() {
         order_now["receipt"]["status"]["status"], "printed",
         "{order_now}"
     );
-    let seen = kinds(&events);
+    let seen = support::kinds(&events);
     for kind in [
         "created",
         "scanning",
@@ -421,21 +342,8 @@ async fn a_paid_order_whose_job_was_never_stored_prints_at_the_next_start() {
     let daemon = Daemon::serving(dir.path(), &sim).await;
     wait_printed(&daemon.client(), "OWED-1", Duration::from_secs(15)).await;
     let printed = std::fs::read(&printer_file).unwrap();
-    let page = interpret(&printed, 384, native_encoding(TextEncoding::Gb18030)).unwrap();
-    let pair = page
-        .images
-        .iter()
-        .find(|i| i.height >= 120)
-        .expect("the invoice's QR pair on the paper");
     assert_eq!(
-        read_code(
-            &page.bitmap,
-            0,
-            pair.y,
-            192,
-            pair.height,
-            BarcodeFormat::QR_CODE
-        ),
+        support::read_receipt(&printed).left_qr,
         order.last_answer().unwrap().raw["invoice_left_qrcode"]
             .as_str()
             .unwrap()
@@ -573,5 +481,147 @@ async fn a_scan_that_reads_nothing_times_out_and_keeps_its_frames() {
             .as_str()
             .unwrap()
             .contains("cancelled")
+    );
+}
+
+/// The printer's end of a named pipe, read without blocking; dropping it is the printer going away.
+struct PipePrinter {
+    pipe: std::fs::File,
+    paper: Vec<u8>,
+}
+
+impl PipePrinter {
+    fn open(path: &std::path::Path) -> PipePrinter {
+        use std::os::unix::fs::OpenOptionsExt;
+        let pipe = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .unwrap();
+        PipePrinter {
+            pipe,
+            paper: Vec::new(),
+        }
+    }
+
+    /// Everything written so far.
+    fn drain(&mut self) -> &[u8] {
+        let mut buffer = [0u8; 65536];
+        loop {
+            match self.pipe.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => self.paper.extend_from_slice(&buffer[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => panic!("reading the pipe: {e}"),
+            }
+        }
+        &self.paper
+    }
+}
+
+/// The link fails while a receipt is being sent: the receipt before it stays printed, and the one
+/// it failed on is printed again once the printer is back, laid out anew and marked 補印, since
+/// part of it may already be on paper.
+#[tokio::test]
+async fn a_receipt_the_link_failed_on_prints_again_marked_as_a_reprint() {
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let device = dir.path().join("lp0");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&device)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut printer = PipePrinter::open(&device);
+    // Text in the printer's font, so the 補印 mark can be read back from the bytes.
+    let profile = dir.path().join("till.toml");
+    std::fs::write(
+        &profile,
+        format!(
+            "name = \"test till\"\n[printer]\nwidth_dots = 384\ndots_per_mm = 8\nencoding = \"gb18030\"\n\
+             code39_module_widths = [1, 2]\ntwo_way = false\ncut = false\n\
+             [printer.transport.file]\npath = \"{}\"\n",
+            device.display()
+        ),
+    )
+    .unwrap();
+    let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
+    env.retain(|(key, _)| key != "POSD_PRINTER_DEVICE");
+    support::set_env(&mut env, "POSD_PROFILE", profile.display().to_string());
+    let daemon = Daemon::start(dir.path(), env);
+    daemon.ready().await;
+    let client = daemon.client();
+
+    let charge = |code: &str| {
+        let mut charge = support::latte(60);
+        charge["payment_code"] = json!(code);
+        charge
+    };
+    let (_, first) = client
+        .request(
+            Method::POST,
+            "/v1/charges",
+            Some(&charge("MY13697573pbmQsA01")),
+        )
+        .await
+        .unwrap();
+    let first = first["order_id"].as_str().unwrap().to_owned();
+    wait_printed(&client, &first, Duration::from_secs(15)).await;
+    let first_paper = printer.drain().to_vec();
+    assert!(!first_paper.is_empty());
+    drop(printer);
+
+    let (_, second) = client
+        .request(
+            Method::POST,
+            "/v1/charges",
+            Some(&charge("MY13697573pbmQsA02")),
+        )
+        .await
+        .unwrap();
+    let second = second["order_id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, order) = client
+            .request(Method::GET, &format!("/v1/charges/{second}"), None)
+            .await
+            .unwrap();
+        if order["receipt"]["status"]["status"] == "failed" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the failed send was not recorded: {order}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let mut printer = PipePrinter::open(&device);
+    wait_printed(&client, &second, Duration::from_secs(15)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let paper = support::read_receipt(printer.drain());
+    assert!(
+        paper.text_lines.iter().any(|line| line.contains("補印")),
+        "{:?}",
+        paper.text_lines
+    );
+    let (_, first_now) = client
+        .request(Method::GET, &format!("/v1/charges/{first}"), None)
+        .await
+        .unwrap();
+    assert_eq!(first_now["receipt"]["status"]["status"], "printed");
+    assert_eq!(first_now["receipt"]["reprints"], 0);
+    let twice = support::read_receipt(&first_paper);
+    assert!(!twice.text_lines.iter().any(|line| line.contains("補印")));
+    assert_eq!(
+        printer
+            .paper
+            .windows(first_paper.len())
+            .filter(|w| *w == first_paper.as_slice())
+            .count(),
+        0,
+        "the first receipt was sent again"
     );
 }

@@ -269,7 +269,8 @@ fn next_kind(kind: &EventKind) -> Option<EventKind> {
         Printed => PrintFailed,
         PrintFailed => PaperOut,
         PaperOut => CoverOpen,
-        CoverOpen => PrinterBack,
+        CoverOpen => PrinterFault,
+        PrinterFault => PrinterBack,
         PrinterBack => return None,
     })
 }
@@ -562,4 +563,109 @@ async fn real_answers_are_as_described() {
     ] {
         assert!(seen.contains(&expected), "{expected} not in {seen:?}");
     }
+}
+
+/// The app printer link's answers, from a daemon with the SUNMI profile, whose printer is the app.
+#[tokio::test]
+async fn app_printer_answers_are_as_described() {
+    let description = Description::load();
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
+    env.retain(|(key, _)| key != "POSD_PRINTER_DEVICE");
+    support::set_env(&mut env, "POSD_PROFILE", "sunmi-v2-pro");
+    let daemon = Daemon::start(dir.path(), env);
+    daemon.ready().await;
+    let client = daemon.client();
+    let call = |method: Method, path: String, body: Option<Value>| {
+        let (client, description) = (&client, &description);
+        async move {
+            let (status, answer) = client
+                .request(method.clone(), &path, body.as_ref())
+                .await
+                .unwrap();
+            if status != StatusCode::NO_CONTENT {
+                description.check(method, &path, status, &answer);
+            }
+            status
+        }
+    };
+
+    assert_eq!(
+        call(Method::GET, "/v1/health".into(), None).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(Method::GET, "/v1/printer/state".into(), None).await,
+        StatusCode::OK
+    );
+    let out_of_paper = Some(json!({"state": 4}));
+    assert_eq!(
+        call(Method::PUT, "/v1/printer/state".into(), out_of_paper).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(Method::GET, "/v1/health".into(), None).await,
+        StatusCode::OK
+    );
+    let unknown = Some(json!({"state": 42}));
+    assert_eq!(
+        call(Method::PUT, "/v1/printer/state".into(), unknown).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let ready = Some(json!({"state": 1}));
+    assert_eq!(
+        call(Method::PUT, "/v1/printer/state".into(), ready).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(Method::GET, "/v1/print-jobs/next?wait=0".into(), None).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        call(Method::GET, "/v1/print-jobs/next?wait=600".into(), None).await,
+        StatusCode::BAD_REQUEST
+    );
+
+    let mut charge = support::latte(60);
+    charge["order_id"] = json!("APP-1");
+    charge["payment_code"] = json!("MY13697573pbmQsYhY");
+    assert_eq!(
+        call(Method::POST, "/v1/charges".into(), Some(charge)).await,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        wait_final(&client, "APP-1", Duration::from_secs(10)).await["state"],
+        "paid"
+    );
+    let (status, job) = client
+        .request(Method::GET, "/v1/print-jobs/next?wait=10", None)
+        .await
+        .unwrap();
+    description.check(Method::GET, "/v1/print-jobs/next", status, &job);
+    assert_eq!(status, StatusCode::OK, "{job}");
+    let result = format!("/v1/print-jobs/{}/result", job["job_id"].as_str().unwrap());
+    let printed = Some(json!({"outcome": "printed"}));
+    assert_eq!(
+        call(Method::POST, result.clone(), printed.clone()).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(Method::POST, result.clone(), printed).await,
+        StatusCode::OK
+    );
+    let failed = Some(json!({"outcome": "failed", "printer_state": 6, "message": "cover open"}));
+    assert_eq!(
+        call(Method::POST, result, failed).await,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        call(
+            Method::POST,
+            "/v1/print-jobs/12345-1/result".into(),
+            Some(json!({"outcome": "printed"}))
+        )
+        .await,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -139,7 +139,7 @@ fn every_answer_to_an_attempt() {
         ("A0002", Abandoned),
         ("220", NeedsAttention),
         ("230", NeedsAttention),
-        ("400", WaitingToSend),
+        ("400", Reconciling),
         ("280", Reconciling),
         ("A0001", Reconciling),
         ("B200", Reconciling),
@@ -168,22 +168,20 @@ fn every_answer_to_an_attempt() {
 }
 
 #[test]
-fn not_sent_and_400_resend_the_same_order_after_a_jittered_backoff() {
-    for result in [SendResult::NotSent, answered("400")] {
-        for random in [0, 250, u64::MAX] {
-            let mut o = sending();
-            o.send_finished(result.clone(), at(2), &policy(), random)
-                .unwrap();
-            assert_eq!(o.state(), &State::WaitingToSend { attempt: 2 });
-            let due = o.due_at().unwrap();
-            let wait = due.since(at(2)).as_millis();
-            assert!((500..=1000).contains(&wait), "{result:?}: {wait} ms");
-            assert_eq!(o.next_action(at(2), &policy()), Action::WaitUntil(due));
-            assert_eq!(o.next_action(due, &policy()), Action::Send { attempt: 2 });
-            assert_eq!(o.payment_code().map(PaymentCode::expose), Some(CODE));
-            assert_eq!(o.id().as_str(), "T-1");
-            assert_eq!(o.attempts(), 2);
-        }
+fn not_sent_resends_the_same_order_after_a_jittered_backoff() {
+    for random in [0, 250, u64::MAX] {
+        let mut o = sending();
+        o.send_finished(SendResult::NotSent, at(2), &policy(), random)
+            .unwrap();
+        assert_eq!(o.state(), &State::WaitingToSend { attempt: 2 });
+        let due = o.due_at().unwrap();
+        let wait = due.since(at(2)).as_millis();
+        assert!((500..=1000).contains(&wait), "{wait} ms");
+        assert_eq!(o.next_action(at(2), &policy()), Action::WaitUntil(due));
+        assert_eq!(o.next_action(due, &policy()), Action::Send { attempt: 2 });
+        assert_eq!(o.payment_code().map(PaymentCode::expose), Some(CODE));
+        assert_eq!(o.id().as_str(), "T-1");
+        assert_eq!(o.attempts(), 2);
     }
 }
 
@@ -336,6 +334,32 @@ fn not_found_allows_a_resend_only_once_it_has_settled() {
     // The code is 17 s old here, well within its lifetime: the same order goes out again.
     let due = o.due_at().unwrap();
     assert_eq!(o.next_action(due, &p), Action::Send { attempt: 2 });
+    assert_invariants(&o);
+}
+
+#[test]
+fn a_system_error_answer_is_reconciled_before_any_resend() {
+    let p = policy();
+    let mut o = sending();
+    o.send_finished(answered("400"), at(2), &p, 0).unwrap();
+    assert_eq!(
+        o.state(),
+        &State::Reconciling,
+        "a 400 may come after the gateway acted"
+    );
+    assert_eq!(o.next_action(at(2), &p), Action::Query);
+    let early = at(2 + p.not_found_settle_secs - 1);
+    o.query_finished(QueryResult::NotFound, early, &p, 0)
+        .unwrap();
+    assert_eq!(o.state(), &State::Reconciling);
+    o.query_finished(
+        QueryResult::NotFound,
+        at(2 + p.not_found_settle_secs),
+        &p,
+        0,
+    )
+    .unwrap();
+    assert_eq!(o.state(), &State::WaitingToSend { attempt: 2 });
     assert_invariants(&o);
 }
 

@@ -302,3 +302,44 @@ fn file_link_appends_jobs_exactly_and_is_one_way() {
     assert_eq!(std::fs::read(&path).unwrap(), [first, second].concat());
     assert_eq!(spooler.status().unwrap(), None);
 }
+
+/// A named pipe as the printer's device file: a reader that goes away makes the next write fail
+/// at once (EPIPE), as a printer that is switched off does.
+fn fifo(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("lp0");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    path
+}
+
+#[test]
+fn the_spooler_says_which_jobs_went_out_before_the_link_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = fifo(dir.path());
+    let first = receipt_job("b2c-issued-detail-only.json");
+    let reader = {
+        let (path, length) = (path.clone(), first.len());
+        std::thread::spawn(move || {
+            let mut printer = std::fs::File::open(path).unwrap();
+            let mut job = vec![0; length];
+            printer.read_exact(&mut job).unwrap();
+            job
+        })
+    };
+    let mut spooler = Spooler::tagged(FileLink::open(&path).unwrap(), false);
+    assert_eq!(
+        spooler.submit_tagged("A", first.clone()).unwrap(),
+        Delivery::Printed
+    );
+    assert_eq!(reader.join().unwrap(), first, "the reader is gone now");
+    assert!(
+        spooler
+            .submit_tagged("B", receipt_job("b2c-failed.json"))
+            .is_err()
+    );
+    assert_eq!(spooler.take_sent(), ["A"]);
+    assert_eq!(spooler.into_unsent(), ["B"]);
+}

@@ -9,8 +9,8 @@ use std::process::Command;
 use posd::api::Code;
 use posd::charge::{Charge, Item};
 use posd::order::{
-    Action, Order, OrderId, PaymentCode, Policy, PrintJob, PrintStatus, QueryResult, SendResult,
-    State, StateKind, Timestamp,
+    Action, Order, OrderId, PaymentCode, Policy, PrintJob, PrintOutcome, PrintStatus, QueryResult,
+    SendResult, State, StateKind, Timestamp,
 };
 use posd::store::{OrderQuery, Store, StoreError};
 use serde_json::json;
@@ -589,8 +589,20 @@ fn retention_prunes_only_old_final_orders_and_their_print_jobs() {
         escpos: vec![0x1b, 0x40],
         status: PrintStatus::Pending,
         created_at: at(2),
+        uncertain: false,
     };
     store.save_print_job(&old_paid, &job).unwrap();
+    store
+        .record_print(old_paid.id(), 0, &PrintOutcome::Printed, at(3))
+        .unwrap();
+    // An old paid order whose receipt is still owed is kept: it must yet print.
+    let old_owed = paid(sending("OLD-owed", 10));
+    store.insert(&old_owed, &policy).unwrap();
+    let owed_job = PrintJob {
+        order_id: old_owed.id().clone(),
+        ..job.clone()
+    };
+    store.save_print_job(&old_owed, &owed_job).unwrap();
     // An old order still unfinished is kept however old it is.
     store.insert(&order("OLD-open", 10), &policy).unwrap();
     let mut recent = order("NEW-cancelled", 10);
@@ -608,7 +620,57 @@ fn retention_prunes_only_old_final_orders_and_their_print_jobs() {
             .is_some()
     );
     assert!(store.get(recent.id()).unwrap().is_some());
+    assert!(store.get(old_owed.id()).unwrap().is_some());
+    assert_eq!(store.print_jobs(old_owed.id()).unwrap().len(), 1);
     assert_eq!(store.prune_final_older_than(30, now).unwrap(), 0);
+}
+
+#[test]
+fn a_print_recorded_after_a_reprint_was_asked_for_keeps_the_reprint_owed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let order = paid(sending("RP-1", 10));
+    store.insert(&order, &Policy::default()).unwrap();
+    let job = PrintJob {
+        order_id: order.id().clone(),
+        seq: 0,
+        escpos: vec![0x1b, 0x40],
+        status: PrintStatus::Pending,
+        created_at: at(2),
+        uncertain: false,
+    };
+    store.save_print_job(&order, &job).unwrap();
+    // The POS app asks for a reprint while the first print is on its way.
+    let mut asked = store.get(order.id()).unwrap().unwrap();
+    asked.reprint_requested(at(3)).unwrap();
+    store.save(&asked).unwrap();
+
+    store
+        .record_print(order.id(), 0, &PrintOutcome::Printed, at(4))
+        .unwrap();
+    let now = store.get(order.id()).unwrap().unwrap();
+    assert_eq!(now.receipt().reprints, 1);
+    assert_eq!(
+        now.receipt().status,
+        PrintStatus::Pending,
+        "the reprint was lost"
+    );
+    let jobs = store.print_jobs(order.id()).unwrap();
+    assert_eq!(jobs[0].status, PrintStatus::Printed { at: at(4) });
+
+    let failed = PrintOutcome::Failed {
+        reason: "the link failed while sending".into(),
+        uncertain: true,
+    };
+    let second = PrintJob { seq: 1, ..job };
+    store.save_print_job(&now, &second).unwrap();
+    store.record_print(order.id(), 1, &failed, at(5)).unwrap();
+    let jobs = store.print_jobs(order.id()).unwrap();
+    assert!(jobs[1].uncertain, "{:?}", jobs[1]);
+    assert!(matches!(
+        store.get(order.id()).unwrap().unwrap().receipt().status,
+        PrintStatus::Failed { .. }
+    ));
 }
 
 #[test]
@@ -630,6 +692,7 @@ fn print_jobs_keep_their_bytes_with_their_order_until_printed() {
                 at: at(3),
             },
             created_at: at(3),
+            uncertain: false,
         };
         store.save_print_job(&paid_order, &job).unwrap();
         let other = PrintJob {
@@ -803,6 +866,7 @@ fn a_print_job_past_sleds_blob_threshold_is_kept_byte_for_byte() {
             escpos: escpos.clone(),
             status: PrintStatus::Pending,
             created_at: at(3),
+            uncertain: false,
         };
         store.save_print_job(&order, &job).unwrap();
     }

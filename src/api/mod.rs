@@ -9,6 +9,7 @@ pub mod request;
 pub mod response;
 pub mod validate;
 pub mod values;
+pub mod verdict;
 
 pub use code::Code;
 pub use lenient::Twd;

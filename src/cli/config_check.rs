@@ -34,7 +34,9 @@ pub fn run(command: Command) -> Exit {
                 eprintln!("posd: {e}");
                 return Exit::Usage;
             }
-            if let Err(e) = crate::order::OrderIdGenerator::new(&loaded.daemon.device_id) {
+            if let Some(device_id) = &loaded.daemon.device_id
+                && let Err(e) = crate::order::OrderIdGenerator::new(device_id)
+            {
                 eprintln!("posd: daemon.device_id: {e}");
                 return Exit::Usage;
             }

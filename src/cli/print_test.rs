@@ -153,19 +153,15 @@ fn print_test(args: &Args) -> Result<Exit, Failure> {
     if !wants_printer {
         return Ok(Exit::Ok);
     }
-    if let Some(device) = &args.device {
-        profile.printer.transport = match &profile.printer.transport {
-            Transport::Serial { baud, .. } => Transport::Serial {
-                path: device.into(),
-                baud: *baud,
-            },
-            Transport::Tcp { .. } => Transport::Tcp {
-                address: device.clone(),
-            },
-            Transport::File { .. } => Transport::File {
-                path: device.into(),
-            },
-        };
+    match &args.device {
+        Some(device) => profile.printer.point_at(device),
+        None if profile.printer.transport == (Transport::App {}) => {
+            return Err(usage(
+                "this profile's printer is reached through the POS app (printer.transport.app); \
+                 ask the running daemon for a test page (POST /v1/print-test), or give --device or --out",
+            ));
+        }
+        None => {}
     }
     let link = printer::open(&profile.printer).map_err(failed)?;
     let mut spooler = Spooler::new(link, profile.printer.two_way);

@@ -6,10 +6,13 @@
 //! [`events`] tells it what happened. Shutting down stops the listeners; an order in flight stays
 //! in the store in the state it reached and resumes at the next start.
 
+pub mod app_printer;
+mod device;
 pub mod events;
 pub mod gate;
 pub mod listen;
 pub mod orders;
+pub mod print_jobs;
 pub mod printing;
 pub mod routes;
 pub mod scanning;
@@ -43,12 +46,20 @@ pub enum StartError {
     },
     #[error("{0}")]
     Simulator(String),
+    #[error(
+        "no gateway is configured (no configuration file, no gateway.url): under systemd \
+         (NOTIFY_SOCKET) or with POSD_REQUIRE_GATEWAY=1 posd does not charge against its built-in \
+         simulator instead; configure the gateway, or set gateway.simulator = true on purpose"
+    )]
+    NoGateway,
     #[error(transparent)]
     Client(#[from] crate::gateway::ClientError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error("daemon.device_id: {0}")]
     DeviceId(crate::api::FieldError),
+    #[error("the device id file {path}: {problem}")]
+    DeviceIdFile { path: String, problem: String },
     #[error(transparent)]
     Listen(#[from] listen::ListenError),
     #[error("printer: {0}")]
@@ -132,6 +143,12 @@ impl RunningDaemon {
         &self.orders
     }
 
+    /// Why the order store failed, once it has: the daemon must then stop (see
+    /// [`Store::failure`]).
+    pub fn store_failure(&self) -> watch::Receiver<Option<String>> {
+        self.orders.store().failure()
+    }
+
     /// The in-process simulator, when the daemon runs one.
     pub fn simulator(&self) -> Option<&RunningSim> {
         self.simulator.as_ref()
@@ -160,6 +177,12 @@ pub async fn start(
     })?;
 
     let use_simulator = config.gateway.simulator || (!configured && config.gateway.url.is_none());
+    // A till whose configuration went missing must not quietly charge against the simulator.
+    let gateway_required =
+        env("NOTIFY_SOCKET").is_some() || env("POSD_REQUIRE_GATEWAY").as_deref() == Some("1");
+    if use_simulator && !config.gateway.simulator && gateway_required {
+        return Err(StartError::NoGateway);
+    }
     // A trial: nothing configured, so the simulator charges, a file printer prints and the
     // sample payment code is scanned. A real gateway means a real till: no such stand-ins.
     let trial = use_simulator && !configured;
@@ -172,6 +195,7 @@ pub async fn start(
     let merchant = Merchant {
         store_uid: gateway.store_uid.clone(),
         user_id: config.gateway.user_id.clone(),
+        simulated: use_simulator,
     };
     let client = Client::new(gateway)?;
 
@@ -181,6 +205,7 @@ pub async fn start(
             .await
             .expect("opening the store does not panic")?,
     );
+    store.keep_free(config.daemon.min_free_mb.saturating_mul(1024 * 1024));
     for record in store.quarantined_at_open() {
         tracing::error!(
             tree = %record.tree,
@@ -189,7 +214,11 @@ pub async fn start(
             record.detail
         );
     }
-    let events = EventBus::new();
+    let events = if use_simulator {
+        EventBus::simulated()
+    } else {
+        EventBus::new()
+    };
     let profile = printing::load_profile(&config.printer.profile).map_err(StartError::Printer)?;
     let setup = printer_setup(
         &config,
@@ -197,18 +226,47 @@ pub async fn start(
         trial && env("POSD_PROFILE").is_none(),
         &paths,
     )?;
+    let app_transport = setup.profile.printer.transport == crate::profile::Transport::App {};
+    let renderer = Arc::new(printing::Renderer::new(setup, events.clone()));
+    let app_printer = if app_transport {
+        let lease = config.printer.app_lease_secs;
+        if !(1..=3600).contains(&lease) {
+            return Err(StartError::Printer(format!(
+                "app_lease_secs is {lease}; expected 1 to 3600 seconds"
+            )));
+        }
+        Some(Arc::new(app_printer::AppPrinter::new(
+            store.clone(),
+            renderer.clone(),
+            events.clone(),
+            Duration::from_secs(lease),
+        )))
+    } else {
+        None
+    };
     let (printer, print_requests) = std::sync::mpsc::channel();
-    printing::spawn(setup, store.clone(), events.clone(), print_requests);
+    printing::spawn(
+        renderer,
+        store.clone(),
+        events.clone(),
+        print_requests,
+        app_printer.clone(),
+    );
+    let mut ids = crate::order::OrderIdGenerator::new(&device::device_id(
+        config.daemon.device_id.as_deref(),
+        &paths.data_dir,
+    )?)
+    .map_err(StartError::DeviceId)?;
+    ids.resume_after(store.last_id_stamp()?);
     let orders = Orders::new(
         store.clone(),
         client.clone(),
         config.policy.clone(),
         merchant,
-        &config.daemon.device_id,
+        ids,
         events.clone(),
         printer,
-    )
-    .map_err(StartError::DeviceId)?;
+    );
 
     let (origin, trigger) = scan_setup(&config, &profile, trial, &env, &paths)?;
     // A live frame gets a short budget, since the next one is coming; a saved frame is all there
@@ -240,6 +298,7 @@ pub async fn start(
         scanner: scanner.clone(),
         scan_on_charge: trigger == ScanTrigger::Auto,
         started: std::time::Instant::now(),
+        app_printer,
     });
     let limits = listen::Limits {
         max_connections: config.daemon.max_connections,
@@ -302,7 +361,7 @@ fn printer_setup(
     let settings = &config.printer;
     let mut previews = settings.previews;
     match &settings.device {
-        Some(device) => printing::override_device(&mut profile.printer, device),
+        Some(device) => profile.printer.point_at(device),
         None if trial => {
             profile.printer.transport = crate::profile::Transport::File {
                 path: paths.data_dir.join("printer.bin"),
@@ -399,63 +458,88 @@ fn scan_setup(
     Ok((origin, trigger))
 }
 
-#[cfg(feature = "camera")]
+/// The profile's camera: frames the POS app pushes, or a V4L2 device the daemon opens.
 fn camera_origin(
     config: &Config,
     profile: &crate::profile::Profile,
 ) -> Result<scanning::FrameOrigin, StartError> {
-    let camera = profile.camera.as_ref().ok_or_else(|| {
-        StartError::Scan(format!(
+    match &profile.camera {
+        None => Err(StartError::Scan(format!(
             "source: camera, but the profile {} has no [camera]",
             config.printer.profile
-        ))
-    })?;
-    let device = camera
-        .device
+        ))),
+        Some(crate::profile::CameraProfile::Pushed) => Ok(scanning::FrameOrigin::Pushed),
+        Some(crate::profile::CameraProfile::V4l2 {
+            device,
+            width,
+            height,
+            fps,
+        }) => v4l2_origin(device, *width, *height, *fps),
+    }
+}
+
+#[cfg(feature = "camera")]
+fn v4l2_origin(
+    device: &Path,
+    width: u32,
+    height: u32,
+    fps: u32,
+) -> Result<scanning::FrameOrigin, StartError> {
+    let number = device
         .to_string_lossy()
         .trim_start_matches("/dev/video")
         .parse()
         .map_err(|_| {
             StartError::Scan(format!(
                 "source: camera {} is not a /dev/videoN device",
-                camera.device.display()
+                device.display()
             ))
         })?;
     Ok(scanning::FrameOrigin::Camera(
         crate::scan::source::CameraSettings {
-            device,
-            width: camera.width,
-            height: camera.height,
-            frames_per_second: camera.fps,
+            device: number,
+            width,
+            height,
+            frames_per_second: fps,
         },
     ))
 }
 
 #[cfg(not(feature = "camera"))]
-fn camera_origin(
-    _config: &Config,
-    _profile: &crate::profile::Profile,
+fn v4l2_origin(
+    _device: &Path,
+    _width: u32,
+    _height: u32,
+    _fps: u32,
 ) -> Result<scanning::FrameOrigin, StartError> {
     Err(StartError::Scan(
-        "source: camera needs posd built with the `camera` feature (on Android, use pushed)"
+        "source: camera is a V4L2 camera in the profile, which needs posd built with the `camera` feature (on Android, the profile's camera is source = \"pushed\")"
             .to_owned(),
     ))
 }
 
-/// Watches the profile's scan key: a press starts a scan for the oldest charge waiting for its
-/// payment code, or says there is none.
+/// Watches the profile's evdev scan key: a press starts a scan for the oldest charge waiting for
+/// its payment code, or says there is none. A key the POS app forwards needs no watcher: its
+/// presses arrive as `POST /v1/scan`.
 fn spawn_scan_key(key: Option<crate::profile::ScanKeyProfile>, api: Arc<routes::Api>) {
-    let Some(key) = key else {
-        return;
+    let (device, key_code) = match key {
+        Some(crate::profile::ScanKeyProfile::Evdev {
+            input_device,
+            key_code,
+        }) => (input_device, key_code),
+        Some(crate::profile::ScanKeyProfile::App) => {
+            tracing::info!("scan key: the POS app forwards its presses as POST /v1/scan");
+            return;
+        }
+        None => return,
     };
     tokio::spawn(async move {
         let (presses, mut pressed) = tokio::sync::mpsc::channel(4);
         let orders = api.orders.clone();
-        let device = key.input_device.clone();
         let watcher = tokio::spawn(async move {
             let pending = move || orders.has_awaiting();
             if let Err(e) =
-                crate::scan::key::watch_scan_key(&device, key.key_code, pending, presses).await
+                crate::scan::key::watch_scan_key(&device, key_code, pending, presses).await
             {
                 tracing::warn!("scan key unavailable: {e}");
             }
@@ -536,7 +620,7 @@ fn spawn_retention(store: Arc<Store>, days: u32, mut stopped: watch::Receiver<bo
         loop {
             let store = store.clone();
             let pruned = tokio::task::spawn_blocking(move || {
-                store.prune_final_older_than(days, orders::now())
+                store.prune_final_older_than(days, crate::clock::now())
             })
             .await;
             match pruned {

@@ -9,21 +9,22 @@
 use super::events::{Event, EventBus, EventKind};
 use super::gate::{Gate, GateStatus, Pass};
 use super::printing::{PrintQueue, PrintRequest};
-use crate::api::{
-    self, Code, Command, QueryDirectResponse, TransactionRequest, TransactionResponse,
-};
+use crate::api::verdict::{self, ChargeKey, ChargeVerdict, Reading};
+use crate::api::{self, Code, Command, TransactionRequest};
 use crate::charge::Charge;
+use crate::clock;
 use crate::gateway::{Client, Outcome};
 use crate::order::{
     Action, Order, OrderId, OrderIdGenerator, PaymentCode, Policy, QueryResult, SendResult, State,
     StateKind, Timestamp,
 };
 use crate::store::{OrderQuery, QueueSummary, Store, StoreError};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
 
 /// How many locks the orders share; two orders rarely wait for each other.
@@ -45,13 +46,8 @@ pub enum OrdersError {
     Order(#[from] crate::order::OrderError),
     #[error("payment_code: {0}")]
     PaymentCode(#[from] crate::order::PaymentCodeError),
-}
-
-pub fn now() -> Timestamp {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    Timestamp::from_millis(millis)
+    #[error(transparent)]
+    Clock(#[from] clock::ClockError),
 }
 
 /// Who the orders are charged as.
@@ -60,6 +56,8 @@ pub struct Merchant {
     pub store_uid: String,
     /// The consumer account a charge is filed under when the POS app names none.
     pub user_id: String,
+    /// The gateway is the built-in simulator: every order says so.
+    pub simulated: bool,
 }
 
 pub struct Orders {
@@ -97,25 +95,25 @@ impl Orders {
         gateway: Client,
         policy: Policy,
         merchant: Merchant,
-        device_id: &str,
+        ids: OrderIdGenerator,
         events: EventBus,
         printer: PrintQueue,
-    ) -> Result<Arc<Orders>, api::FieldError> {
-        Ok(Arc::new(Orders {
+    ) -> Arc<Orders> {
+        Arc::new(Orders {
             store,
             gateway,
             gate: Gate::new(policy.clone()),
             policy,
             merchant,
             events,
-            ids: Mutex::new(OrderIdGenerator::new(device_id)?),
+            ids: Mutex::new(ids),
             locks: (0..LOCK_SHARDS)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
             wakers: Mutex::new(HashMap::new()),
             awaiting: Mutex::new(std::collections::HashSet::new()),
             printer,
-        }))
+        })
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -128,6 +126,11 @@ impl Orders {
 
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// Whether the gateway is the built-in simulator.
+    pub fn simulated(&self) -> bool {
+        self.merchant.simulated
     }
 
     /// Whether order requests flow to the gateway or wait for it to come back.
@@ -144,19 +147,29 @@ impl Orders {
         payment_code: Option<String>,
     ) -> Result<Order, OrdersError> {
         let code = payment_code.map(PaymentCode::new).transpose()?;
-        let at = now();
-        let id = match order_id {
-            Some(id) => OrderId::parse(id)?,
-            None => self.ids.lock().expect("id generator lock").next_id(at),
+        let at = clock::trusted_now()?;
+        let (id, stamp) = match order_id {
+            Some(id) => (OrderId::parse(id)?, None),
+            None => {
+                let mut ids = self.ids.lock().expect("id generator lock");
+                let id = ids.next_id(at);
+                (id, Some(ids.last_stamp()))
+            }
         };
         let mut order = Order::new(id.clone(), charge, at)?;
+        if self.merchant.simulated {
+            order.mark_simulated();
+        }
         if let Some(code) = code {
             order.payment_code_scanned(code, at)?;
         }
         let policy = self.policy.clone();
         let stored = order.clone();
-        self.blocking(move |store| store.insert(&stored, &policy))
-            .await?;
+        self.blocking(move |store| match stamp {
+            Some(stamp) => store.insert_generated(&stored, &policy, stamp),
+            None => store.insert(&stored, &policy),
+        })
+        .await?;
         self.events
             .publish(Event::new(EventKind::Created).order(id.as_str()));
         self.spawn_driver(id);
@@ -166,13 +179,15 @@ impl Orders {
     /// Hands a scanned payment code to an order waiting for one.
     pub async fn payment_code(&self, id: &str, code: String) -> Result<Order, OrdersError> {
         let code = PaymentCode::new(code)?;
-        self.update(id, move |order| order.payment_code_scanned(code, now()))
-            .await
+        self.update(id, move |order| {
+            order.payment_code_scanned(code, clock::now())
+        })
+        .await
     }
 
     /// Cancels an order that has not reached the gateway.
     pub async fn cancel(&self, id: &str) -> Result<Order, OrdersError> {
-        let order = self.update(id, |order| order.cancel(now())).await?;
+        let order = self.update(id, |order| order.cancel(clock::now())).await?;
         self.events
             .publish(Event::new(EventKind::Cancelled).order(id));
         Ok(order)
@@ -181,7 +196,7 @@ impl Orders {
     /// Asks for the receipt of a paid order again.
     pub async fn reprint(&self, id: &str) -> Result<Order, OrdersError> {
         let order = self
-            .update(id, |order| order.reprint_requested(now()))
+            .update(id, |order| order.reprint_requested(clock::now()))
             .await?;
         self.print(PrintRequest::Order(order.id().clone()));
         Ok(order)
@@ -357,7 +372,7 @@ impl Orders {
                     tokio::select! {
                         granted = self.gate.pass() => pass = Some(granted),
                         () = waker.notified() => {}
-                        () = tokio::time::sleep(until_from_now(until)) => {}
+                        () = tokio::time::sleep(clock::until(until)) => {}
                     }
                     continue;
                 }
@@ -389,7 +404,7 @@ impl Orders {
                 Action::AwaitPaymentCode { until } | Action::WaitUntil(until) => {
                     drop(pass);
                     tokio::select! {
-                        () = tokio::time::sleep(until_from_now(until)) => {}
+                        () = tokio::time::sleep(clock::until(until)) => {}
                         () = waker.notified() => {}
                     }
                 }
@@ -404,15 +419,15 @@ impl Orders {
                     // queued tasks need not each carry room for it while they wait at the gate.
                     let result = Box::pin(self.send(&order, pass)).await;
                     self.apply(id, move |order, policy| {
-                        order.send_finished(result.clone(), now(), policy, rand::random())
+                        order.send_finished(result.clone(), clock::now(), policy, rand::random())
                     })
                     .await;
                 }
                 Action::Query => {
                     let pass = pass.expect("step() decides on a call only while a pass is held");
-                    let result = Box::pin(self.query(id, pass)).await;
+                    let result = Box::pin(self.query(&order, pass)).await;
                     self.apply(id, move |order, policy| {
-                        order.query_finished(result.clone(), now(), policy, rand::random())
+                        order.query_finished(result.clone(), clock::now(), policy, rand::random())
                     })
                     .await;
                 }
@@ -432,7 +447,7 @@ impl Orders {
                 .get(&key)?
                 .ok_or_else(|| StoreError::NotFound(key.clone()))?;
             let before = order.state().clone();
-            let action = order.next_action(now(), &policy);
+            let action = order.next_action(clock::now(), &policy);
             if !has_pass && matches!(action, Action::Send { .. } | Action::Query) {
                 // The change is dropped unsaved: the same step is taken again with a pass.
                 return Ok(Step::NeedsPass {
@@ -522,13 +537,16 @@ impl Orders {
                 SendResult::Unknown
             }
             Outcome::Answered(raw) => {
-                match serde_json::from_value::<TransactionResponse>(raw.clone()) {
-                    Ok(answer) => SendResult::Answered {
-                        code: answer.code,
-                        answer: raw,
-                    },
-                    Err(e) => {
-                        tracing::warn!(order = %order.id(), "answer unreadable, reconciling: {e}");
+                let reading =
+                    ChargeVerdict::of(&raw).map(|verdict| verdict.read(self.key_of(order)));
+                match reading.map(Reading::answer_code) {
+                    Some(Some(code)) => SendResult::Answered { code, answer: raw },
+                    Some(None) => {
+                        tracing::warn!(order = %order.id(), "the answer is about another order; reconciling");
+                        SendResult::Unknown
+                    }
+                    None => {
+                        tracing::warn!(order = %order.id(), "the answer has no readable code; reconciling");
                         SendResult::Unknown
                     }
                 }
@@ -536,10 +554,19 @@ impl Orders {
         }
     }
 
-    async fn query(&self, id: &OrderId, pass: Pass<'_>) -> QueryResult {
+    /// What identifies an order's charge at the gateway.
+    fn key_of<'a>(&'a self, order: &'a Order) -> ChargeKey<'a> {
+        ChargeKey {
+            order_id: order.id().as_str(),
+            amount: order.charge().amount,
+            store_uid: &self.merchant.store_uid,
+        }
+    }
+
+    async fn query(&self, order: &Order, pass: Pass<'_>) -> QueryResult {
         let request = api::QueryDirectRequest {
             store_uid: self.merchant.store_uid.clone(),
-            order_id: id.to_string(),
+            order_id: order.id().to_string(),
             user_id: None,
             cost: None,
         };
@@ -550,28 +577,22 @@ impl Orders {
             Outcome::NotSent(_) => QueryResult::NotSent,
             Outcome::Unknown(_) => QueryResult::Unknown,
             Outcome::Answered(raw) => {
-                match serde_json::from_value::<QueryDirectResponse>(raw.clone()) {
-                    Ok(found) if found.code == Code::Done => {
-                        let rows = raw
-                            .get("rows")
-                            .and_then(|r| r.as_array())
-                            .cloned()
-                            .unwrap_or_default();
-                        match found
-                            .rows
-                            .iter()
-                            .zip(rows)
-                            .find(|(row, _)| row.order_id.as_deref() == Some(id.as_str()))
-                        {
-                            Some((row, raw_row)) => QueryResult::Found {
-                                code: row.code.clone(),
-                                answer: raw_row,
-                            },
-                            None => QueryResult::NotFound,
-                        }
-                    }
-                    // B500 or anything else proves nothing about the order: ask again later.
-                    Ok(_) | Err(_) => QueryResult::Unknown,
+                let done = raw
+                    .get("code")
+                    .and_then(|code| serde_json::from_value::<Code>(code.clone()).ok())
+                    == Some(Code::Done);
+                // B500 or anything else proves nothing about the order: ask again later.
+                if !done {
+                    return QueryResult::Unknown;
+                }
+                let rows = match raw.get("rows") {
+                    None | Some(Value::Null) => Vec::new(),
+                    Some(Value::Array(rows)) => rows.clone(),
+                    Some(_) => return QueryResult::Unknown,
+                };
+                match verdict::find_row(&rows, self.key_of(order)) {
+                    Some((code, answer)) => QueryResult::Found { code, answer },
+                    None => QueryResult::NotFound,
                 }
             }
         }
@@ -602,11 +623,6 @@ impl Orders {
         }
         self.events.publish(event);
     }
-}
-
-/// How long until `at`, or nothing if it is past.
-fn until_from_now(at: Timestamp) -> Duration {
-    Duration::from_millis(at.as_millis().saturating_sub(now().as_millis()))
 }
 
 /// A payment code as people may see it: the first four and last two characters.

@@ -6,19 +6,23 @@
 //! cover open, jobs are held and retried, and the POS app hears about it through events. The links
 //! are blocking, so the printer runs on a thread of its own.
 
+use super::app_printer::AppPrinter;
 use super::events::{Event, EventBus, EventKind};
 use crate::api::TransactionResponse;
 use crate::api::values::InvoicePrintDevice;
 use crate::escpos::{self, EncodeOptions};
-use crate::order::{Order, OrderId, PrintJob, PrintStatus};
+use crate::order::{Order, OrderId, PrintJob, PrintOutcome, PrintStatus};
 use crate::printer::{self, Delivery, Spooler};
-use crate::profile::{PrinterProfile, Profile, Transport};
+use crate::profile::Profile;
 use crate::receipt::{self, Block, DetailLine, InvoiceAnswer, LayoutSettings, ReceiptInput};
 use crate::store::Store;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
+
+/// Printed first on every receipt of an order charged against the gateway simulator.
+pub const SIMULATED_NOTICE: &str = "模擬交易 — 非真實付款";
 
 /// How often held or failed jobs are tried again.
 const RETRY_EVERY: Duration = Duration::from_secs(2);
@@ -50,23 +54,6 @@ pub fn load_profile(name_or_path: &str) -> Result<Profile, String> {
     }
 }
 
-/// Points the profile's transport at `device`: a serial link keeps its speed, a TCP link takes an
-/// address, anything else is written as a device node or file.
-pub fn override_device(printer: &mut PrinterProfile, device: &str) {
-    printer.transport = match &printer.transport {
-        Transport::Serial { baud, .. } => Transport::Serial {
-            path: device.into(),
-            baud: *baud,
-        },
-        Transport::Tcp { .. } => Transport::Tcp {
-            address: device.to_owned(),
-        },
-        Transport::File { .. } => Transport::File {
-            path: device.into(),
-        },
-    };
-}
-
 /// What the printer works with.
 pub struct PrinterSetup {
     pub profile: Profile,
@@ -85,16 +72,18 @@ pub enum PrintRequest {
     TestPage,
 }
 
-/// Starts the printer thread; it prints what `requests` sends and what the store still owes.
+/// Starts the printer thread; it prints what `requests` sends and what the store still owes. With
+/// `app`, jobs go to the POS app's queue instead of a printer link.
 pub fn spawn(
-    setup: PrinterSetup,
+    renderer: Arc<Renderer>,
     store: Arc<Store>,
     events: EventBus,
     requests: Receiver<PrintRequest>,
+    app: Option<Arc<AppPrinter>>,
 ) {
     std::thread::Builder::new()
         .name("posd-printer".into())
-        .spawn(move || Printer::new(setup, store, events).run(&requests))
+        .spawn(move || Printer::new(renderer, store, events, app).run(&requests))
         .expect("a thread can be started");
 }
 
@@ -102,25 +91,31 @@ pub fn spawn(
 pub type PrintQueue = Sender<PrintRequest>;
 
 struct Printer {
-    setup: PrinterSetup,
+    renderer: Arc<Renderer>,
+    /// The POS app's print queue, on the app printer link; the spooler is not used then.
+    app: Option<Arc<AppPrinter>>,
     store: Arc<Store>,
     events: EventBus,
-    spooler: Option<Spooler<Box<dyn printer::Link>>>,
-    /// Jobs handed to the spooler and not yet confirmed printed.
-    in_spooler: Vec<(OrderId, u32)>,
+    /// Each job tagged with its order and sequence; none for the test page.
+    spooler: Option<Spooler<Box<dyn printer::Link>, Option<(OrderId, u32)>>>,
     held: bool,
     /// A job failed to send; the store's owed jobs are sent again at the next retry.
     owe_failed: bool,
 }
 
 impl Printer {
-    fn new(setup: PrinterSetup, store: Arc<Store>, events: EventBus) -> Printer {
+    fn new(
+        renderer: Arc<Renderer>,
+        store: Arc<Store>,
+        events: EventBus,
+        app: Option<Arc<AppPrinter>>,
+    ) -> Printer {
         Printer {
-            setup,
+            renderer,
+            app,
             store,
             events,
             spooler: None,
-            in_spooler: Vec::new(),
             held: false,
             owe_failed: false,
         }
@@ -141,15 +136,48 @@ impl Printer {
 
     /// Jobs stored but not printed by the last run (a crash, paper out at shutdown).
     fn resend_owed(&mut self) {
+        if let Some(app) = &self.app {
+            if let Err(e) = app.enqueue_owed() {
+                tracing::error!("cannot hand the owed print jobs to the app: {e}");
+            }
+            return;
+        }
         match self.store.unprinted_jobs() {
             Ok(jobs) => {
                 for job in jobs {
                     tracing::info!(order = %job.order_id, seq = job.seq, "printing a receipt owed from before");
+                    let job = self.marked_if_uncertain(job);
                     self.deliver(job.order_id.clone(), job.seq, job.escpos);
                 }
             }
             Err(e) => tracing::error!("cannot read the owed print jobs: {e}"),
         }
+    }
+
+    /// A job the link failed on while sending it may be on paper already: it goes out again laid
+    /// out anew and marked `補印`, stored so before it is sent.
+    fn marked_if_uncertain(&self, mut job: PrintJob) -> PrintJob {
+        if !job.uncertain {
+            return job;
+        }
+        let order = match self.store.get(&job.order_id) {
+            Ok(Some(order)) => order,
+            _ => return job,
+        };
+        match self.renderer.receipt(&order, true) {
+            Ok(Some(bytes)) => {
+                job.escpos = bytes;
+                job.uncertain = false;
+                if let Err(e) = self.store.relay_print_job(&job) {
+                    tracing::error!(order = %job.order_id, "cannot store the receipt marked as a reprint: {e}");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(order = %job.order_id, "cannot lay the receipt out again as a reprint: {e}")
+            }
+        }
+        job
     }
 
     /// Receipts owed by paid orders that have no job yet; `print_order` skips the ones that do.
@@ -188,7 +216,7 @@ impl Printer {
             self.not_needed(order);
             return;
         }
-        let bytes = match self.render(&order, &answer.raw, reprint) {
+        let bytes = match self.renderer.receipt(&order, reprint) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => {
                 self.not_needed(order);
@@ -202,7 +230,7 @@ impl Printer {
                         .detail(e.clone()),
                 );
                 let mut order = order;
-                if order.receipt_failed(e, super::orders::now()).is_ok() {
+                if order.receipt_failed(e, crate::clock::now()).is_ok() {
                     let _ = self.store.save(&order);
                 }
                 return;
@@ -223,8 +251,16 @@ impl Printer {
             seq,
             escpos: bytes.clone(),
             status: PrintStatus::Pending,
-            created_at: super::orders::now(),
+            created_at: crate::clock::now(),
+            uncertain: false,
         };
+        if let Some(app) = &self.app {
+            self.renderer.write_preview(&format!("{id}-{seq}"), &bytes);
+            if let Err(e) = app.enqueue_order_job(&order, &job) {
+                tracing::error!(order = %id, "cannot queue the print job for the app: {e}");
+            }
+            return;
+        }
         // Durable before it reaches the printer: a crash from here on reprints, never loses it.
         if let Err(e) = self.store.save_print_job(&order, &job) {
             tracing::error!(order = %id, "cannot store the print job: {e}");
@@ -234,20 +270,175 @@ impl Printer {
     }
 
     fn not_needed(&self, mut order: Order) {
-        if order.receipt_not_needed(super::orders::now()).is_ok()
+        if order.receipt_not_needed(crate::clock::now()).is_ok()
             && let Err(e) = self.store.save(&order)
         {
             tracing::error!(order = %order.id(), "cannot record that no receipt is needed: {e}");
         }
     }
 
+    fn print_test_page(&mut self) {
+        let bytes = match self.renderer.test_page() {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::error!("cannot lay out the test page: {e}");
+                return;
+            }
+        };
+        self.renderer.write_preview("test-page", &bytes);
+        match &self.app {
+            Some(app) => {
+                if let Err(e) = app.enqueue_test_page(bytes) {
+                    tracing::error!("cannot queue the test page for the app: {e}");
+                }
+            }
+            None => self.submit(bytes, None),
+        }
+    }
+
+    fn deliver(&mut self, id: OrderId, seq: u32, bytes: Vec<u8>) {
+        self.events
+            .publish(Event::new(EventKind::Printing).order(id.as_str()));
+        self.renderer.write_preview(&format!("{id}-{seq}"), &bytes);
+        self.submit(bytes, Some((id, seq)));
+    }
+
+    fn submit(&mut self, bytes: Vec<u8>, job: Option<(OrderId, u32)>) {
+        let spooler = match self.spooler() {
+            Ok(spooler) => spooler,
+            Err(e) => {
+                // Nothing was sent: the link could not be opened.
+                self.failed(job, &e, false);
+                return;
+            }
+        };
+        let delivery = spooler.submit_tagged(job, bytes);
+        self.after(delivery);
+    }
+
+    fn retry(&mut self) {
+        match self.spooler.as_mut() {
+            Some(spooler) if spooler.pending() > 0 => {
+                let delivery = spooler.retry();
+                self.after(delivery);
+            }
+            _ if self.owe_failed => {
+                self.owe_failed = false;
+                self.resend_owed();
+            }
+            _ => {}
+        }
+    }
+
+    /// Records every job the spooler sent, as it went, then what the spooler says of the rest.
+    fn after(&mut self, delivery: Result<Delivery, printer::PrintError>) {
+        let sent = self
+            .spooler
+            .as_mut()
+            .map(Spooler::take_sent)
+            .unwrap_or_default();
+        for (id, seq) in sent.into_iter().flatten() {
+            self.printed(&id, seq);
+        }
+        match delivery {
+            Ok(Delivery::Printed) => {
+                if self.held {
+                    self.held = false;
+                    self.events.publish(Event::new(EventKind::PrinterBack));
+                }
+            }
+            Ok(Delivery::Held(status)) => {
+                if !self.held {
+                    self.held = true;
+                    let kind = if status.paper_out {
+                        EventKind::PaperOut
+                    } else {
+                        EventKind::CoverOpen
+                    };
+                    let mut event = Event::new(kind);
+                    if let Some(Some((id, _))) = self.spooler.as_ref().and_then(Spooler::next_tag) {
+                        event = event.order(id.as_str());
+                    }
+                    self.events.publish(event);
+                }
+            }
+            Err(e) => {
+                tracing::error!("printing failed: {e}");
+                // The link is reopened for the next try; the spooler's jobs stay owed in the store.
+                // The first was being sent when the link failed: it may be on paper.
+                let unsent = self.spooler.take().map(Spooler::into_unsent);
+                for (n, job) in unsent.into_iter().flatten().enumerate() {
+                    self.failed(job, &e.to_string(), n == 0);
+                }
+            }
+        }
+    }
+
+    fn spooler(
+        &mut self,
+    ) -> Result<&mut Spooler<Box<dyn printer::Link>, Option<(OrderId, u32)>>, String> {
+        if self.spooler.is_none() {
+            let printer = &self.renderer.setup.profile.printer;
+            let link = printer::open(printer).map_err(|e| e.to_string())?;
+            self.spooler = Some(Spooler::tagged(link, printer.two_way));
+        }
+        Ok(self.spooler.as_mut().expect("just opened"))
+    }
+
+    fn printed(&self, id: &OrderId, seq: u32) {
+        match self
+            .store
+            .record_print(id, seq, &PrintOutcome::Printed, crate::clock::now())
+        {
+            Ok(()) => self
+                .events
+                .publish(Event::new(EventKind::Printed).order(id.as_str())),
+            Err(e) => tracing::error!(order = %id, "printed, but cannot record it: {e}"),
+        }
+    }
+
+    /// Records a job that did not print; `uncertain` when the link failed while sending it.
+    fn failed(&mut self, job: Option<(OrderId, u32)>, reason: &str, uncertain: bool) {
+        let Some((id, seq)) = job else {
+            tracing::error!("the test page could not be printed: {reason}");
+            return;
+        };
+        self.owe_failed = true;
+        self.events.publish(
+            Event::new(EventKind::PrintFailed)
+                .order(id.as_str())
+                .detail(reason.to_owned()),
+        );
+        let outcome = PrintOutcome::Failed {
+            reason: reason.to_owned(),
+            uncertain,
+        };
+        if let Err(e) = self
+            .store
+            .record_print(&id, seq, &outcome, crate::clock::now())
+        {
+            tracing::error!(order = %id, "cannot record the failed print: {e}");
+        }
+    }
+}
+
+/// Lays out receipts and test pages and encodes them for the profile's printer. Shared by the
+/// printer thread and the app printer link, which lays a leased receipt out again as a reprint.
+pub struct Renderer {
+    setup: PrinterSetup,
+    events: EventBus,
+}
+
+impl Renderer {
+    pub fn new(setup: PrinterSetup, events: EventBus) -> Renderer {
+        Renderer { setup, events }
+    }
+
     /// The ESC/POS bytes of the order's receipt, or `None` when the answer asks for no printout.
-    fn render(
-        &self,
-        order: &Order,
-        raw: &serde_json::Value,
-        reprint: bool,
-    ) -> Result<Option<Vec<u8>>, String> {
+    pub fn receipt(&self, order: &Order, reprint: bool) -> Result<Option<Vec<u8>>, String> {
+        let Some(raw) = order.last_answer().map(|answer| &answer.raw) else {
+            return Ok(None);
+        };
         let answer = InvoiceAnswer::from_json(&raw.to_string()).map_err(|e| e.to_string())?;
         let items: Vec<DetailLine> = order
             .charge()
@@ -286,7 +477,15 @@ impl Printer {
         if built.blocks.is_empty() {
             return Ok(None);
         }
-        self.encode(&built.blocks).map(Some)
+        let mut blocks = built.blocks;
+        if order.simulated() {
+            let notice = Block::Text {
+                text: SIMULATED_NOTICE.to_owned(),
+                style: receipt::Style::NOTICE,
+            };
+            blocks.insert(0, notice);
+        }
+        self.encode(&blocks).map(Some)
     }
 
     fn encode(&self, blocks: &[Block]) -> Result<Vec<u8>, String> {
@@ -306,170 +505,19 @@ impl Printer {
         Ok(encoded.bytes)
     }
 
-    fn print_test_page(&mut self) {
+    /// The test page: the profile's header, then the sample e-invoice and its detail.
+    pub fn test_page(&self) -> Result<Vec<u8>, String> {
         let sample = include_str!("../../receipts/samples/b2c-issued-proof-and-detail.json");
-        let result = InvoiceAnswer::from_json(sample)
-            .map_err(|e| e.to_string())
-            .and_then(|answer| {
-                let built = receipt::build(&ReceiptInput::new(
-                    &answer,
-                    &self.setup.layout,
-                    self.setup.profile.printer.width_dots,
-                ))
-                .map_err(|e| e.to_string())?;
-                let mut blocks = receipt::test_page::header(&self.setup.profile);
-                blocks.extend(built.blocks);
-                self.encode(&blocks)
-            });
-        match result {
-            Ok(bytes) => {
-                self.write_preview("test-page", &bytes);
-                self.submit(bytes, None);
-            }
-            Err(e) => tracing::error!("cannot lay out the test page: {e}"),
-        }
-    }
-
-    fn deliver(&mut self, id: OrderId, seq: u32, bytes: Vec<u8>) {
-        self.events
-            .publish(Event::new(EventKind::Printing).order(id.as_str()));
-        self.write_preview(&format!("{id}-{seq}"), &bytes);
-        self.submit(bytes, Some((id, seq)));
-    }
-
-    fn submit(&mut self, bytes: Vec<u8>, job: Option<(OrderId, u32)>) {
-        let spooler = match self.spooler() {
-            Ok(spooler) => spooler,
-            Err(e) => {
-                self.failed(job, &e);
-                return;
-            }
-        };
-        let delivery = spooler.submit(bytes);
-        if let Some(job) = job {
-            self.in_spooler.push(job);
-        }
-        self.after(delivery);
-    }
-
-    fn retry(&mut self) {
-        match self.spooler.as_mut() {
-            Some(spooler) if spooler.pending() > 0 => {
-                let delivery = spooler.retry();
-                self.after(delivery);
-            }
-            _ if self.owe_failed => {
-                self.owe_failed = false;
-                self.resend_owed();
-            }
-            _ => {}
-        }
-    }
-
-    fn after(&mut self, delivery: Result<Delivery, printer::PrintError>) {
-        match delivery {
-            Ok(Delivery::Printed) => {
-                if self.held {
-                    self.held = false;
-                    self.events.publish(Event::new(EventKind::PrinterBack));
-                }
-                for (id, seq) in std::mem::take(&mut self.in_spooler) {
-                    self.printed(&id, seq);
-                }
-            }
-            Ok(Delivery::Held(status)) => {
-                if !self.held {
-                    self.held = true;
-                    let kind = if status.paper_out {
-                        EventKind::PaperOut
-                    } else {
-                        EventKind::CoverOpen
-                    };
-                    let mut event = Event::new(kind);
-                    if let Some((id, _)) = self.in_spooler.first() {
-                        event = event.order(id.as_str());
-                    }
-                    self.events.publish(event);
-                }
-            }
-            Err(e) => {
-                tracing::error!("printing failed: {e}");
-                // The link is reopened for the next try; the spooler's jobs stay owed in the store.
-                self.spooler = None;
-                for job in std::mem::take(&mut self.in_spooler) {
-                    self.failed(Some(job), &e.to_string());
-                }
-            }
-        }
-    }
-
-    fn spooler(&mut self) -> Result<&mut Spooler<Box<dyn printer::Link>>, String> {
-        if self.spooler.is_none() {
-            let printer = &self.setup.profile.printer;
-            let link = printer::open(printer).map_err(|e| e.to_string())?;
-            self.spooler = Some(Spooler::new(link, printer.two_way));
-        }
-        Ok(self.spooler.as_mut().expect("just opened"))
-    }
-
-    fn printed(&self, id: &OrderId, seq: u32) {
-        let result = (|| {
-            let mut order = self
-                .store
-                .get(id)?
-                .ok_or_else(|| crate::store::StoreError::NotFound(id.clone()))?;
-            let mut job = self
-                .store
-                .print_jobs(id)?
-                .into_iter()
-                .find(|j| j.seq == seq)
-                .ok_or_else(|| crate::store::StoreError::NotFound(id.clone()))?;
-            let now = super::orders::now();
-            job.printed(now);
-            order.receipt_printed(now)?;
-            self.store.save_print_job(&order, &job)
-        })();
-        match result {
-            Ok(()) => self
-                .events
-                .publish(Event::new(EventKind::Printed).order(id.as_str())),
-            Err(e) => tracing::error!(order = %id, "printed, but cannot record it: {e}"),
-        }
-    }
-
-    fn failed(&mut self, job: Option<(OrderId, u32)>, reason: &str) {
-        let Some((id, seq)) = job else {
-            tracing::error!("the test page could not be printed: {reason}");
-            return;
-        };
-        self.owe_failed = true;
-        self.events.publish(
-            Event::new(EventKind::PrintFailed)
-                .order(id.as_str())
-                .detail(reason.to_owned()),
-        );
-        let result = (|| {
-            let mut order = self
-                .store
-                .get(&id)?
-                .ok_or_else(|| crate::store::StoreError::NotFound(id.clone()))?;
-            let mut job = self
-                .store
-                .print_jobs(&id)?
-                .into_iter()
-                .find(|j| j.seq == seq)
-                .ok_or_else(|| crate::store::StoreError::NotFound(id.clone()))?;
-            let now = super::orders::now();
-            job.status = PrintStatus::Failed {
-                reason: reason.to_owned(),
-                at: now,
-            };
-            order.receipt_failed(reason.to_owned(), now)?;
-            self.store.save_print_job(&order, &job)
-        })();
-        if let Err(e) = result {
-            tracing::error!(order = %id, "cannot record the failed print: {e}");
-        }
+        let answer = InvoiceAnswer::from_json(sample).map_err(|e| e.to_string())?;
+        let built = receipt::build(&ReceiptInput::new(
+            &answer,
+            &self.setup.layout,
+            self.setup.profile.printer.width_dots,
+        ))
+        .map_err(|e| e.to_string())?;
+        let mut blocks = receipt::test_page::header(&self.setup.profile);
+        blocks.extend(built.blocks);
+        self.encode(&blocks)
     }
 
     fn write_preview(&self, name: &str, bytes: &[u8]) {

@@ -35,6 +35,8 @@ pub struct Api {
     /// Whether a charge without a payment code starts a scan at once.
     pub scan_on_charge: bool,
     pub started: std::time::Instant,
+    /// The POS app's print queue, when the printer is reached through the app.
+    pub app_printer: Option<Arc<super::app_printer::AppPrinter>>,
 }
 
 /// Largest camera frame the API takes.
@@ -59,6 +61,7 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/v1/wallet/{command}", post(wallet_command))
         .route("/v1/health", get(health))
         .route("/v1/events", get(events))
+        .merge(super::print_jobs::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -67,7 +70,30 @@ pub fn router(api: Arc<Api>) -> Router {
             )
         })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            api.clone(),
+            refuse_after_store_failure,
+        ))
         .with_state(api)
+}
+
+/// Once the store has failed, memory may hold changes the disk does not: nothing is answered from
+/// it, and the daemon is stopping so that the next start recovers from disk.
+async fn refuse_after_store_failure(
+    State(api): State<Arc<Api>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let failure = api.orders.store().failure().borrow().clone();
+    match failure {
+        Some(reason) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            StoreError::Failed(reason).to_string(),
+        )
+        .into_response(),
+        None => next.run(request).await,
+    }
 }
 
 /// A JSON error answer.
@@ -110,6 +136,7 @@ impl From<OrdersError> for ApiError {
                 message,
             ),
             OrdersError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, None, message),
+            OrdersError::Clock(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, None, message),
             OrdersError::Order(_) => ApiError::new(StatusCode::CONFLICT, None, message),
             OrdersError::Store(StoreError::Duplicate(_)) => {
                 ApiError::new(StatusCode::CONFLICT, Some("order_id".into()), message)
@@ -123,7 +150,10 @@ impl From<OrdersError> for ApiError {
             OrdersError::Store(StoreError::NotFound(_)) => {
                 ApiError::new(StatusCode::NOT_FOUND, None, message)
             }
-            OrdersError::Store(StoreError::Flush(_)) => {
+            OrdersError::Store(StoreError::Flush(_) | StoreError::Failed(_)) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, None, message)
+            }
+            OrdersError::Store(StoreError::DiskFull { .. }) => {
                 ApiError::new(StatusCode::INSUFFICIENT_STORAGE, None, message)
             }
             OrdersError::Store(_) => {
@@ -253,6 +283,9 @@ pub struct OrderView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gateway: Option<Value>,
     pub history: Vec<crate::order::Transition>,
+    /// Charged against the gateway simulator: no money moved.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
 }
 
 impl From<&Order> for OrderView {
@@ -272,6 +305,7 @@ impl From<&Order> for OrderView {
             receipt: order.receipt().clone(),
             gateway: order.last_answer().map(|a| a.raw.clone()),
             history: order.history().to_vec(),
+            simulated: order.simulated(),
         }
     }
 }
@@ -505,44 +539,81 @@ async fn cancel_scan(State(api): State<Arc<Api>>) -> Json<Value> {
     Json(json!({"cancelled": cancelled}))
 }
 
+/// `POST /v1/frames?format=&width=&height=&stride=`, read as text so that each bad value is
+/// refused by name.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct FrameQuery {
-    width: Option<u32>,
-    height: Option<u32>,
+    format: Option<String>,
+    width: Option<String>,
+    height: Option<String>,
+    stride: Option<String>,
 }
 
-/// `POST /v1/frames`: a camera frame for the running scan: JPEG, PNG, or raw 8-bit grey
-/// (`application/octet-stream` with `?width=&height=`).
+/// `POST /v1/frames`: a camera frame for the running scan: JPEG, PNG, or the camera's own bytes
+/// (`application/octet-stream` with `?format=grey|nv21&width=&height=&stride=`).
 async fn push_frame(
     State(api): State<Arc<Api>>,
-    Query(query): Query<FrameQuery>,
+    query: Result<Query<FrameQuery>, axum::extract::rejection::QueryRejection>,
     headers: axum::http::HeaderMap,
     bytes: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    use crate::scan::source::PushedFrame;
+    use crate::scan::source::{PushedFrame, RawFrame, RawLayout};
+    let Query(query) = query.map_err(|e| {
+        let text = e.body_text();
+        // serde names an unknown parameter between backticks.
+        let field = text.split('`').nth(1).map(str::to_owned);
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            field,
+            format!("{text}; the parameters are format, width, height and stride"),
+        )
+    })?;
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let bytes = bytes.to_vec();
+    let bytes = Vec::from(bytes);
     let frame = match content_type {
-        "image/jpeg" => PushedFrame::Jpeg(bytes),
-        "image/png" => PushedFrame::Png(bytes),
-        "application/octet-stream" => match (query.width, query.height) {
-            (Some(width), Some(height)) => PushedFrame::Grey {
-                width,
-                height,
-                pixels: bytes,
-            },
-            _ => {
+        "image/jpeg" | "image/png" => {
+            let given = [
+                ("format", &query.format),
+                ("width", &query.width),
+                ("height", &query.height),
+                ("stride", &query.stride),
+            ];
+            if let Some((field, _)) = given.iter().find(|(_, value)| value.is_some()) {
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
-                    Some("width".into()),
-                    "a raw grey frame needs ?width=W&height=H",
+                    Some((*field).into()),
+                    format!(
+                        "{field}: only for raw frames (application/octet-stream); {content_type} carries its own"
+                    ),
                 ));
             }
-        },
+            if content_type == "image/jpeg" {
+                PushedFrame::Jpeg(bytes)
+            } else {
+                PushedFrame::Png(bytes)
+            }
+        }
+        "application/octet-stream" => {
+            let raw = RawLayout::from_params(
+                query.format.as_deref(),
+                query.width.as_deref(),
+                query.height.as_deref(),
+                query.stride.as_deref(),
+            )
+            .and_then(|layout| RawFrame::new(layout, bytes))
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    e.field().map(Into::into),
+                    e.to_string(),
+                )
+            })?;
+            PushedFrame::Raw(raw)
+        }
         other => {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -666,7 +737,24 @@ async fn health(State(api): State<Arc<Api>>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({
         "status": "ok",
         "uptime_secs": api.started.elapsed().as_secs(),
-        "gateway": {"url": url.as_str(), "reachable": reachable, "requests": api.orders.gate()},
+        "gateway": {
+            "url": url.as_str(),
+            "reachable": reachable,
+            "requests": api.orders.gate(),
+            "simulator": api.orders.simulated(),
+        },
+        "storage": {
+            "free_bytes": api.orders.store().free_bytes().ok(),
+            "reserve_bytes": api.orders.store().reserve(),
+        },
+        "printer": match &api.app_printer {
+            Some(link) => {
+                let mut view = super::print_jobs::state_view(link);
+                view["transport"] = json!("app");
+                view
+            }
+            None => json!({"transport": "device"}),
+        },
         "queue": {
             "unfinished": queue.unfinished,
             "oldest_unfinished": queue.oldest_unfinished.map(|o| json!({"order_id": o.id.to_string(), "state": o.state.kind(), "created_at": o.created_at.as_millis()})),

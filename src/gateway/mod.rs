@@ -50,11 +50,13 @@ impl fmt::Debug for GatewayConfig {
 /// How a call ended.
 #[derive(Debug)]
 pub enum Outcome<T> {
-    /// The request never reached the gateway (DNS, connect, TLS handshake, or the gateway refused it
-    /// before acting, with HTTP 4xx): sending it again is safe.
+    /// The request never reached the gateway (DNS, connect, TLS handshake): sending it again is
+    /// safe. An HTTP answer of any status is not this: a proxy's 408, 429 or 499 can come after
+    /// the gateway acted.
     NotSent(CallError),
     /// The request may have reached the gateway and been acted on, but no usable answer came back
-    /// (timeout or reset after sending, HTTP 5xx, an unreadable body). Reconcile before resending.
+    /// (timeout or reset after sending, any HTTP status but 2xx, an unreadable body). Reconcile
+    /// before resending.
     Unknown(CallError),
     /// A parsed answer, whatever its code.
     Answered(T),
@@ -182,11 +184,6 @@ impl Client {
             Err(e) => return classify_send_error(&e),
         };
         let status = response.status();
-        if status.is_client_error() {
-            return Outcome::NotSent(CallError::new(format!(
-                "the gateway refused the request with HTTP {status}"
-            )));
-        }
         if !status.is_success() {
             return Outcome::Unknown(CallError::new(format!(
                 "the gateway answered HTTP {status}"

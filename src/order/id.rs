@@ -55,13 +55,16 @@ pub const DEVICE_ID_MAX_BYTES: usize = 24;
 /// Generates order ids unique to one device: `<device>-<milliseconds>-<counter>`.
 ///
 /// The stamp never goes backwards within one generator, even when the clock does, and the counter
-/// tells apart ids made in the same millisecond. Across a restart with a clock set back, the
-/// store's duplicate check is the last guard: the caller asks for another id.
+/// tells apart ids made in the same millisecond. Across restarts the store keeps the last stamp
+/// and the generator resumes after it ([`OrderIdGenerator::resume_after`]), so a clock set back
+/// never makes an id twice, even for orders long pruned from the store.
 #[derive(Debug, Clone)]
 pub struct OrderIdGenerator {
     device: String,
     last_stamp: u64,
     counter: u16,
+    /// The next id may use `last_stamp` with counter 0: nothing was made at that stamp yet.
+    fresh: bool,
 }
 
 impl OrderIdGenerator {
@@ -86,10 +89,30 @@ impl OrderIdGenerator {
             device: device.to_owned(),
             last_stamp: 0,
             counter: 0,
+            fresh: false,
         })
     }
 
+    /// Continues after ids made up to `stamp` (by an earlier run): the next id is stamped later,
+    /// whatever the clock says.
+    pub fn resume_after(&mut self, stamp: u64) {
+        if stamp >= self.last_stamp {
+            self.last_stamp = stamp.saturating_add(1);
+            self.counter = 0;
+            self.fresh = true;
+        }
+    }
+
+    /// The stamp of the last id made, to be stored with it (see [`Self::resume_after`]).
+    pub fn last_stamp(&self) -> u64 {
+        self.last_stamp
+    }
+
     pub fn next_id(&mut self, now: Timestamp) -> OrderId {
+        if std::mem::take(&mut self.fresh) {
+            self.last_stamp = self.last_stamp.max(now.as_millis());
+            return self.id();
+        }
         let stamp = now.as_millis().max(self.last_stamp);
         if stamp == self.last_stamp {
             // Within one millisecond: count; past 9999 ids in one millisecond borrow the next one.
@@ -103,6 +126,10 @@ impl OrderIdGenerator {
             self.last_stamp = stamp;
             self.counter = 0;
         }
+        self.id()
+    }
+
+    fn id(&self) -> OrderId {
         OrderId(format!(
             "{}-{}-{}",
             self.device, self.last_stamp, self.counter
@@ -136,6 +163,24 @@ mod tests {
         assert!(OrderIdGenerator::new(&"d".repeat(25)).is_err());
         let e = OrderIdGenerator::new("till-1").unwrap_err();
         assert!(e.problem.contains("'-'"), "{e}");
+    }
+
+    #[test]
+    fn a_resumed_generator_never_repeats_an_earlier_runs_ids() {
+        let mut first = OrderIdGenerator::new("T").unwrap();
+        let made: Vec<OrderId> = (0..3)
+            .map(|_| first.next_id(Timestamp::from_millis(1_000)))
+            .collect();
+        let mut second = OrderIdGenerator::new("T").unwrap();
+        second.resume_after(first.last_stamp());
+        // The clock went back across the restart.
+        let next = second.next_id(Timestamp::from_millis(0));
+        assert!(!made.contains(&next), "{next} repeated");
+        assert_eq!(next.as_str(), "T-1001-0");
+        assert_eq!(
+            second.next_id(Timestamp::from_millis(5_000)).as_str(),
+            "T-5000-0"
+        );
     }
 
     #[test]

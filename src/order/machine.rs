@@ -99,6 +99,9 @@ pub struct Order {
     last_answer: Option<GatewayAnswer>,
     receipt: Receipt,
     history: Vec<Transition>,
+    /// Charged against the gateway simulator, not a real gateway: no money moved.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    simulated: bool,
 }
 
 impl Order {
@@ -125,7 +128,17 @@ impl Order {
                 at: now,
                 why: "created".to_owned(),
             }],
+            simulated: false,
         })
+    }
+
+    /// Marks an order charged against the gateway simulator: no money moves for it.
+    pub fn mark_simulated(&mut self) {
+        self.simulated = true;
+    }
+
+    pub fn simulated(&self) -> bool {
+        self.simulated
     }
 
     pub fn id(&self) -> &OrderId {
@@ -341,15 +354,10 @@ impl Order {
             SendResult::Answered { code, answer } => {
                 self.reached_gateway = true;
                 self.record_answer(&code, answer, now);
+                // Even a 400 (system error) is reconciled: the gateway may have passed the charge
+                // on before failing, and only a query proves it holds none.
                 if let Some(done) = final_state_for(&code) {
                     self.move_to(done, now, format!("attempt {attempt} answered {code}"));
-                } else if code == Code::SystemError {
-                    self.retry_or_give_up(
-                        now,
-                        policy,
-                        random,
-                        format!("attempt {attempt} answered 400 (system error)"),
-                    );
                 } else {
                     self.enter_reconciling(
                         now,
@@ -441,6 +449,23 @@ impl Order {
         self.receipt.status = PrintStatus::NotNeeded;
         self.updated_at = now;
         Ok(())
+    }
+
+    /// Records what became of print job `seq`; the receipt follows only its latest print, so a
+    /// reprint asked for meanwhile stays owed.
+    pub fn receipt_outcome(
+        &mut self,
+        seq: u32,
+        outcome: &super::PrintOutcome,
+        now: Timestamp,
+    ) -> Result<(), OrderError> {
+        if self.receipt.reprints != seq {
+            return Ok(());
+        }
+        match outcome {
+            super::PrintOutcome::Printed => self.receipt_printed(now),
+            super::PrintOutcome::Failed { reason, .. } => self.receipt_failed(reason.clone(), now),
+        }
     }
 
     /// Someone asked for the receipt again.

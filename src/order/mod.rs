@@ -11,7 +11,9 @@
 //! - [`policy`]: backoff, lifetimes, limits and caps.
 //! - [`machine`]: the [`Order`] and its state machine.
 //! - [`receipt`]: the receipt's print status and print jobs.
+//! - [`app_job`]: print jobs handed to the POS app, leased one at a time.
 //! - [`time`]: timestamps, in milliseconds since the Unix epoch.
+pub mod app_job;
 pub mod id;
 pub mod machine;
 pub mod outcome;
@@ -21,10 +23,11 @@ pub mod state;
 pub mod time;
 
 pub use crate::payment_code::{PaymentCode, PaymentCodeError};
+pub use app_job::{AppJob, AppJobId, AppJobKind, AppOutcome, AppResult, LeaseCheck};
 pub use id::{OrderId, OrderIdGenerator};
 pub use machine::{Action, Order, OrderError, Transition};
 pub use outcome::{GatewayAnswer, QueryResult, SendResult};
 pub use policy::{CapError, OpenTotals, Policy};
-pub use receipt::{PrintJob, PrintStatus, Receipt};
+pub use receipt::{PrintJob, PrintOutcome, PrintStatus, Receipt};
 pub use state::{State, StateKind};
 pub use time::Timestamp;

@@ -56,9 +56,38 @@ pub struct PrintJob {
     pub escpos: Vec<u8>,
     pub status: PrintStatus,
     pub created_at: Timestamp,
+    /// The link failed while these bytes were being sent, so some or all of them may be on paper:
+    /// the job goes out again laid out anew and marked `補印`, never as a second original.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub uncertain: bool,
+}
+
+/// What became of one print job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrintOutcome {
+    Printed,
+    Failed {
+        reason: String,
+        /// Whether the job may be partly or wholly on paper (see [`PrintJob::uncertain`]).
+        uncertain: bool,
+    },
 }
 
 impl PrintJob {
+    /// Records `outcome` on the job.
+    pub fn record(&mut self, outcome: &PrintOutcome, at: Timestamp) {
+        match outcome {
+            PrintOutcome::Printed => self.printed(at),
+            PrintOutcome::Failed { reason, uncertain } => {
+                self.status = PrintStatus::Failed {
+                    reason: reason.clone(),
+                    at,
+                };
+                self.uncertain |= *uncertain;
+            }
+        }
+    }
+
     /// The printer took the job: its bytes are no longer needed.
     pub fn printed(&mut self, at: Timestamp) {
         self.status = PrintStatus::Printed { at };
@@ -92,6 +121,7 @@ mod tests {
             escpos: vec![0x1b, 0x40, 0x00, 0xff],
             status: PrintStatus::Pending,
             created_at: Timestamp::from_millis(1),
+            uncertain: false,
         };
         let json = serde_json::to_string(&job).unwrap();
         assert!(json.contains("\"escpos\":\"G0AA/w==\""), "{json}");

@@ -1,7 +1,9 @@
 //! Getting bytes to the printer, and holding them while it cannot print.
 //!
-//! A [`Link`] is one way of reaching a printer: a serial device (a UART, or the RFCOMM link of
-//! the SUNMI InnerPrinter), raw TCP on port 9100, or a device node or file. Two-way links also
+//! A [`Link`] is one way of reaching a printer: a serial device (a UART, or the RFCOMM link of a
+//! Bluetooth SPP printer), raw TCP on port 9100, or a device node or file. A printer that only an
+//! app can reach (SUNMI's printer service) has no link here: the POS app leases its jobs (see
+//! `daemon::app_printer`), and [`sunmi`] reads the states it reports. Two-way links also
 //! answer real-time status requests (`DLE EOT`). The [`Spooler`] keeps jobs in order: on a
 //! two-way link it asks for the status before each job and, when the paper is out or the cover
 //! open, keeps the job and reports [`Delivery::Held`] so the daemon can raise an event and
@@ -14,6 +16,7 @@
 
 mod file;
 mod serial;
+pub mod sunmi;
 mod tcp;
 
 pub use file::FileLink;
@@ -54,6 +57,15 @@ pub fn open(printer: &PrinterProfile) -> Result<Box<dyn Link>, PrintError> {
         Transport::Serial { path, baud } => Box::new(SerialLink::open(path, *baud)?),
         Transport::Tcp { address } => Box::new(TcpLink::connect(address)?),
         Transport::File { path } => Box::new(FileLink::open(path)?),
+        Transport::App {} => {
+            return Err(PrintError::Io {
+                link: "the POS app".to_owned(),
+                source: io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "the app printer link has no device to open; the app leases its jobs",
+                ),
+            });
+        }
     };
     Ok(link)
 }
@@ -67,30 +79,47 @@ pub enum Delivery {
     Held(PrinterStatus),
 }
 
-/// Jobs on their way to one printer.
-pub struct Spooler<L> {
+/// Jobs on their way to one printer, each with a tag `T` saying whose job it is, so the caller
+/// learns which jobs went out before a link failed ([`Spooler::take_sent`],
+/// [`Spooler::into_unsent`]).
+pub struct Spooler<L, T = ()> {
     link: L,
     two_way: bool,
-    queue: VecDeque<Vec<u8>>,
+    queue: VecDeque<(T, Vec<u8>)>,
+    sent: Vec<T>,
 }
 
 impl<L: Link> Spooler<L> {
     /// `two_way` says whether the link answers status requests (from the profile).
     pub fn new(link: L, two_way: bool) -> Self {
-        Spooler {
-            link,
-            two_way,
-            queue: VecDeque::new(),
-        }
+        Spooler::tagged(link, two_way)
     }
 
     /// Queues a job and sends what the printer can take now.
     pub fn submit(&mut self, job: Vec<u8>) -> Result<Delivery, PrintError> {
-        self.queue.push_back(job);
+        self.submit_tagged((), job)
+    }
+}
+
+impl<L: Link, T> Spooler<L, T> {
+    /// A spooler whose jobs carry tags.
+    pub fn tagged(link: L, two_way: bool) -> Self {
+        Spooler {
+            link,
+            two_way,
+            queue: VecDeque::new(),
+            sent: Vec::new(),
+        }
+    }
+
+    /// Queues a job tagged `tag` and sends what the printer can take now.
+    pub fn submit_tagged(&mut self, tag: T, job: Vec<u8>) -> Result<Delivery, PrintError> {
+        self.queue.push_back((tag, job));
         self.retry()
     }
 
-    /// Sends the queued jobs, in order, as long as the printer is ready.
+    /// Sends the queued jobs, in order, as long as the printer is ready. A job the link fails on
+    /// stays at the head of the queue.
     pub fn retry(&mut self) -> Result<Delivery, PrintError> {
         while !self.queue.is_empty() {
             if let Some(status) = self.status()?
@@ -105,14 +134,31 @@ impl<L: Link> Spooler<L> {
                 );
                 return Ok(Delivery::Held(status));
             }
-            let job = &self.queue[0];
+            let (_, job) = &self.queue[0];
             self.link.send(job).map_err(|source| PrintError::Io {
                 link: self.link.describe(),
                 source,
             })?;
-            self.queue.pop_front();
+            let (tag, _) = self.queue.pop_front().expect("the queue is not empty");
+            self.sent.push(tag);
         }
         Ok(Delivery::Printed)
+    }
+
+    /// The tags of the jobs sent since the last call, in order.
+    pub fn take_sent(&mut self) -> Vec<T> {
+        std::mem::take(&mut self.sent)
+    }
+
+    /// The tag of the job that goes out next.
+    pub fn next_tag(&self) -> Option<&T> {
+        self.queue.front().map(|(tag, _)| tag)
+    }
+
+    /// The tags of the jobs not sent, in order. After a link failure the first was being sent, so
+    /// it may be partly or wholly on paper.
+    pub fn into_unsent(self) -> Vec<T> {
+        self.queue.into_iter().map(|(tag, _)| tag).collect()
     }
 
     /// The printer's status, or `None` on a one-way link.

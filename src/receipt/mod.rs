@@ -77,6 +77,13 @@ impl Style {
         align: Align::Centre,
     };
 
+    /// Bold and centred: a line that must not be missed.
+    pub const NOTICE: Style = Style {
+        large: false,
+        bold: true,
+        align: Align::Centre,
+    };
+
     /// Columns one character column of this style takes.
     pub fn scale(&self) -> usize {
         if self.large { 2 } else { 1 }

@@ -195,6 +195,13 @@ impl Ledger {
         }
     }
 
+    /// The script the order's payment code chose, for an order the ledger holds.
+    pub fn script_of(&self, order_id: &str) -> Option<Script> {
+        self.transactions
+            .get(order_id)
+            .map(|t| script_for(&t.entry.payment_code))
+    }
+
     /// Looks an order up. `B200` with the matching rows, none when the gateway has no such order.
     /// A pending transaction is resolved (paid) by the lookup, as the provider's re-send would.
     pub fn query(&mut self, request: &QueryDirectRequest, now: IssueTime) -> QueryDirectResponse {

@@ -20,6 +20,7 @@ use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Response, StatusCode};
 use ledger::{Ledger, SimStore};
+use script::Script;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -350,22 +351,25 @@ fn dispatch(command: Command, data: &Value, state: &State) -> Value {
         Command::Transaction => {
             let request: TransactionRequest = api::parse_body(data).expect("checked by check_body");
             let fingerprint = data.to_string();
-            let result =
-                state
-                    .ledger
-                    .lock()
-                    .expect("ledger lock")
-                    .charge(&request, &fingerprint, now);
-            to_json::<TransactionResponse>(&result.answer)
+            let mut ledger = state.ledger.lock().expect("ledger lock");
+            let result = ledger.charge(&request, &fingerprint, now);
+            let mut answer = to_json::<TransactionResponse>(&result.answer);
+            if ledger.script_of(&request.order.order_id) == Some(Script::PaidOddField) {
+                add_odd_field(&mut answer);
+            }
+            answer
         }
         Command::QueryDirect => {
-            let request = api::parse_body(data).expect("checked by check_body");
-            let answer = state
-                .ledger
-                .lock()
-                .expect("ledger lock")
-                .query(&request, now);
-            to_json(&answer)
+            let request: api::QueryDirectRequest =
+                api::parse_body(data).expect("checked by check_body");
+            let mut ledger = state.ledger.lock().expect("ledger lock");
+            let mut answer = to_json(&ledger.query(&request, now));
+            if ledger.script_of(&request.order_id) == Some(Script::PaidOddField)
+                && let Some(rows) = answer.get_mut("rows").and_then(Value::as_array_mut)
+            {
+                rows.iter_mut().for_each(add_odd_field);
+            }
+            answer
         }
         Command::MemberStatus => {
             let request: api::MemberStatusRequest =
@@ -393,6 +397,13 @@ fn dispatch(command: Command, data: &Value, state: &State) -> Value {
             wallet_url(command)
         }
         Command::DirectDeal | Command::ShoppingDeal | Command::Verification => wallet_url(command),
+    }
+}
+
+/// A receipt-only amount with a fraction (see [`Script::PaidOddField`]).
+fn add_odd_field(answer: &mut Value) {
+    if let Some(fields) = answer.as_object_mut() {
+        fields.insert("actual_cost".to_owned(), Value::String("150.5".to_owned()));
     }
 }
 

@@ -27,10 +27,14 @@ pub enum Script {
     PaidInvoicePending,
     /// 250 with the invoice failed (`invoice_state` 3).
     PaidInvoiceFailed,
+    /// 250 whose answers (and query rows) carry a receipt-only amount with a fraction
+    /// (`actual_cost` "150.5", as a converted foreign amount might), which the answer's table
+    /// does not allow: the charge must still read as paid.
+    PaidOddField,
 }
 
 /// The codes' endings that select a script, in the order they are checked. Anything else pays.
-pub const SCRIPTS: [(&str, Script, &str); 9] = [
+pub const SCRIPTS: [(&str, Script, &str); 10] = [
     ("300", Script::Decline, "declined (300)"),
     ("380", Script::Expire, "expired (380)"),
     (
@@ -60,6 +64,11 @@ pub const SCRIPTS: [(&str, Script, &str); 9] = [
         Script::PaidInvoiceFailed,
         "paid (250), invoice failed",
     ),
+    (
+        "204",
+        Script::PaidOddField,
+        "paid (250), a fractional actual_cost in every answer",
+    ),
 ];
 
 pub fn script_for(payment_code: &str) -> Script {
@@ -76,7 +85,8 @@ impl Script {
             Script::Pay
             | Script::SystemErrorOnce
             | Script::PaidInvoicePending
-            | Script::PaidInvoiceFailed => Code::Paid,
+            | Script::PaidInvoiceFailed
+            | Script::PaidOddField => Code::Paid,
             Script::Decline => Code::Failed,
             Script::Expire => Code::Expired,
             Script::PendingThenPaid => Code::Pending,

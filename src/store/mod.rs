@@ -14,9 +14,14 @@
 //!   "what must resume after a restart" and "how much is still unfinished" without reading orders.
 //! - `print_jobs`: order id, 0, sequence (4 bytes, big-endian) → print job record.
 //! - `quarantine`: records that could not be read, moved aside with the reason, never deleted.
+//! - `app_jobs`, `app_results`: the POS app's print queue and the results it reported (see
+//!   `app_queue`).
+//! - `meta`: the latest stamp of a generated order id, so ids stay unique across restarts even
+//!   when the clock goes back.
 //!
 //! An order and its index entry (and a print job with its order) change in one sled transaction.
 
+mod app_queue;
 mod durability;
 mod record;
 mod vault;
@@ -34,15 +39,21 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use self::durability::Durability;
 use self::vault::Vault;
 use crate::order::{
-    CapError, OpenTotals, Order, OrderError, OrderId, Policy, PrintJob, PrintStatus, StateKind,
-    Timestamp,
+    CapError, OpenTotals, Order, OrderError, OrderId, Policy, PrintJob, PrintOutcome, PrintStatus,
+    StateKind, Timestamp,
 };
+pub use app_queue::Finish;
 pub use record::{OrderHead, SCHEMA_VERSION};
 
 const ORDERS: &str = "orders";
 const OPEN: &str = "open";
 const PRINT_JOBS: &str = "print_jobs";
 const QUARANTINE: &str = "quarantine";
+const APP_JOBS: &str = "app_jobs";
+const APP_RESULTS: &str = "app_results";
+const META: &str = "meta";
+/// In `meta`: the latest stamp of a generated order id (8 bytes, big-endian).
+const ID_STAMP: &[u8] = b"order_id_stamp";
 
 /// sled's page cache. Its default (1 GiB) is sized for a server; on a handheld the hot records
 /// are few, and the kernel's page cache keeps the rest of the file close anyway.
@@ -70,6 +81,16 @@ pub enum StoreError {
          acted on: {0}"
     )]
     Flush(io::Error),
+    #[error(
+        "order store: an earlier write failed ({0}); nothing more is read or written until posd \
+         restarts and recovers from disk"
+    )]
+    Failed(String),
+    #[error(
+        "the disk holding the order store has {free} bytes free, below the reserve of {reserve}; \
+         new charges are refused until space is freed (orders already taken carry on)"
+    )]
+    DiskFull { free: u64, reserve: u64 },
     #[error("order {0} already exists; every order needs an id of its own")]
     Duplicate(OrderId),
     #[error(transparent)]
@@ -127,15 +148,24 @@ impl QuarantinedRecord {
 }
 
 pub struct Store {
+    path: PathBuf,
     db: sled::Db,
     orders: sled::Tree,
     open: sled::Tree,
     print_jobs: sled::Tree,
     quarantine: sled::Tree,
+    app_jobs: sled::Tree,
+    app_results: sled::Tree,
+    meta: sled::Tree,
     vault: Vault,
     durability: Durability,
     /// Makes "check the caps, then insert" one step for concurrent callers.
     insert_lock: Mutex<()>,
+    /// Set by the first failed flush: sled has applied the change in memory but not on disk, and
+    /// latches the error, so the store refuses everything from then on (see [`Store::failure`]).
+    failure: tokio::sync::watch::Sender<Option<String>>,
+    /// Free bytes a new order must leave on the disk (see [`Store::keep_free`]).
+    reserve: std::sync::atomic::AtomicU64,
     quarantined_at_open: Vec<QuarantinedRecord>,
 }
 
@@ -256,14 +286,20 @@ impl Store {
             })
         };
         let mut store = Store {
+            path: path.clone(),
             orders: tree(ORDERS)?,
             open: tree(OPEN)?,
             print_jobs: tree(PRINT_JOBS)?,
             quarantine: tree(QUARANTINE)?,
+            app_jobs: tree(APP_JOBS)?,
+            app_results: tree(APP_RESULTS)?,
+            meta: tree(META)?,
             vault,
             durability,
             db,
             insert_lock: Mutex::new(()),
+            failure: tokio::sync::watch::Sender::new(None),
+            reserve: std::sync::atomic::AtomicU64::new(0),
             quarantined_at_open: Vec::new(),
         };
         store.quarantined_at_open = store.sweep()?;
@@ -298,6 +334,49 @@ impl Store {
     /// Stores a new order, durably. Refused when the id is taken (or was quarantined), or when an
     /// unfinished order would break the caps of `policy`.
     pub fn insert(&self, order: &Order, policy: &Policy) -> Result<(), StoreError> {
+        self.insert_with(order, policy, None)
+    }
+
+    /// Stores a new order whose id was generated at `stamp` (see [`Store::last_id_stamp`]), in
+    /// the same durable step that records the stamp.
+    pub fn insert_generated(
+        &self,
+        order: &Order,
+        policy: &Policy,
+        stamp: u64,
+    ) -> Result<(), StoreError> {
+        self.insert_with(order, policy, Some(stamp))
+    }
+
+    /// The latest stamp of a generated order id: ids made after a restart start past it, so a
+    /// clock set back never makes an id twice.
+    pub fn last_id_stamp(&self) -> Result<u64, StoreError> {
+        let stored = self
+            .meta
+            .get(ID_STAMP)
+            .map_err(storage("reading the order id stamp"))?;
+        Ok(stored
+            .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_ref()).ok())
+            .map_or(0, u64::from_be_bytes))
+    }
+
+    fn insert_with(
+        &self,
+        order: &Order,
+        policy: &Policy,
+        stamp: Option<u64>,
+    ) -> Result<(), StoreError> {
+        self.usable()?;
+        let reserve = self.reserve();
+        if reserve > 0 {
+            let free = self.free_bytes().map_err(|source| StoreError::Storage {
+                doing: "reading the free space",
+                source,
+            })?;
+            if free < reserve {
+                return Err(StoreError::DiskFull { free, reserve });
+            }
+        }
         let _one_at_a_time = self.insert_lock.lock().unwrap_or_else(|e| e.into_inner());
         let key = order.id().as_str().as_bytes();
         let quarantined = self
@@ -321,13 +400,20 @@ impl Store {
         }
         self.keep_payment_code(order)?;
         let bytes = record::encode_order(order);
-        let result = (&self.orders, &self.open).transaction(|(orders, open)| {
+        let result = (&self.orders, &self.open, &self.meta).transaction(|(orders, open, meta)| {
             if orders.get(key)?.is_some() {
                 return abort(StoreError::Duplicate(order.id().clone()));
             }
             orders.insert(key, bytes.as_slice())?;
             if !order.is_final() {
                 open.insert(key, &amount_bytes(order))?;
+            }
+            if let Some(stamp) = stamp {
+                let last = meta
+                    .get(ID_STAMP)?
+                    .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_ref()).ok())
+                    .map_or(0, u64::from_be_bytes);
+                meta.insert(ID_STAMP, &stamp.max(last).to_be_bytes())?;
             }
             Ok(())
         });
@@ -338,6 +424,7 @@ impl Store {
 
     /// Saves a changed order, durably. The order must be in the store, and a final order stays final.
     pub fn save(&self, order: &Order) -> Result<(), StoreError> {
+        self.usable()?;
         self.keep_payment_code(order)?;
         let bytes = record::encode_order(order);
         let result = (&self.orders, &self.open)
@@ -349,6 +436,16 @@ impl Store {
 
     /// Saves an order together with one of its print jobs, durably, in one step.
     pub fn save_print_job(&self, order: &Order, job: &PrintJob) -> Result<(), StoreError> {
+        self.save_print_job_with(order, job, None)
+    }
+
+    fn save_print_job_with(
+        &self,
+        order: &Order,
+        job: &PrintJob,
+        app_job: Option<&crate::order::AppJob>,
+    ) -> Result<(), StoreError> {
+        self.usable()?;
         if job.order_id != *order.id() {
             return Err(StoreError::JobOfAnotherOrder {
                 job_order: job.order_id.clone(),
@@ -359,12 +456,17 @@ impl Store {
         self.keep_payment_code(order)?;
         let bytes = record::encode_order(order);
         let job_bytes = record::encode_print_job(job);
-        let result =
-            (&self.orders, &self.open, &self.print_jobs).transaction(|(orders, open, jobs)| {
+        let app_job = app_job.map(|app_job| (app_job.number, record::encode_app_job(app_job)));
+        let result = (&self.orders, &self.open, &self.print_jobs, &self.app_jobs).transaction(
+            |(orders, open, jobs, app_jobs)| {
                 Self::save_in(orders, open, order, &bytes)?;
                 jobs.insert(job_key(order.id(), job.seq), job_bytes.as_slice())?;
+                if let Some((number, app_bytes)) = &app_job {
+                    app_jobs.insert(&number.to_be_bytes(), app_bytes.as_slice())?;
+                }
                 Ok(())
-            });
+            },
+        );
         self.refused_save_keeps_no_code(order, transaction("saving a print job", result))?;
         self.flush()?;
         self.wipe_payment_code_if_final(order)
@@ -572,6 +674,7 @@ impl Store {
 
     /// Cancels an order that has not reached the gateway, durably, and returns it.
     pub fn cancel(&self, id: &OrderId, now: Timestamp) -> Result<Order, StoreError> {
+        self.usable()?;
         let mut order = self
             .get(id)?
             .ok_or_else(|| StoreError::NotFound(id.clone()))?;
@@ -597,10 +700,16 @@ impl Store {
     /// returns how many orders went. Unfinished orders are never pruned, however old. Only the
     /// heads of the records are read to choose.
     pub fn prune_final_older_than(&self, days: u32, now: Timestamp) -> Result<usize, StoreError> {
+        self.usable()?;
         let cutoff = now.minus(Duration::from_secs(u64::from(days) * 86_400));
         let mut expired = Vec::new();
         self.for_each_head(|head| {
-            if head.state.is_final() && head.updated_at < cutoff {
+            // A receipt still owed keeps its order, however old: it must yet print.
+            let owed = matches!(
+                head.receipt.status,
+                PrintStatus::Pending | PrintStatus::Failed { .. }
+            );
+            if head.state.is_final() && head.updated_at < cutoff && !owed {
                 expired.push(head.id);
             }
         })?;
@@ -621,8 +730,38 @@ impl Store {
             });
             transaction("pruning an order", result)?;
         }
+        self.prune_app_results_before(cutoff)?;
         self.flush()?;
         Ok(expired.len())
+    }
+
+    /// Records what became of print job `seq` of order `id`, with the order's receipt, in one
+    /// durable step. The order is read inside that step, so a reprint asked for meanwhile is
+    /// kept: the receipt follows only its latest print.
+    pub fn record_print(
+        &self,
+        id: &OrderId,
+        seq: u32,
+        outcome: &PrintOutcome,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.usable()?;
+        let result = (&self.orders, &self.print_jobs)
+            .transaction(|(orders, jobs)| apply_print(orders, jobs, id, seq, outcome, at));
+        transaction("recording a print", result)?;
+        self.flush()
+    }
+
+    /// Replaces the bytes of an unprinted job (laid out again, marked as a reprint).
+    pub fn relay_print_job(&self, job: &PrintJob) -> Result<(), StoreError> {
+        self.usable()?;
+        self.print_jobs
+            .insert(
+                job_key(&job.order_id, job.seq),
+                record::encode_print_job(job),
+            )
+            .map_err(storage("saving a print job"))?;
+        self.flush()
     }
 
     /// The print jobs of one order, in sequence.
@@ -718,6 +857,12 @@ impl Store {
             }
         }
         self.read_jobs(self.print_jobs.iter(), &mut moved, |_| false)?;
+        for entry in self.app_jobs.iter() {
+            let (key, bytes) = entry.map_err(storage("reading the app's print queue"))?;
+            if let Err(detail) = record::decode_app_job(&bytes) {
+                moved.push(self.quarantine_record(APP_JOBS, &key, &bytes, detail)?);
+            }
+        }
         Ok(moved)
     }
 
@@ -737,10 +882,11 @@ impl Store {
             bytes: bytes.to_vec(),
         };
         let value = serde_json::to_vec(&record).expect("a quarantined record serializes");
-        let source = if tree == ORDERS {
-            &self.orders
-        } else {
-            &self.print_jobs
+        let source = match tree {
+            ORDERS => &self.orders,
+            APP_JOBS => &self.app_jobs,
+            APP_RESULTS => &self.app_results,
+            _ => &self.print_jobs,
         };
         let result = (source, &self.open, &self.quarantine).transaction(|(source, open, q)| {
             source.remove(key)?;
@@ -768,11 +914,116 @@ impl Store {
         Ok(record)
     }
 
-    /// sled's flush, then the sync it leaves out (see `durability`).
+    /// sled's flush, then the sync it leaves out (see `durability`). The first failure fails the
+    /// store for good: what memory holds is no longer what the disk holds.
     fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map_err(|e| StoreError::Flush(e.into()))?;
-        self.durability.sync().map_err(StoreError::Flush)
+        self.usable()?;
+        let flushed = self
+            .db
+            .flush()
+            .map(drop)
+            .map_err(io::Error::from)
+            .and_then(|()| self.durability.sync());
+        flushed.map_err(|e| {
+            let reason = e.to_string();
+            tracing::error!("the order store could not flush to disk: {reason}");
+            self.failure.send_replace(Some(reason));
+            StoreError::Flush(e)
+        })
     }
+
+    /// Refuses work once a flush has failed.
+    fn usable(&self) -> Result<(), StoreError> {
+        match &*self.failure.borrow() {
+            Some(reason) => Err(StoreError::Failed(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Why the store failed, once a flush has failed; the daemon then stops, so that a restart
+    /// recovers what the disk holds.
+    pub fn failure(&self) -> tokio::sync::watch::Receiver<Option<String>> {
+        self.failure.subscribe()
+    }
+
+    /// Refuses new orders while the disk has less than `bytes` free, so that the orders already
+    /// taken always have room to finish and a full disk never fails a write half-way.
+    pub fn keep_free(&self, bytes: u64) {
+        self.reserve
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The reserve set by [`Store::keep_free`].
+    pub fn reserve(&self) -> u64 {
+        self.reserve.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Free bytes on the file system that holds the store, for the disk reserve.
+    pub fn free_bytes(&self) -> io::Result<u64> {
+        free_bytes(&self.path)
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn free_bytes(path: &Path) -> io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `path` is a NUL-terminated string and `stat` is written by statvfs before it is read.
+    let stat = unsafe {
+        if libc::statvfs(path.as_ptr(), stat.as_mut_ptr()) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        stat.assume_init()
+    };
+    #[allow(clippy::useless_conversion)] // the field widths differ between 32- and 64-bit targets
+    let free = u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize));
+    Ok(free)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn free_bytes(_path: &Path) -> io::Result<u64> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "free space is read on Linux and Android only",
+    ))
+}
+
+/// The print job and the order's receipt as `outcome` leaves them, inside a transaction.
+fn apply_print(
+    orders: &sled::transaction::TransactionalTree,
+    jobs: &sled::transaction::TransactionalTree,
+    id: &OrderId,
+    seq: u32,
+    outcome: &PrintOutcome,
+    at: Timestamp,
+) -> Result<(), ConflictableTransactionError<StoreError>> {
+    let key = job_key(id, seq);
+    // An order pruned meanwhile has nothing left to record.
+    let Some(bytes) = jobs.get(&key)? else {
+        return Ok(());
+    };
+    let mut job = match record::decode_print_job(&bytes) {
+        Ok(job) => job,
+        Err(detail) => {
+            return abort(StoreError::Corrupt {
+                tree: PRINT_JOBS.to_owned(),
+                key: format!("{id}/{seq}"),
+                detail,
+            });
+        }
+    };
+    job.record(outcome, at);
+    jobs.insert(key, record::encode_print_job(&job))?;
+    let order_key = id.as_str().as_bytes();
+    if let Some(bytes) = orders.get(order_key)?
+        && let Ok(mut order) = record::decode_order(&bytes)
+        && order.receipt_outcome(seq, outcome, at).is_ok()
+    {
+        orders.insert(order_key, record::encode_order(&order))?;
+    }
+    Ok(())
 }
 
 fn quarantine_key(tree: &str, key: &[u8]) -> Vec<u8> {

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::order::{Order, OrderId, PrintJob, Receipt, State, Timestamp};
+use crate::order::{AppJob, AppResult, Order, OrderId, PrintJob, Receipt, State, Timestamp};
 
 /// The layout written by this version.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -86,6 +86,44 @@ pub fn decode_print_job(bytes: &[u8]) -> Result<PrintJob, String> {
     check_schema(bytes)?;
     let record: PrintJobRecord = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     Ok(record.job)
+}
+
+/// A record of the app's print queue: a job, or a reported result.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppRecord<T> {
+    schema: u32,
+    record: T,
+}
+
+fn encode_app<T: Serialize>(record: &T) -> Vec<u8> {
+    serde_json::to_vec(&AppRecord {
+        schema: SCHEMA_VERSION,
+        record,
+    })
+    .expect("an app print queue record always serializes to JSON")
+}
+
+fn decode_app<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    check_schema(bytes)?;
+    let record: AppRecord<T> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    Ok(record.record)
+}
+
+pub fn encode_app_job(job: &AppJob) -> Vec<u8> {
+    encode_app(job)
+}
+
+pub fn decode_app_job(bytes: &[u8]) -> Result<AppJob, String> {
+    decode_app(bytes)
+}
+
+pub fn encode_app_result(result: &AppResult) -> Vec<u8> {
+    encode_app(result)
+}
+
+pub fn decode_app_result(bytes: &[u8]) -> Result<AppResult, String> {
+    decode_app(bytes)
 }
 
 fn check_schema(bytes: &[u8]) -> Result<(), String> {

@@ -248,6 +248,33 @@ pub async fn event_lines(
     BufReader::new(stream).lines()
 }
 
+/// Every event the daemon sends from now on, collected as they come.
+pub async fn collect_events(socket: &Path) -> std::sync::Arc<std::sync::Mutex<Vec<Value>>> {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut lines = event_lines(socket).await;
+    let sink = seen.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(data) = line.strip_prefix("data: ") {
+                sink.lock()
+                    .unwrap()
+                    .push(serde_json::from_str(data).unwrap());
+            }
+        }
+    });
+    seen
+}
+
+/// The kinds of the events collected so far.
+pub fn kinds(events: &std::sync::Mutex<Vec<Value>>) -> Vec<String> {
+    events
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// Every order the daemon holds, asked for page after page.
 pub async fn every_order(client: &LocalClient) -> Vec<Value> {
     let mut orders: Vec<Value> = Vec::new();
@@ -304,4 +331,64 @@ pub fn dir_bytes(dir: &std::path::Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+/// A 58 mm receipt read back from its ESC/POS bytes by an independent decoder (`rxing`): what a
+/// customer's phone or an auditor's scanner would read off the paper.
+pub struct PaperReadBack {
+    pub text_lines: Vec<String>,
+    pub code39: String,
+    pub left_qr: String,
+    pub right_qr: String,
+}
+
+/// Draws `bytes` as a GB18030 58 mm printer would and reads the e-invoice's codes off the paper.
+pub fn read_receipt(bytes: &[u8]) -> PaperReadBack {
+    use posd::escpos::{interpret, native_encoding};
+    use posd::profile::TextEncoding;
+    use rxing::BarcodeFormat;
+    let preview = interpret(bytes, 384, native_encoding(TextEncoding::Gb18030)).unwrap();
+    assert!(preview.overflows.is_empty() && preview.wide_images.is_empty());
+    let pair = preview
+        .images
+        .iter()
+        .rposition(|i| i.height >= 120)
+        .expect("the invoice's QR pair on the paper");
+    let (barcode, pair) = (preview.images[pair - 1], preview.images[pair]);
+    let read = |x, y, w, h, format| read_code(&preview.bitmap, x, y, w, h, format);
+    PaperReadBack {
+        code39: read(0, barcode.y, 384, barcode.height, BarcodeFormat::CODE_39),
+        left_qr: read(0, pair.y, 192, pair.height, BarcodeFormat::QR_CODE),
+        right_qr: read(192, pair.y, 192, pair.height, BarcodeFormat::QR_CODE),
+        text_lines: preview.text_lines,
+    }
+}
+
+fn read_code(
+    bitmap: &posd::receipt::Bitmap,
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
+    format: rxing::BarcodeFormat,
+) -> String {
+    const SCALE: u32 = 2;
+    let mut luma = Vec::with_capacity((w * h * SCALE * SCALE) as usize);
+    for row in 0..h * SCALE {
+        for column in 0..w * SCALE {
+            luma.push(if bitmap.get(x + column / SCALE, y + row / SCALE) {
+                0
+            } else {
+                255
+            });
+        }
+    }
+    let mut hints = rxing::DecodeHints {
+        CharacterSet: (format == rxing::BarcodeFormat::QR_CODE).then(|| "UTF-8".to_owned()),
+        ..rxing::DecodeHints::default()
+    };
+    rxing::helpers::detect_in_luma_with_hints(luma, w * SCALE, h * SCALE, Some(format), &mut hints)
+        .unwrap_or_else(|e| panic!("no {format:?} on the paper: {e:?}"))
+        .getText()
+        .to_owned()
 }

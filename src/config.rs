@@ -78,6 +78,39 @@ pub struct PrinterSettings {
     /// On the app printer link: how long the POS app has to report a leased job's result before
     /// the job is handed out again, marked `補印`.
     pub app_lease_secs: u64,
+    /// What to do with an answer whose `invoice_print_device` is 0 (自行處理, the merchant
+    /// handles printing): posd is that merchant's own system, so by default it prints as
+    /// `invoice_print_type` says; `hold` prints only when a reprint is asked for.
+    pub print_device_0: PrintDeviceZero,
+}
+
+/// `printer.print_device_0`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrintDeviceZero {
+    #[default]
+    Print,
+    Hold,
+}
+
+impl std::str::FromStr for PrintDeviceZero {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "print" => Ok(PrintDeviceZero::Print),
+            "hold" => Ok(PrintDeviceZero::Hold),
+            other => Err(format!("{other:?} is not print or hold")),
+        }
+    }
+}
+
+impl std::fmt::Display for PrintDeviceZero {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PrintDeviceZero::Print => "print",
+            PrintDeviceZero::Hold => "hold",
+        })
+    }
 }
 
 impl Default for PrinterSettings {
@@ -88,6 +121,7 @@ impl Default for PrinterSettings {
             layout: None,
             previews: false,
             app_lease_secs: 60,
+            print_device_0: PrintDeviceZero::Print,
         }
     }
 }
@@ -305,6 +339,7 @@ overrides! {
     "POSD_LAYOUT" => "printer.layout": |c, v| parse_opt(&mut c.printer.layout, v);
     "POSD_PREVIEWS" => "printer.previews": |c, v| flag(&mut c.printer.previews, v);
     "POSD_PRINTER_APP_LEASE_SECS" => "printer.app_lease_secs": |c, v| parse(&mut c.printer.app_lease_secs, v);
+    "POSD_PRINT_DEVICE_0" => "printer.print_device_0": |c, v| parse(&mut c.printer.print_device_0, v);
     "POSD_SCAN_SOURCE" => "scan.source": |c, v| parse(&mut c.scan.source, v);
     "POSD_SCAN_ON_CHARGE" => "scan.on_charge": |c, v| parse(&mut c.scan.on_charge, v);
     "POSD_SCAN_TIMEOUT_MS" => "scan.timeout_ms": |c, v| parse(&mut c.scan.timeout_ms, v);

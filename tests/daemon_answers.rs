@@ -148,3 +148,72 @@ async fn tills_name_their_orders_apart_without_configuration() {
     let stamp = |id: &str| id.split('-').nth(1).unwrap().parse::<u64>().unwrap();
     assert!(stamp(after) > stamp(&ids[0]), "{after} after {}", ids[0]);
 }
+
+/// An account whose answers say `invoice_print_device` 0 (the merchant handles printing): posd is
+/// that merchant's system, so it prints the proof by default; `printer.print_device_0 = "hold"`
+/// prints it only when a reprint is asked for.
+#[tokio::test]
+async fn invoice_print_device_0_prints_unless_held_by_configuration() {
+    use posd::api::values::InvoicePrintDevice;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut config = posd::sim::SimConfig::new(
+        support::AGENT_UID,
+        posd::envelope::AgentKey::new(support::KEY).unwrap(),
+        support::STORE,
+    );
+    config.store.print_device = InvoicePrintDevice::Merchant;
+    let sim = posd::sim::start(config, listener).await.unwrap();
+
+    for (setting, printed) in [(None, true), (Some("hold"), false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
+        if let Some(setting) = setting {
+            env.push(("POSD_PRINT_DEVICE_0".into(), setting.into()));
+        }
+        let daemon = Daemon::start(dir.path(), env);
+        daemon.ready().await;
+        let client = daemon.client();
+        let mut charge = support::latte(60);
+        charge["payment_code"] = json!(format!("MY13697573pbmQs{}", u8::from(printed)));
+        let (_, order) = client
+            .request(Method::POST, "/v1/charges", Some(&charge))
+            .await
+            .unwrap();
+        let id = order["order_id"].as_str().unwrap().to_owned();
+        let order = wait_final(&client, &id, Duration::from_secs(15)).await;
+        assert_eq!(order["gateway"]["invoice_print_device"], 0, "{order}");
+        let receipt = loop {
+            let (_, order) = client
+                .request(Method::GET, &format!("/v1/charges/{id}"), None)
+                .await
+                .unwrap();
+            let status = order["receipt"]["status"]["status"].clone();
+            if status != "pending" {
+                break status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let paper = std::fs::read(dir.path().join("printer.bin")).unwrap_or_default();
+        if printed {
+            assert_eq!(receipt, "printed");
+            assert!(!paper.is_empty());
+        } else {
+            assert_eq!(receipt, "not_needed");
+            assert!(paper.is_empty());
+            // Asked for, it prints, marked as a reprint.
+            let (status, _) = client
+                .request(Method::POST, &format!("/v1/charges/{id}/reprint"), None)
+                .await
+                .unwrap();
+            assert_eq!(status, StatusCode::OK);
+            let deadline = std::time::Instant::now() + Duration::from_secs(15);
+            while std::fs::metadata(dir.path().join("printer.bin")).map_or(0, |m| m.len()) == 0 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the reprint did not print"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}

@@ -392,6 +392,7 @@ fn printer_setup(
         layout,
         logo,
         previews: previews.then(|| paths.data_dir.join("previews")),
+        print_device_0: settings.print_device_0,
     })
 }
 

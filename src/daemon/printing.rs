@@ -10,6 +10,7 @@ use super::app_printer::AppPrinter;
 use super::events::{Event, EventBus, EventKind};
 use crate::api::TransactionResponse;
 use crate::api::values::InvoicePrintDevice;
+use crate::config::PrintDeviceZero;
 use crate::escpos::{self, EncodeOptions};
 use crate::order::{Order, OrderId, PrintJob, PrintOutcome, PrintStatus};
 use crate::printer::{self, Delivery, Spooler};
@@ -62,6 +63,8 @@ pub struct PrinterSetup {
     pub logo: Option<receipt::Bitmap>,
     /// Where to write a PNG preview of every job, drawn from its bytes.
     pub previews: Option<PathBuf>,
+    /// Whether an answer with `invoice_print_device` 0 prints without being asked.
+    pub print_device_0: PrintDeviceZero,
 }
 
 /// A request to the printer thread.
@@ -211,8 +214,11 @@ impl Printer {
         let typed: Option<TransactionResponse> = serde_json::from_value(answer.raw.clone()).ok();
         let merchant_prints = typed.as_ref().and_then(|t| t.invoice_print_device)
             == Some(InvoicePrintDevice::Merchant);
-        if merchant_prints && !reprint {
-            // invoice_print_device 0: the merchant prints elsewhere unless the POS app asks here.
+        if merchant_prints
+            && !reprint
+            && self.renderer.setup.print_device_0 == PrintDeviceZero::Hold
+        {
+            // invoice_print_device 0, held by configuration: printed only when asked for again.
             self.not_needed(order);
             return;
         }

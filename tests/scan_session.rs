@@ -9,11 +9,24 @@ use std::time::Duration;
 use common::corpus::{self, Condition};
 use image::{GrayImage, ImageFormat};
 use posd::scan::session::{Scanner, cancel_pair};
-use posd::scan::source::{FailedScanRecorder, ImageFiles, PushedFrame, PushedFrames};
+use posd::scan::source::{
+    FailedScanRecorder, ImageFiles, PushedFrame, PushedFrames, RawFormat, RawFrame, RawLayout,
+};
 use posd::scan::{
     CodeRules, Decoder, DecoderConfig, Deduper, MaskedCode, ScanEvent, ScanOutcome, SessionConfig,
 };
 use tokio::sync::mpsc;
+
+/// A grey frame as the POS app pushes it, packed rows.
+fn grey(frame: &GrayImage) -> PushedFrame {
+    let layout = RawLayout {
+        format: RawFormat::Grey,
+        width: frame.width(),
+        height: frame.height(),
+        stride: frame.width(),
+    };
+    PushedFrame::Raw(RawFrame::new(layout, frame.as_raw().clone()).unwrap())
+}
 
 fn scanner(timeout: Duration) -> (Scanner, mpsc::UnboundedReceiver<ScanEvent>) {
     let (events, received) = mpsc::unbounded_channel();
@@ -101,11 +114,6 @@ async fn refused_texts_and_bad_frames_do_not_end_the_scan() {
     let url_frame = corpus::render_plain("https://example.com/menu", 6);
     let sample = corpus::sample(Condition::Clean, 12);
     let (sender, mut source) = PushedFrames::channel(8);
-    let grey = |frame: &GrayImage| PushedFrame::Grey {
-        width: frame.width(),
-        height: frame.height(),
-        pixels: frame.as_raw().clone(),
-    };
     sender.send(grey(&url_frame)).await.unwrap();
     sender.send(grey(&url_frame)).await.unwrap();
     sender
@@ -152,14 +160,7 @@ async fn a_scan_without_frames_times_out_and_saves_what_it_saw() {
     let mut scanner = scanner.with_recorder(FailedScanRecorder::new(dir.path().into(), 4, 10));
     let (sender, mut source) = PushedFrames::channel(2);
     let blank = GrayImage::from_pixel(64, 48, image::Luma([90]));
-    sender
-        .send(PushedFrame::Grey {
-            width: 64,
-            height: 48,
-            pixels: blank.as_raw().clone(),
-        })
-        .await
-        .unwrap();
+    sender.send(grey(&blank)).await.unwrap();
 
     let (_cancel, signal) = cancel_pair();
     let outcome = scanner.scan(&mut source, signal).await;

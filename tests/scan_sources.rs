@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use image::{DynamicImage, GrayImage, ImageFormat, Luma};
-use posd::scan::source::{FailedScanRecorder, ImageFiles, PushedFrame, PushedFrameError};
+use posd::scan::source::{
+    FailedScanRecorder, ImageFiles, PushedFrame, PushedFrameError, RawFormat, RawFrame,
+    RawFrameError, RawLayout,
+};
 use posd::scan::{FrameSource, SourceError};
 
 fn encode(image: &GrayImage, format: ImageFormat) -> Vec<u8> {
@@ -63,7 +66,7 @@ async fn image_file_errors_name_the_path() {
 
 #[tokio::test]
 async fn pushed_frames_of_every_format_arrive_decoded() {
-    let (sender, mut source) = posd::scan::source::PushedFrames::channel(4);
+    let (sender, mut source) = posd::scan::source::PushedFrames::channel(8);
     let frame = small_frame();
     sender
         .send(PushedFrame::Png(encode(&frame, ImageFormat::Png)))
@@ -73,12 +76,44 @@ async fn pushed_frames_of_every_format_arrive_decoded() {
         .send(PushedFrame::Jpeg(encode(&frame, ImageFormat::Jpeg)))
         .await
         .unwrap();
+    let packed = RawLayout {
+        format: RawFormat::Grey,
+        width: 8,
+        height: 6,
+        stride: 8,
+    };
     sender
-        .send(PushedFrame::Grey {
-            width: 8,
-            height: 6,
-            pixels: frame.as_raw().clone(),
-        })
+        .send(PushedFrame::Raw(
+            RawFrame::new(packed, frame.as_raw().clone()).unwrap(),
+        ))
+        .await
+        .unwrap();
+    // Camera2's Y plane: rows padded to 12 bytes with junk, the last row without its padding.
+    let mut padded = Vec::new();
+    for row in frame.rows() {
+        padded.extend(row.map(|p| p.0[0]));
+        padded.extend([0xEE; 4]);
+    }
+    padded.truncate(padded.len() - 4);
+    let camera2 = RawLayout {
+        stride: 12,
+        ..packed
+    };
+    sender
+        .send(PushedFrame::Raw(
+            RawFrame::new(camera2, padded.clone()).unwrap(),
+        ))
+        .await
+        .unwrap();
+    // NV21: the same Y plane, full last row, then 3 rows of VU.
+    padded.extend([0xEE; 4]);
+    padded.extend([0x80; 12 * 3]);
+    let nv21 = RawLayout {
+        format: RawFormat::Nv21,
+        ..camera2
+    };
+    sender
+        .send(PushedFrame::Raw(RawFrame::new(nv21, padded).unwrap()))
         .await
         .unwrap();
     drop(sender);
@@ -88,8 +123,10 @@ async fn pushed_frames_of_every_format_arrive_decoded() {
     assert_eq!(png.origin, "pushed frame 1");
     let jpeg = source.next_frame().await.unwrap().unwrap();
     assert_eq!(jpeg.image.to_luma8().dimensions(), (8, 6));
-    let grey = source.next_frame().await.unwrap().unwrap();
-    assert_eq!(grey.image.to_luma8(), frame);
+    for layout in ["packed grey", "padded grey", "nv21"] {
+        let grey = source.next_frame().await.unwrap().unwrap();
+        assert_eq!(grey.image.to_luma8(), frame, "{layout}");
+    }
     assert!(
         source.next_frame().await.unwrap().is_none(),
         "ends when the sender is dropped"
@@ -106,22 +143,12 @@ async fn bad_pushed_frames_say_what_was_wrong() {
         PushedFrame::Jpeg(png),
         PushedFrame::Png(b"plain text".to_vec()),
         PushedFrame::Png(truncated),
-        PushedFrame::Grey {
-            width: 640,
-            height: 480,
-            pixels: vec![0; 1000],
-        },
-        PushedFrame::Grey {
-            width: 0,
-            height: 480,
-            pixels: Vec::new(),
-        },
     ];
     for frame in frames {
         sender.send(frame).await.unwrap();
     }
     let mut messages = Vec::new();
-    for index in 1..=5 {
+    for index in 1..=3 {
         let error = source.next_frame().await.unwrap_err();
         assert!(error.is_frame_only());
         let SourceError::BadPushedFrame { index: got, reason } = &error else {
@@ -131,9 +158,7 @@ async fn bad_pushed_frames_say_what_was_wrong() {
         match (index, reason) {
             (1, PushedFrameError::FormatMismatch { .. })
             | (2, PushedFrameError::UnknownFormat { .. })
-            | (3, PushedFrameError::Damaged { .. })
-            | (4, PushedFrameError::SizeMismatch { .. })
-            | (5, PushedFrameError::Empty { .. }) => {}
+            | (3, PushedFrameError::Damaged { .. }) => {}
             _ => panic!("frame {index}: {reason:?}"),
         }
         messages.push(error.to_string());
@@ -142,9 +167,97 @@ async fn bad_pushed_frames_say_what_was_wrong() {
         messages[0],
         "pushed frame 1 rejected: declared JPEG but the bytes are Png"
     );
+}
+
+/// The layout a request's query asks for, e.g. `width=640&height=480`.
+fn params(query: &str) -> Result<RawLayout, RawFrameError> {
+    let get = |name| {
+        query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value)
+    };
+    RawLayout::from_params(get("format"), get("width"), get("height"), get("stride"))
+}
+
+#[test]
+fn raw_layouts_default_to_packed_grey_and_name_each_bad_parameter() {
     assert_eq!(
-        messages[3],
-        "pushed frame 4 rejected: grey frame of 640x480 needs 307200 bytes, got 1000"
+        params("width=640&height=480").unwrap(),
+        RawLayout {
+            format: RawFormat::Grey,
+            width: 640,
+            height: 480,
+            stride: 640
+        }
+    );
+    assert_eq!(
+        params("format=nv21&width=640&height=480&stride=704")
+            .unwrap()
+            .stride,
+        704
+    );
+    for (query, field, problem) in [
+        (
+            "format=yuv&width=8&height=8",
+            "format",
+            "\"yuv\" is not grey or nv21",
+        ),
+        ("height=8", "width", "missing"),
+        ("width=8", "height", "missing"),
+        ("width=0&height=8", "width", "from 1 to 4096"),
+        ("width=8&height=4097", "height", "from 1 to 4096"),
+        ("width=-8&height=8", "width", "\"-8\""),
+        ("width=8&height=8&stride=7", "stride", "from the width (8)"),
+        ("width=8&height=8&stride=8193", "stride", "to 8192"),
+        ("width=8&height=8&stride=x", "stride", "\"x\""),
+        ("format=nv21&width=7&height=8", "width", "odd"),
+        ("format=nv21&width=8&height=9", "height", "odd"),
+    ] {
+        let error = params(query).unwrap_err();
+        assert_eq!(error.field(), Some(field), "{query}: {error}");
+        let message = error.to_string();
+        assert!(
+            message.starts_with(&format!("{field}: ")) && message.contains(problem),
+            "{query}: {message}"
+        );
+    }
+}
+
+#[test]
+fn a_raw_body_must_fit_its_layout() {
+    let camera2 = RawLayout {
+        format: RawFormat::Grey,
+        width: 640,
+        height: 480,
+        stride: 704,
+    };
+    // 479 padded rows and the last without its padding, up to every row padded.
+    for size in [704 * 479 + 640, 704 * 480] {
+        RawFrame::new(camera2, vec![0; size]).unwrap();
+    }
+    let short = RawFrame::new(camera2, vec![0; 704 * 479 + 639]).unwrap_err();
+    assert_eq!(short.field(), None);
+    assert_eq!(
+        short.to_string(),
+        "the body is 337855 bytes; a grey frame of 640x480 with rows of 704 bytes needs 337856"
+    );
+    let long = RawFrame::new(camera2, vec![0; 704 * 480 + 1]).unwrap_err();
+    assert_eq!(
+        long.to_string(),
+        "the body is 337921 bytes; a grey frame of 640x480 with rows of 704 bytes takes at most 337920"
+    );
+    let nv21 = RawLayout {
+        format: RawFormat::Nv21,
+        stride: 640,
+        ..camera2
+    };
+    RawFrame::new(nv21, vec![0; 640 * 480 * 3 / 2]).unwrap();
+    let y_only = RawFrame::new(nv21, vec![0; 640 * 480]).unwrap_err();
+    assert!(
+        y_only.to_string().ends_with("needs 460800"),
+        "the VU plane is part of the body: {y_only}"
     );
 }
 

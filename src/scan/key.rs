@@ -13,6 +13,10 @@
 //! Only presses of the configured key count. A press while a charge waits for its payment code
 //! asks for a scan; a press with nothing pending is reported as such and does nothing else.
 //! Whether a charge is pending is the caller's knowledge, asked through [`PendingCharge`].
+//!
+//! This is the Linux till's key (profile `[scan_key] source = "evdev"`). On Android an app's
+//! processes cannot read `/dev/input`: the POS app gets the key as a `KeyEvent` and forwards a
+//! press as `POST /v1/scan` (`source = "app"`), and nothing here runs.
 
 use std::path::Path;
 

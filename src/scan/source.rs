@@ -4,8 +4,9 @@
 //!
 //! - [`ImageFiles`]: image files or a folder of them, replayed once, in name order (tests,
 //!   demos, and reproducing a field problem from frames saved by [`FailedScanRecorder`]).
-//! - [`PushedFrames`]: frames the POS app pushes (JPEG, PNG or raw 8-bit grey) through a
-//!   channel; on Android the app owns the camera and the daemon only sees these.
+//! - [`PushedFrames`]: frames the POS app pushes (JPEG, PNG, or the camera's own bytes: a grey or
+//!   NV21 [`RawFrame`] whose rows may be padded) through a channel; on Android the app owns the
+//!   camera and the daemon only sees these.
 //! - `Camera` (cargo feature `camera`): a V4L2 camera, opened when the source is created and
 //!   released when it is dropped, so it is held only while a scan runs.
 
@@ -150,12 +151,8 @@ impl FrameSource for ImageFiles {
 pub enum PushedFrame {
     Jpeg(Vec<u8>),
     Png(Vec<u8>),
-    /// Raw 8-bit luminance, row by row, no padding.
-    Grey {
-        width: u32,
-        height: u32,
-        pixels: Vec<u8>,
-    },
+    /// Camera bytes as the app has them (grey or NV21, rows possibly padded), already checked.
+    Raw(RawFrame),
 }
 
 impl std::fmt::Debug for PushedFrame {
@@ -163,12 +160,228 @@ impl std::fmt::Debug for PushedFrame {
         match self {
             PushedFrame::Jpeg(bytes) => write!(f, "Jpeg({} bytes)", bytes.len()),
             PushedFrame::Png(bytes) => write!(f, "Png({} bytes)", bytes.len()),
-            PushedFrame::Grey {
-                width,
-                height,
-                pixels,
-            } => write!(f, "Grey({width}x{height}, {} bytes)", pixels.len()),
+            PushedFrame::Raw(raw) => write!(f, "Raw({raw:?})"),
         }
+    }
+}
+
+/// How a raw frame's pixels are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawFormat {
+    /// The Y (luminance) plane alone.
+    Grey,
+    /// The Y plane, then the interleaved VU plane at half the height (Android's `NV21`).
+    Nv21,
+}
+
+impl RawFormat {
+    /// The format as `?format=` names it, with its article.
+    fn with_article(self) -> &'static str {
+        match self {
+            RawFormat::Grey => "a grey",
+            RawFormat::Nv21 => "an nv21",
+        }
+    }
+}
+
+/// The layout of a raw frame: the Y plane comes first, `height` rows of `stride` bytes of which
+/// the first `width` are pixels (Camera2's `YUV_420_888` pads rows to a row stride).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawLayout {
+    pub format: RawFormat,
+    pub width: u32,
+    pub height: u32,
+    pub stride: u32,
+}
+
+impl std::fmt::Display for RawLayout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} frame of {}x{} with rows of {} bytes",
+            self.format.with_article(),
+            self.width,
+            self.height,
+            self.stride
+        )
+    }
+}
+
+/// What was wrong with a raw frame's layout or body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RawFrameError {
+    #[error("{field}: {problem}")]
+    Field {
+        field: &'static str,
+        problem: String,
+    },
+    #[error("the body is {actual} bytes; {layout} needs {least}")]
+    BodyTooShort {
+        layout: RawLayout,
+        least: u64,
+        actual: usize,
+    },
+    #[error("the body is {actual} bytes; {layout} takes at most {most}")]
+    BodyTooLong {
+        layout: RawLayout,
+        most: u64,
+        actual: usize,
+    },
+}
+
+impl RawFrameError {
+    /// The request parameter at fault; `None` when it is the body.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            RawFrameError::Field { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl RawLayout {
+    /// The largest width or height taken: a camera preview is far smaller, and the bound keeps
+    /// every size computation small.
+    pub const MAX_SIDE: u32 = 4096;
+    /// The largest row stride taken: rows are padded to an alignment, never to twice their size.
+    pub const MAX_STRIDE: u32 = 2 * Self::MAX_SIDE;
+
+    /// Reads a layout from the request's parameters, as text so that each bad value is named:
+    /// `format` is `grey` (the default) or `nv21`, `stride` defaults to the width.
+    pub fn from_params(
+        format: Option<&str>,
+        width: Option<&str>,
+        height: Option<&str>,
+        stride: Option<&str>,
+    ) -> Result<RawLayout, RawFrameError> {
+        let bad = |field, problem: String| RawFrameError::Field { field, problem };
+        let format = match format {
+            None | Some("grey") => RawFormat::Grey,
+            Some("nv21") => RawFormat::Nv21,
+            Some(other) => return Err(bad("format", format!("{other:?} is not grey or nv21"))),
+        };
+        let side = |field, value: Option<&str>| {
+            let value =
+                value.ok_or_else(|| bad(field, "missing; a raw frame needs its size".into()))?;
+            match value.parse::<u32>() {
+                Ok(n) if (1..=Self::MAX_SIDE).contains(&n) => Ok(n),
+                _ => Err(bad(
+                    field,
+                    format!(
+                        "{value:?} is not a whole number from 1 to {}",
+                        Self::MAX_SIDE
+                    ),
+                )),
+            }
+        };
+        let width = side("width", width)?;
+        let height = side("height", height)?;
+        let stride = match stride {
+            None => width,
+            Some(value) => match value.parse::<u32>() {
+                Ok(n) if (width..=Self::MAX_STRIDE).contains(&n) => n,
+                _ => {
+                    return Err(bad(
+                        "stride",
+                        format!(
+                            "{value:?} is not a whole number from the width ({width}) to {}",
+                            Self::MAX_STRIDE
+                        ),
+                    ));
+                }
+            },
+        };
+        if format == RawFormat::Nv21 {
+            // Each VU pair covers 2×2 pixels.
+            for (field, n) in [("width", width), ("height", height)] {
+                if n % 2 == 1 {
+                    return Err(bad(field, format!("{n} is odd; nv21 needs even sides")));
+                }
+            }
+        }
+        Ok(RawLayout {
+            format,
+            width,
+            height,
+            stride,
+        })
+    }
+
+    /// The body sizes this layout takes. The last row of a plane may come without its padding,
+    /// as Camera2's plane buffers end.
+    fn body_sizes(&self) -> (u64, u64) {
+        let (width, height, stride) = (
+            u64::from(self.width),
+            u64::from(self.height),
+            u64::from(self.stride),
+        );
+        let plane = |rows: u64| (stride * rows, stride * (rows - 1) + width);
+        match self.format {
+            RawFormat::Grey => {
+                let (full, least) = plane(height);
+                (least, full)
+            }
+            RawFormat::Nv21 => {
+                let (vu_full, vu_least) = plane(height / 2);
+                (stride * height + vu_least, stride * height + vu_full)
+            }
+        }
+    }
+}
+
+/// A raw frame whose body fits its layout.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawFrame {
+    layout: RawLayout,
+    bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for RawFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}, {} bytes", self.layout, self.bytes.len())
+    }
+}
+
+impl RawFrame {
+    /// Checks that `bytes` hold the frame `layout` describes, naming the sizes when not.
+    pub fn new(layout: RawLayout, bytes: Vec<u8>) -> Result<RawFrame, RawFrameError> {
+        let (least, most) = layout.body_sizes();
+        let actual = bytes.len();
+        if (actual as u64) < least {
+            return Err(RawFrameError::BodyTooShort {
+                layout,
+                least,
+                actual,
+            });
+        }
+        if actual as u64 > most {
+            return Err(RawFrameError::BodyTooLong {
+                layout,
+                most,
+                actual,
+            });
+        }
+        Ok(RawFrame { layout, bytes })
+    }
+
+    /// The Y plane as a grey image; the padding of each row and the VU plane are left out.
+    pub fn into_grey(self) -> GrayImage {
+        let RawLayout {
+            width,
+            height,
+            stride,
+            ..
+        } = self.layout;
+        let (w, h, stride) = (width as usize, height as usize, stride as usize);
+        let mut pixels = self.bytes;
+        if stride != w {
+            // Row r moves from r × stride to r × width: never forward of where it is read.
+            for row in 1..h {
+                pixels.copy_within(row * stride..row * stride + w, row * w);
+            }
+        }
+        pixels.truncate(w * h);
+        GrayImage::from_raw(width, height, pixels).expect("the body was checked against the layout")
     }
 }
 
@@ -188,15 +401,6 @@ pub enum PushedFrameError {
         #[source]
         source: image::ImageError,
     },
-    #[error("grey frame of {width}x{height} needs {expected} bytes, got {actual}")]
-    SizeMismatch {
-        width: u32,
-        height: u32,
-        expected: u64,
-        actual: usize,
-    },
-    #[error("grey frame has an empty side ({width}x{height})")]
-    Empty { width: u32, height: u32 },
 }
 
 impl PushedFrame {
@@ -205,27 +409,7 @@ impl PushedFrame {
         match self {
             PushedFrame::Jpeg(bytes) => decode_declared(&bytes, ImageFormat::Jpeg, "JPEG"),
             PushedFrame::Png(bytes) => decode_declared(&bytes, ImageFormat::Png, "PNG"),
-            PushedFrame::Grey {
-                width,
-                height,
-                pixels,
-            } => {
-                if width == 0 || height == 0 {
-                    return Err(PushedFrameError::Empty { width, height });
-                }
-                let expected = u64::from(width) * u64::from(height);
-                if pixels.len() as u64 != expected {
-                    return Err(PushedFrameError::SizeMismatch {
-                        width,
-                        height,
-                        expected,
-                        actual: pixels.len(),
-                    });
-                }
-                let grey = GrayImage::from_raw(width, height, pixels)
-                    .expect("length checked against width × height");
-                Ok(DynamicImage::ImageLuma8(grey))
-            }
+            PushedFrame::Raw(raw) => Ok(DynamicImage::ImageLuma8(raw.into_grey())),
         }
     }
 }

@@ -194,9 +194,12 @@ fn transaction<T>(
 fn open_sled(store_dir: &Path, sled_dir: &Path) -> Result<sled::Db, StoreError> {
     let started = Instant::now();
     loop {
+        // No background flusher: every write flushes and syncs before it returns, and a handheld
+        // on battery should not wake twice a second to sync nothing.
         match sled::Config::new()
             .path(sled_dir)
             .cache_capacity(CACHE_BYTES)
+            .flush_every_ms(None)
             .open()
         {
             Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {

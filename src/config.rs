@@ -376,16 +376,106 @@ impl Config {
                 })?;
             }
         }
-        if config.gateway.agent_key.is_none()
-            && config.gateway.agent_key_file.is_none()
+        config.key_from_credentials(&env);
+        Ok(config)
+    }
+
+    /// Like [`Config::load`], but finds every problem instead of stopping at the first: each
+    /// setting of the file is read on its own, then each override. The configuration holds the
+    /// settings that were good.
+    pub fn load_all(
+        path: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> (Config, Vec<ConfigError>) {
+        let mut problems = Vec::new();
+        let mut config = match path {
+            Some(path) => Config::parse_file_each(path, &mut problems),
+            None => Config::default(),
+        };
+        for o in OVERRIDES {
+            if let Some(value) = env(o.env)
+                && let Err(problem) = (o.apply)(&mut config, value)
+            {
+                problems.push(ConfigError::Invalid {
+                    key: o.key,
+                    source_name: o.env.to_owned(),
+                    problem,
+                });
+            }
+        }
+        config.key_from_credentials(&env);
+        (config, problems)
+    }
+
+    /// systemd's credential `agent-key`, when no key is configured.
+    fn key_from_credentials(&mut self, env: &impl Fn(&str) -> Option<String>) {
+        if self.gateway.agent_key.is_none()
+            && self.gateway.agent_key_file.is_none()
             && let Some(dir) = env("CREDENTIALS_DIRECTORY")
         {
             let credential = Path::new(&dir).join("agent-key");
             if credential.exists() {
-                config.gateway.agent_key_file = Some(credential);
+                self.gateway.agent_key_file = Some(credential);
             }
         }
-        Ok(config)
+    }
+
+    /// The file read setting by setting: serde stops at the first bad one, so each is tried
+    /// alone, and the good ones make the configuration.
+    fn parse_file_each(path: &Path, problems: &mut Vec<ConfigError>) -> Config {
+        let shown = path.display().to_string();
+        let table = match std::fs::read_to_string(path) {
+            Ok(text) => match text.parse::<toml::Table>() {
+                Ok(table) => table,
+                Err(e) => {
+                    problems.push(ConfigError::Parse {
+                        path: shown,
+                        detail: e.to_string(),
+                    });
+                    return Config::default();
+                }
+            },
+            Err(source) => {
+                problems.push(ConfigError::Read {
+                    path: shown,
+                    source,
+                });
+                return Config::default();
+            }
+        };
+        let read = |table: toml::Table| Config::deserialize(toml::Value::Table(table));
+        let mut good = toml::Table::new();
+        for (section, value) in table {
+            let settings = match value {
+                toml::Value::Table(settings) => settings,
+                other => {
+                    let alone = toml::Table::from_iter([(section.clone(), other)]);
+                    if let Err(e) = read(alone) {
+                        problems.push(ConfigError::Parse {
+                            path: shown.clone(),
+                            detail: format!("{section}: {}", first_line(&e)),
+                        });
+                    }
+                    continue;
+                }
+            };
+            let mut kept = toml::Table::new();
+            for (key, value) in settings {
+                let one = toml::Table::from_iter([(key.clone(), value.clone())]);
+                let alone = toml::Table::from_iter([(section.clone(), toml::Value::Table(one))]);
+                match read(alone) {
+                    Ok(_) => {
+                        kept.insert(key, value);
+                    }
+                    Err(e) => problems.push(ConfigError::Parse {
+                        path: shown.clone(),
+                        detail: format!("{section}.{key}: {}", first_line(&e)),
+                    }),
+                }
+            }
+            good.insert(section, toml::Value::Table(kept));
+        }
+        read(good).unwrap_or_default()
     }
 
     /// The environment variables that override settings, with the settings they set.
@@ -406,52 +496,86 @@ impl Config {
     }
 }
 
+/// serde's message without the lines toml adds to say where: the caller names the setting.
+fn first_line(e: &toml::de::Error) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_owned()
+}
+
 impl GatewaySettings {
     /// The settings checked and completed into what the client needs.
     pub fn resolve(&self) -> Result<GatewayConfig, ConfigError> {
-        let url_text = self.url.as_deref().ok_or(ConfigError::Missing {
-            key: "gateway.url",
-            env: "POSD_GATEWAY_URL",
-        })?;
-        let url = reqwest::Url::parse(url_text).map_err(|e| ConfigError::Invalid {
-            key: "gateway.url",
-            source_name: url_text.to_owned(),
-            problem: e.to_string(),
-        })?;
-        let agent_uid = self.agent_uid.clone().ok_or(ConfigError::Missing {
-            key: "gateway.agent_uid",
-            env: "POSD_AGENT_UID",
-        })?;
-        let store_uid = self.store_uid.clone().ok_or(ConfigError::Missing {
-            key: "gateway.store_uid",
-            env: "POSD_STORE_UID",
-        })?;
-        let (key_text, key_source) = match (&self.agent_key, &self.agent_key_file) {
-            (Some(key), _) => (key.clone(), "gateway.agent_key".to_owned()),
-            (None, Some(file)) => {
-                let text = std::fs::read_to_string(file).map_err(|e| ConfigError::Invalid {
+        self.resolve_all().map_err(|mut problems| problems.swap_remove(0))
+    }
+
+    /// [`GatewaySettings::resolve`], naming every problem (never none) when it fails.
+    pub fn resolve_all(&self) -> Result<GatewayConfig, Vec<ConfigError>> {
+        let mut problems = Vec::new();
+        let url = match self.url.as_deref() {
+            Some(url_text) => reqwest::Url::parse(url_text)
+                .map_err(|e| ConfigError::Invalid {
+                    key: "gateway.url",
+                    source_name: url_text.to_owned(),
+                    problem: e.to_string(),
+                })
+                .map_err(|e| problems.push(e))
+                .ok(),
+            None => {
+                problems.push(ConfigError::Missing {
+                    key: "gateway.url",
+                    env: "POSD_GATEWAY_URL",
+                });
+                None
+            }
+        };
+        let agent_uid = self.agent_uid.clone().or_else(|| {
+            problems.push(ConfigError::Missing {
+                key: "gateway.agent_uid",
+                env: "POSD_AGENT_UID",
+            });
+            None
+        });
+        let store_uid = self.store_uid.clone().or_else(|| {
+            problems.push(ConfigError::Missing {
+                key: "gateway.store_uid",
+                env: "POSD_STORE_UID",
+            });
+            None
+        });
+        let key = match (&self.agent_key, &self.agent_key_file) {
+            (Some(key), _) => Ok((key.clone(), "gateway.agent_key".to_owned())),
+            (None, Some(file)) => std::fs::read_to_string(file)
+                .map(|text| {
+                    // Editors and `echo` add a final newline that is not part of the key.
+                    (
+                        text.trim_end_matches(['\r', '\n']).to_owned(),
+                        file.display().to_string(),
+                    )
+                })
+                .map_err(|e| ConfigError::Invalid {
                     key: "gateway.agent_key_file",
                     source_name: file.display().to_string(),
                     problem: format!("cannot read it: {e}"),
-                })?;
-                // Editors and `echo` add a final newline that is not part of the key.
-                (
-                    text.trim_end_matches(['\r', '\n']).to_owned(),
-                    file.display().to_string(),
-                )
-            }
-            (None, None) => {
-                return Err(ConfigError::Missing {
-                    key: "gateway.agent_key",
-                    env: "POSD_AGENT_KEY or POSD_AGENT_KEY_FILE",
-                });
-            }
+                }),
+            (None, None) => Err(ConfigError::Missing {
+                key: "gateway.agent_key",
+                env: "POSD_AGENT_KEY or POSD_AGENT_KEY_FILE",
+            }),
         };
-        let agent_key = AgentKey::new(&key_text).map_err(|e| ConfigError::Invalid {
-            key: "gateway.agent_key",
-            source_name: key_source,
-            problem: e.to_string(),
-        })?;
+        let agent_key = key
+            .and_then(|(key_text, key_source)| {
+                AgentKey::new(&key_text).map_err(|e| ConfigError::Invalid {
+                    key: "gateway.agent_key",
+                    source_name: key_source,
+                    problem: e.to_string(),
+                })
+            })
+            .map_err(|e| problems.push(e))
+            .ok();
+        let (Some(url), Some(agent_uid), Some(store_uid), Some(agent_key)) =
+            (url, agent_uid, store_uid, agent_key)
+        else {
+            return Err(problems);
+        };
         Ok(GatewayConfig {
             url,
             agent_uid,

@@ -271,7 +271,8 @@ fn next_kind(kind: &EventKind) -> Option<EventKind> {
         PaperOut => CoverOpen,
         CoverOpen => PrinterFault,
         PrinterFault => PrinterBack,
-        PrinterBack => return None,
+        PrinterBack => EventsMissed,
+        EventsMissed => return None,
     })
 }
 

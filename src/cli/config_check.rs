@@ -16,37 +16,47 @@ pub fn run(command: Command) -> Exit {
     match command {
         Command::Env => {
             for (env, key) in Config::overrides() {
-                println!("{env:40} {key}");
+                outln!("{env:40} {key}");
             }
             Exit::Ok
         }
         Command::Check(config) => {
-            let (loaded, configured) = match config.load_with_origin() {
-                Ok(loaded) => loaded,
-                Err(e) => {
-                    eprintln!("posd: {e}");
-                    return Exit::Usage;
-                }
-            };
+            let path = config.path();
+            let (loaded, problems) =
+                Config::load_all(path.as_deref(), |key| std::env::var(key).ok());
+            let configured = path.is_some();
+            let mut problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
             if !loaded.gateway.simulator
-                && let Err(e) = loaded.gateway.resolve()
+                && let Err(gateway) = loaded.gateway.resolve_all()
             {
-                eprintln!("posd: {e}");
-                return Exit::Usage;
+                problems.extend(gateway.iter().map(ToString::to_string));
             }
             if let Some(device_id) = &loaded.daemon.device_id
                 && let Err(e) = crate::order::OrderIdGenerator::new(device_id)
             {
-                eprintln!("posd: daemon.device_id: {e}");
+                problems.push(format!("daemon.device_id: {e}"));
+            }
+            if let Err(e) = crate::daemon::printing::load_profile(&loaded.printer.profile) {
+                problems.push(format!("printer.profile: {e}"));
+            }
+            if let Some(layout) = &loaded.printer.layout
+                && let Err(e) = crate::receipt::LayoutSettings::load(layout)
+            {
+                problems.push(format!("printer.layout: {e}"));
+            }
+            if !problems.is_empty() {
+                for problem in &problems {
+                    eprintln!("posd: {problem}");
+                }
                 return Exit::Usage;
             }
             let paths = Paths::resolve(&loaded, configured, &|k| std::env::var(k).ok());
-            println!("configuration ok");
-            println!("data directory: {}", paths.data_dir.display());
-            println!("socket: {}", paths.socket.display());
+            outln!("configuration ok");
+            outln!("data directory: {}", paths.data_dir.display());
+            outln!("socket: {}", paths.socket.display());
             match (&loaded.gateway.simulator, &loaded.gateway.url) {
-                (true, _) => println!("gateway: built-in simulator"),
-                (false, Some(url)) => println!("gateway: {url}"),
+                (true, _) => outln!("gateway: built-in simulator"),
+                (false, Some(url)) => outln!("gateway: {url}"),
                 (false, None) => {}
             }
             Exit::Ok

@@ -38,9 +38,9 @@ async fn demo(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let client = LocalClient::new(&running.paths.socket);
-    println!("1. daemon listening on {}", running.paths.socket.display());
+    outln!("1. daemon listening on {}", running.paths.socket.display());
     if let Some(simulator) = running.simulator() {
-        println!(
+        outln!(
             "   gateway: built-in simulator at {} (TLS, its own CA)",
             simulator.url()
         );
@@ -61,8 +61,8 @@ async fn demo(args: Args) -> Result<(), String> {
         return Err(format!("the charge was refused: {order}"));
     }
     let id = order["order_id"].as_str().unwrap_or_default().to_owned();
-    println!("2. charge of 150 TWD stored durably as order {id}");
-    println!("3. scanning the sample payment code (receipts/scan/mypay-payment-code.jpg)");
+    outln!("2. charge of 150 TWD stored durably as order {id}");
+    outln!("3. scanning the sample payment code (receipts/scan/mypay-payment-code.jpg)");
 
     let order = wait(&client, &id, |o| {
         o["state"] != "awaiting_payment_code"
@@ -72,14 +72,14 @@ async fn demo(args: Args) -> Result<(), String> {
     })
     .await?;
     let state = order["state"].as_str().unwrap_or_default();
-    println!(
+    outln!(
         "4. gateway answered {} → order {state}",
         order["gateway"]["code"].as_str().unwrap_or("-")
     );
     if state != "paid" {
         return Err(format!("the order ended {state}"));
     }
-    println!(
+    outln!(
         "   e-invoice {}-{}, random code {}",
         order["gateway"]["invoice_wordtrack"].as_str().unwrap_or(""),
         order["gateway"]["invoice_number"].as_str().unwrap_or(""),
@@ -94,11 +94,11 @@ async fn demo(args: Args) -> Result<(), String> {
         .data_dir
         .join("previews")
         .join(format!("{id}-0.png"));
-    println!(
+    outln!(
         "5. receipt printed to {} (ESC/POS bytes)",
         running.paths.data_dir.join("printer.bin").display()
     );
-    println!("   preview drawn from those bytes: {}", preview.display());
+    outln!("   preview drawn from those bytes: {}", preview.display());
     running.shutdown();
     Ok(())
 }

@@ -58,7 +58,7 @@ pub fn run(command: Command) -> Exit {
     }
     match open_to_json_text(&key, &args.field, &sealed) {
         Ok(text) => {
-            println!("{text}");
+            outln!("{text}");
             Exit::Ok
         }
         Err(e) => {

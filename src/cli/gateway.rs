@@ -72,7 +72,7 @@ pub async fn run(command: Command) -> Exit {
     };
     match client.call_json(api_command, &data).await {
         Outcome::Answered(answer) => {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&answer).expect("JSON values serialise")
             );

@@ -84,7 +84,7 @@ pub async fn run(args: Args) -> Exit {
             return Exit::Usage;
         }
     };
-    println!("gateway simulator listening on {}", running.url());
+    outln!("gateway simulator listening on {}", running.url());
     let mut env_line = format!(
         "POSD_GATEWAY_URL={} POSD_AGENT_UID={} POSD_STORE_UID={} POSD_AGENT_KEY=<the agent key>",
         running.url(),
@@ -100,16 +100,16 @@ pub async fn run(args: Args) -> Exit {
             eprintln!("posd: cannot write the CA to {}: {e}", path.display());
             return Exit::Failed;
         }
-        println!("CA certificate written to {}", path.display());
+        outln!("CA certificate written to {}", path.display());
         env_line.push_str(&format!(" POSD_CA_FILE={}", path.display()));
     }
-    println!("clients: {env_line}");
-    println!("payment codes choose the outcome by their last three characters:");
+    outln!("clients: {env_line}");
+    outln!("payment codes choose the outcome by their last three characters:");
     for (ending, _, meaning) in SCRIPTS {
-        println!("  …{ending}  {meaning}");
+        outln!("  …{ending}  {meaning}");
     }
-    println!("  anything else: paid (250) with an e-invoice");
-    println!("ledger: GET /_sim/ledger   faults: POST /_sim/faults   stop: Ctrl-C");
+    outln!("  anything else: paid (250) with an e-invoice");
+    outln!("ledger: GET /_sim/ledger   faults: POST /_sim/faults   stop: Ctrl-C");
     if let Err(e) = tokio::signal::ctrl_c().await {
         eprintln!("posd: cannot wait for Ctrl-C: {e}");
         return Exit::Failed;

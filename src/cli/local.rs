@@ -145,7 +145,7 @@ pub async fn charge(args: ChargeArgs) -> Exit {
     };
     let id = order["order_id"].as_str().unwrap_or_default().to_owned();
     // The daemon answers only once the order is durable, so the id can be written down now.
-    println!("{id}");
+    outln!("{id}");
     if !args.wait {
         return Exit::Ok;
     }
@@ -157,7 +157,7 @@ pub async fn charge(args: ChargeArgs) -> Exit {
         };
         let state = order["state"].as_str().unwrap_or_default();
         if is_final(state) {
-            println!("{state}");
+            outln!("{state}");
             return if matches!(state, "paid" | "paid_with_mismatch") {
                 Exit::Ok
             } else {
@@ -207,7 +207,7 @@ pub async fn orders(command: OrdersCommand) -> Exit {
     if matches!(command, OrdersCommand::Export { .. }) {
         return match client.request_raw(method, &path, None).await {
             Ok((status, bytes)) if status.is_success() => {
-                print!("{}", String::from_utf8_lossy(&bytes));
+                out!("{}", String::from_utf8_lossy(&bytes));
                 Exit::Ok
             }
             Ok((status, bytes)) => {
@@ -222,7 +222,7 @@ pub async fn orders(command: OrdersCommand) -> Exit {
     }
     match call(&client, method, &path, None).await {
         Ok(answer) => {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&answer).expect("JSON values serialise")
             );
@@ -256,7 +256,7 @@ async fn list_orders(state: Option<&str>, socket: &SocketArg) -> Exit {
         };
         let orders = page.as_array().map(Vec::as_slice).unwrap_or_default();
         for order in orders {
-            println!(
+            outln!(
                 "{}\t{}\t{}",
                 order["order_id"].as_str().unwrap_or_default(),
                 order["state"].as_str().unwrap_or_default(),
@@ -277,7 +277,7 @@ pub async fn status(args: StatusArgs) -> Exit {
     };
     match call(&client, Method::GET, "/v1/health", None).await {
         Ok(health) => {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&health).expect("JSON values serialise")
             );

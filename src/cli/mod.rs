@@ -1,5 +1,22 @@
 //! The `posd` command line: one subcommand per file.
 
+/// `print!` for a command's output. A reader that goes away (`posd orders show ID | head`) ends
+/// the command quietly, as SIGPIPE would have: Rust ignores SIGPIPE, and `print!` panics on the
+/// closed pipe instead. `posd run` keeps SIGPIPE ignored, so that a client that goes away never
+/// stops the daemon.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_out(format_args!($($arg)*))
+    };
+}
+
+/// `println!` for a command's output; see [`out!`].
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod config_check;
 mod demo;
 mod envelope;
@@ -89,15 +106,32 @@ impl ConfigArg {
         self.load_with_origin().map(|(config, _)| config)
     }
 
+    /// The file to read, if any.
+    fn path(&self) -> Option<PathBuf> {
+        let default = PathBuf::from(DEFAULT_CONFIG_PATH);
+        self.config
+            .clone()
+            .or_else(|| default.exists().then_some(default))
+    }
+
     /// The configuration, and whether a file was read (without one, embedded defaults apply).
     fn load_with_origin(&self) -> Result<(Config, bool), ConfigError> {
-        let default = PathBuf::from(DEFAULT_CONFIG_PATH);
-        let path = self
-            .config
-            .clone()
-            .or_else(|| default.exists().then_some(default));
+        let path = self.path();
         let config = Config::load(path.as_deref(), |key| std::env::var(key).ok())?;
         Ok((config, path.is_some()))
+    }
+}
+
+/// Writes a command's output; see [`out!`].
+fn write_out(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(text).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(Exit::Ok as i32);
+        }
+        eprintln!("posd: cannot write the output: {e}");
+        std::process::exit(Exit::Failed as i32);
     }
 }
 

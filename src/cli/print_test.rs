@@ -127,7 +127,7 @@ fn print_test(args: &Args) -> Result<Exit, Failure> {
     if let Some(path) = &args.out {
         std::fs::write(path, &encoded.bytes)
             .map_err(|err| failed(format!("cannot write {}: {err}", path.display())))?;
-        println!("wrote {} bytes to {}", encoded.bytes.len(), path.display());
+        outln!("wrote {} bytes to {}", encoded.bytes.len(), path.display());
     }
     if let Some(path) = &args.preview {
         let preview = escpos::interpret(
@@ -141,7 +141,7 @@ fn print_test(args: &Args) -> Result<Exit, Failure> {
             .to_gray_image()
             .save(path)
             .map_err(|err| failed(format!("cannot write {}: {err}", path.display())))?;
-        println!(
+        outln!(
             "preview {}x{} dots in {}",
             preview.bitmap.width(),
             preview.bitmap.height(),
@@ -167,7 +167,7 @@ fn print_test(args: &Args) -> Result<Exit, Failure> {
     let mut spooler = Spooler::new(link, profile.printer.two_way);
     match spooler.submit(encoded.bytes).map_err(failed)? {
         Delivery::Printed => {
-            println!("printed on {}", spooler.link().describe());
+            outln!("printed on {}", spooler.link().describe());
             Ok(Exit::Ok)
         }
         Delivery::Held(status) => Err(failed(format!(

@@ -120,7 +120,7 @@ async fn scan_images(args: &Args) -> Exit {
                 ms,
                 refused,
             };
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string(&report).expect("a report serialises")
             );
@@ -132,7 +132,7 @@ async fn scan_images(args: &Args) -> Exit {
                 (_, Some(reason)) => format!("no payment code ({reason})"),
                 _ => "no code read".to_owned(),
             };
-            println!("{shown_path}: {found} in {ms} ms");
+            outln!("{shown_path}: {found} in {ms} ms");
         }
     }
     status
@@ -165,7 +165,7 @@ async fn scan_camera(args: &Args) -> Exit {
     let printer = tokio::spawn(async move {
         while let Some(event) = progress.recv().await {
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string(&event).expect("events serialise")
                 );
@@ -202,12 +202,12 @@ async fn scan_camera(args: &Args) -> Exit {
             ms,
             refused: None,
         };
-        println!(
+        outln!(
             "{}",
             serde_json::to_string(&report).expect("a report serialises")
         );
     } else {
-        println!(
+        outln!(
             "{} ({}) in {ms} ms",
             shown(&code, args.reveal),
             code.wallet()

@@ -43,6 +43,9 @@ pub enum EventKind {
     /// The printer reports another fault (overheated, cutter, no printer…), in `detail`.
     PrinterFault,
     PrinterBack,
+    /// This listener fell behind and missed events (how many, in `detail`): what it shows may be
+    /// stale, so the POS app reads again the orders it cares about.
+    EventsMissed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,7 +82,8 @@ impl Event {
 }
 
 /// The fan-out of events to every listener. Slow listeners miss events rather than slowing the
-/// daemon: a POS app that lags re-reads the order it cares about.
+/// daemon, and are told so ([`EventKind::EventsMissed`]): a POS app that lags re-reads the orders
+/// it cares about.
 #[derive(Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<Event>,
@@ -113,6 +117,14 @@ impl EventBus {
         );
         // No listener is not an error: the events are also in the log.
         let _ = self.sender.send(event);
+    }
+
+    /// The event telling one listener that it missed `count` events; only that listener gets it.
+    pub fn missed(&self, count: u64) -> Event {
+        let mut event = Event::new(EventKind::EventsMissed).detail(count.to_string());
+        event.simulated = self.simulated;
+        tracing::warn!(count, "an event listener fell behind and missed events");
+        event
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {

@@ -14,6 +14,7 @@ pub mod listen;
 pub mod orders;
 pub mod print_jobs;
 pub mod printing;
+mod reachability;
 pub mod routes;
 pub mod scanning;
 
@@ -294,6 +295,7 @@ pub async fn start(
     let (shutdown, stopped) = watch::channel(false);
     let api = Arc::new(routes::Api {
         orders: orders.clone(),
+        reachability: reachability::Reachability::new(client.config().url.clone()),
         gateway: client,
         scanner: scanner.clone(),
         scan_on_charge: trigger == ScanTrigger::Auto,
@@ -549,7 +551,15 @@ fn spawn_scan_key(key: Option<crate::profile::ScanKeyProfile>, api: Arc<routes::
             match press {
                 crate::scan::key::KeyPress::StartScan => {
                     if let Ok(Some(order)) = api.orders.awaiting_code().await {
-                        routes::scan_for_order(api.clone(), order.id().to_string());
+                        let id = order.id().to_string();
+                        match api.scanner.reserve() {
+                            Ok(slot) => routes::scan_for_order(api.clone(), slot, id),
+                            Err(busy) => api.orders.events().publish(
+                                events::Event::new(events::EventKind::ScanEnded)
+                                    .order(id)
+                                    .detail(busy.to_string()),
+                            ),
+                        }
                     }
                 }
                 crate::scan::key::KeyPress::NothingPending => api

@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_stream::StreamExt as _;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::{BroadcastStream, ReceiverStream};
 
 /// Largest JSON body the API reads.
@@ -37,6 +38,8 @@ pub struct Api {
     pub started: std::time::Instant,
     /// The POS app's print queue, when the printer is reached through the app.
     pub app_printer: Option<Arc<super::app_printer::AppPrinter>>,
+    /// Whether the gateway took a connection lately.
+    pub reachability: Arc<super::reachability::Reachability>,
 }
 
 /// Largest camera frame the API takes.
@@ -319,10 +322,15 @@ async fn create_charge(
     Body(request): Body<ChargeRequest>,
 ) -> Result<(StatusCode, Json<OrderView>), ApiError> {
     let (charge, order_id, payment_code) = request.into_parts();
-    let has_code = payment_code.is_some();
+    // The scanner is taken before the charge is stored: a charge whose scan cannot start is
+    // refused, rather than stored to wait for a scan that never comes.
+    let slot = match payment_code.is_none() && api.scan_on_charge {
+        true => Some(api.scanner.reserve().map_err(scan_refused)?),
+        false => None,
+    };
     let order = api.orders.create(charge, order_id, payment_code).await?;
-    if !has_code && api.scan_on_charge {
-        scan_for_order(api.clone(), order.id().to_string());
+    if let Some(slot) = slot {
+        scan_for_order(api.clone(), slot, order.id().to_string());
     }
     Ok((StatusCode::CREATED, view(&order)))
 }
@@ -425,7 +433,9 @@ async fn cancel_charge(
     State(api): State<Arc<Api>>,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
-    Ok(view(&api.orders.cancel(&id).await?))
+    let order = api.orders.cancel(&id).await?;
+    api.scanner.cancel_for(&id);
+    Ok(view(&order))
 }
 
 async fn reprint_charge(
@@ -466,9 +476,9 @@ async fn reconcile_charge(
 }
 
 /// Scans in the background and hands the code to the order; the code never leaves the daemon.
-pub fn scan_for_order(api: Arc<Api>, id: String) {
+pub fn scan_for_order(api: Arc<Api>, slot: super::scanning::ScanSlot, id: String) {
     tokio::spawn(async move {
-        match api.scanner.scan(Some(&id), None).await {
+        match api.scanner.scan_in(slot, Some(&id), None).await {
             Ok(code) => {
                 if let Err(e) = api.orders.payment_code(&id, code.expose().to_owned()).await {
                     tracing::warn!(order = %id, "the scanned code was not taken: {e}");
@@ -509,14 +519,7 @@ async fn scan(State(api): State<Arc<Api>>, raw: axum::body::Bytes) -> Result<Res
         .scanner
         .scan(body.order_id.as_deref(), timeout)
         .await
-        .map_err(|e| {
-            let status = match e {
-                super::scanning::ScanFailure::Busy => StatusCode::CONFLICT,
-                super::scanning::ScanFailure::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            ApiError::new(status, None, e.to_string())
-        })?;
+        .map_err(scan_refused)?;
     match body.order_id {
         Some(id) => {
             let order = api
@@ -531,6 +534,16 @@ async fn scan(State(api): State<Arc<Api>>, raw: axum::body::Bytes) -> Result<Res
         }))
         .into_response()),
     }
+}
+
+/// The answer for a scan that gave no code, or could not start.
+fn scan_refused(e: super::scanning::ScanFailure) -> ApiError {
+    let status = match e {
+        super::scanning::ScanFailure::Busy(_) => StatusCode::CONFLICT,
+        super::scanning::ScanFailure::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    ApiError::new(status, None, e.to_string())
 }
 
 /// `POST /v1/scan/cancel`: stops the running scan, if any; its order keeps waiting for a code.
@@ -719,21 +732,7 @@ async fn wallet_command(
 async fn health(State(api): State<Arc<Api>>) -> Result<Json<Value>, ApiError> {
     let queue = api.orders.queue_summary().await?;
     let url = &api.gateway.config().url;
-    let reachable = match (url.host_str(), url.port_or_known_default()) {
-        (Some(host), Some(port)) => {
-            let host = host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_owned();
-            tokio::time::timeout(
-                Duration::from_secs(2),
-                tokio::net::TcpStream::connect((host, port)),
-            )
-            .await
-            .is_ok_and(|c| c.is_ok())
-        }
-        _ => false,
-    };
+    let reachable = api.reachability.reachable().await;
     Ok(Json(json!({
         "status": "ok",
         "uptime_secs": api.started.elapsed().as_secs(),
@@ -765,18 +764,22 @@ async fn health(State(api): State<Arc<Api>>) -> Result<Json<Value>, ApiError> {
 
 /// `GET /v1/events`: server-sent events, one JSON object per event.
 async fn events(State(api): State<Arc<Api>>) -> impl IntoResponse {
-    let stream = BroadcastStream::new(api.orders.events().subscribe()).filter_map(|event| {
-        let event = event.ok()?;
+    let bus = api.orders.events().clone();
+    let stream = BroadcastStream::new(bus.subscribe()).map(move |event| {
+        let event = match event {
+            Ok(event) => event,
+            Err(BroadcastStreamRecvError::Lagged(count)) => bus.missed(count),
+        };
         let name = serde_json::to_value(&event.kind)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_else(|| format!("{:?}", EventKind::Created));
-        Some(Ok::<_, std::convert::Infallible>(
+        Ok::<_, std::convert::Infallible>(
             SseEvent::default()
                 .event(name)
                 .json_data(&event)
                 .expect("events serialise"),
-        ))
+        )
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

@@ -28,8 +28,8 @@ pub enum FrameOrigin {
 /// Why a scan gave no code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScanFailure {
-    #[error("a scan is already running")]
-    Busy,
+    #[error("a scan is already running{}; cancel it (POST /v1/scan/cancel) or let it end first", .0.as_deref().map(|id| format!(" for order {id}")).unwrap_or_default())]
+    Busy(Option<String>),
     #[error("no payment code was read within {0:?}")]
     TimedOut(Duration),
     #[error("the scan was cancelled")]
@@ -54,9 +54,9 @@ pub struct ScanService {
     events: EventBus,
     /// The running scan's frame inlet, when it takes pushed frames.
     inlet: Mutex<Option<FrameSender>>,
-    running: tokio::sync::Mutex<()>,
-    /// Cancels the running scan.
-    cancel: Mutex<Option<crate::scan::session::CancelScan>>,
+    running: Arc<tokio::sync::Mutex<()>>,
+    /// Cancels the running scan, and names the order it is for.
+    cancel: Mutex<Option<(Option<String>, crate::scan::session::CancelScan)>>,
     /// Where the frames of failed scans are kept, when asked for.
     failed_frames: Option<PathBuf>,
 }
@@ -76,9 +76,28 @@ impl ScanService {
             timeout,
             events,
             inlet: Mutex::new(None),
-            running: tokio::sync::Mutex::new(()),
+            running: Arc::new(tokio::sync::Mutex::new(())),
             cancel: Mutex::new(None),
         }
+    }
+
+    /// Takes the scanner for one scan, or says which scan holds it. Taken before a charge is
+    /// stored, so that a charge whose scan could not start is refused instead of waiting for a
+    /// scan that never comes.
+    pub fn reserve(&self) -> Result<ScanSlot, ScanFailure> {
+        match self.running.clone().try_lock_owned() {
+            Ok(held) => Ok(ScanSlot { _held: held }),
+            Err(_) => Err(ScanFailure::Busy(self.running_for())),
+        }
+    }
+
+    /// The order the running scan is for.
+    fn running_for(&self) -> Option<String> {
+        self.cancel
+            .lock()
+            .expect("cancel lock")
+            .as_ref()
+            .and_then(|(order, _)| order.clone())
     }
 
     /// Runs one scan; `order` names the order the events are about.
@@ -87,9 +106,17 @@ impl ScanService {
         order: Option<&str>,
         timeout: Option<Duration>,
     ) -> Result<PaymentCode, ScanFailure> {
-        let Ok(_one_at_a_time) = self.running.try_lock() else {
-            return Err(ScanFailure::Busy);
-        };
+        let slot = self.reserve()?;
+        self.scan_in(slot, order, timeout).await
+    }
+
+    /// Runs one scan in a slot [`ScanService::reserve`] gave.
+    pub async fn scan_in(
+        &self,
+        _one_at_a_time: ScanSlot,
+        order: Option<&str>,
+        timeout: Option<Duration>,
+    ) -> Result<PaymentCode, ScanFailure> {
         let timeout = timeout.unwrap_or(self.timeout);
         let (scan_events, mut scan_events_rx) = mpsc::unbounded_channel();
         let mut scanner = Scanner::new(
@@ -106,7 +133,7 @@ impl ScanService {
             ));
         }
         let (cancel, signal) = cancel_pair();
-        *self.cancel.lock().expect("cancel lock") = Some(cancel);
+        *self.cancel.lock().expect("cancel lock") = Some((order.map(str::to_owned), cancel));
         let events = self.events.clone();
         let order_id = order.map(str::to_owned);
         let relay = tokio::spawn(async move {
@@ -128,10 +155,16 @@ impl ScanService {
                 self.inlet.lock().expect("inlet lock").take();
                 outcome
             }
-            FrameOrigin::Folder(folder) => match ImageFiles::from_folder(folder) {
-                Ok(mut source) => scanner.scan(&mut source, signal).await,
-                Err(e) => ScanOutcome::SourceFailed(e),
-            },
+            FrameOrigin::Folder(folder) => {
+                let folder = folder.clone();
+                let listed = tokio::task::spawn_blocking(move || ImageFiles::from_folder(&folder))
+                    .await
+                    .expect("listing a folder does not panic");
+                match listed {
+                    Ok(mut source) => scanner.scan(&mut source, signal).await,
+                    Err(e) => ScanOutcome::SourceFailed(e),
+                }
+            }
             #[cfg(feature = "camera")]
             FrameOrigin::Camera(settings) => {
                 // The device opens with the scan and closes when `source` is dropped after it.
@@ -166,11 +199,22 @@ impl ScanService {
     /// Cancels the running scan; says whether one was running.
     pub fn cancel(&self) -> bool {
         match self.cancel.lock().expect("cancel lock").as_ref() {
-            Some(cancel) => {
+            Some((_, cancel)) => {
                 cancel.cancel();
                 true
             }
             None => false,
+        }
+    }
+
+    /// Cancels the running scan if it is for `order`; says whether it was.
+    pub fn cancel_for(&self, order: &str) -> bool {
+        match self.cancel.lock().expect("cancel lock").as_ref() {
+            Some((Some(id), cancel)) if id == order => {
+                cancel.cancel();
+                true
+            }
+            _ => false,
         }
     }
 
@@ -179,11 +223,21 @@ impl ScanService {
     }
 }
 
+/// The scanner, held for one scan.
+pub struct ScanSlot {
+    _held: tokio::sync::OwnedMutexGuard<()>,
+}
+
 /// The daemon event for a scanner event; frame-level noise stays in the log.
 fn daemon_event(event: ScanEvent) -> Option<Event> {
     Some(match event {
-        ScanEvent::Duplicate { .. } | ScanEvent::FrameSkipped { .. } => {
+        ScanEvent::Duplicate { .. } => {
             tracing::debug!(?event, "scan");
+            return None;
+        }
+        // A frame the decoder refused (damaged, or beyond its limits): the scan goes on.
+        ScanEvent::FrameSkipped { .. } => {
+            tracing::warn!(?event, "scan: frame skipped");
             return None;
         }
         ScanEvent::Scanning => Event::new(EventKind::Scanning),

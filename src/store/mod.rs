@@ -166,6 +166,9 @@ pub struct Store {
     failure: tokio::sync::watch::Sender<Option<String>>,
     /// Free bytes a new order must leave on the disk (see [`Store::keep_free`]).
     reserve: std::sync::atomic::AtomicU64,
+    /// Orders in `needs_attention`, counted at open and kept as orders change, so the health
+    /// answer reads no record for it.
+    needs_attention: std::sync::atomic::AtomicU64,
     quarantined_at_open: Vec<QuarantinedRecord>,
 }
 
@@ -246,6 +249,10 @@ pub struct QueueSummary {
     pub needs_attention: u64,
 }
 
+fn needs_attention_in(state: &crate::order::State) -> bool {
+    state.kind() == StateKind::NeedsAttention
+}
+
 /// One page of a listing: orders after `after` (by id), of state `state` if given, at most `limit`.
 /// Ids sort as bytes, and generated ids start with the device and the time, so pages of a
 /// device's own orders come oldest first.
@@ -303,6 +310,7 @@ impl Store {
             insert_lock: Mutex::new(()),
             failure: tokio::sync::watch::Sender::new(None),
             reserve: std::sync::atomic::AtomicU64::new(0),
+            needs_attention: std::sync::atomic::AtomicU64::new(0),
             quarantined_at_open: Vec::new(),
         };
         store.quarantined_at_open = store.sweep()?;
@@ -421,6 +429,7 @@ impl Store {
             Ok(())
         });
         transaction("inserting an order", result)?;
+        self.count_attention(false, needs_attention_in(order.state()));
         self.flush()?;
         self.wipe_payment_code_if_final(order)
     }
@@ -432,7 +441,8 @@ impl Store {
         let bytes = record::encode_order(order);
         let result = (&self.orders, &self.open)
             .transaction(|(orders, open)| Self::save_in(orders, open, order, &bytes));
-        self.refused_save_keeps_no_code(order, transaction("saving an order", result))?;
+        let was = self.refused_save_keeps_no_code(order, transaction("saving an order", result))?;
+        self.count_attention(was, needs_attention_in(order.state()));
         self.flush()?;
         self.wipe_payment_code_if_final(order)
     }
@@ -462,15 +472,17 @@ impl Store {
         let app_job = app_job.map(|app_job| (app_job.number, record::encode_app_job(app_job)));
         let result = (&self.orders, &self.open, &self.print_jobs, &self.app_jobs).transaction(
             |(orders, open, jobs, app_jobs)| {
-                Self::save_in(orders, open, order, &bytes)?;
+                let was = Self::save_in(orders, open, order, &bytes)?;
                 jobs.insert(job_key(order.id(), job.seq), job_bytes.as_slice())?;
                 if let Some((number, app_bytes)) = &app_job {
                     app_jobs.insert(&number.to_be_bytes(), app_bytes.as_slice())?;
                 }
-                Ok(())
+                Ok(was)
             },
         );
-        self.refused_save_keeps_no_code(order, transaction("saving a print job", result))?;
+        let was =
+            self.refused_save_keeps_no_code(order, transaction("saving a print job", result))?;
+        self.count_attention(was, needs_attention_in(order.state()));
         self.flush()?;
         self.wipe_payment_code_if_final(order)
     }
@@ -492,11 +504,11 @@ impl Store {
     }
 
     /// A save refused because the order is missing or already final leaves no code behind.
-    fn refused_save_keeps_no_code(
+    fn refused_save_keeps_no_code<T>(
         &self,
         order: &Order,
-        saved: Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+        saved: Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         if let Err(StoreError::NotFound(id) | StoreError::Reopen(id)) = &saved {
             self.vault.wipe(id).map_err(|source| StoreError::Vault {
                 doing: "wiping",
@@ -545,11 +557,13 @@ impl Store {
         open: &sled::transaction::TransactionalTree,
         order: &Order,
         bytes: &[u8],
-    ) -> Result<(), ConflictableTransactionError<StoreError>> {
+    ) -> Result<bool, ConflictableTransactionError<StoreError>> {
         let key = order.id().as_str().as_bytes();
-        if orders.get(key)?.is_none() {
+        let Some(before) = orders.get(key)? else {
             return abort(StoreError::NotFound(order.id().clone()));
-        }
+        };
+        let was_attention =
+            record::decode_order_head(&before).is_ok_and(|head| needs_attention_in(&head.state));
         if order.is_final() {
             open.remove(key)?;
         } else if open.get(key)?.is_none() {
@@ -558,7 +572,23 @@ impl Store {
             open.insert(key, &amount_bytes(order))?;
         }
         orders.insert(key, bytes)?;
-        Ok(())
+        Ok(was_attention)
+    }
+
+    /// Keeps the count of orders in `needs_attention` after a save that changed `was` to `is`.
+    fn count_attention(&self, was: bool, is: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        match (was, is) {
+            (false, true) => {
+                self.needs_attention.fetch_add(1, Relaxed);
+            }
+            (true, false) => {
+                let _ = self
+                    .needs_attention
+                    .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1));
+            }
+            _ => {}
+        }
     }
 
     /// The order with this id; an unreadable record is quarantined and reported as an error.
@@ -628,23 +658,32 @@ impl Store {
 
     /// The queue at a glance, read from the heads of the records only (a summary of thousands of
     /// orders stays small).
+    /// Reads the unfinished orders only (as many as the policy's cap at most), never the
+    /// history: the count of `needs_attention` is kept in memory.
     pub fn queue_summary(&self) -> Result<QueueSummary, StoreError> {
-        let mut summary = QueueSummary::default();
-        self.for_each_head(|head| {
-            if head.state.kind() == StateKind::NeedsAttention {
-                summary.needs_attention += 1;
+        let mut summary = QueueSummary {
+            needs_attention: self
+                .needs_attention
+                .load(std::sync::atomic::Ordering::Relaxed),
+            ..QueueSummary::default()
+        };
+        for entry in self.open.iter() {
+            let (key, _) = entry.map_err(storage("reading the open orders"))?;
+            let Some(bytes) = self.orders.get(&key).map_err(storage("reading an order"))? else {
+                continue;
+            };
+            let Ok(head) = record::decode_order_head(&bytes) else {
+                continue;
+            };
+            summary.unfinished += 1;
+            if summary
+                .oldest_unfinished
+                .as_ref()
+                .is_none_or(|oldest| head.created_at < oldest.created_at)
+            {
+                summary.oldest_unfinished = Some(head);
             }
-            if !head.state.is_final() {
-                summary.unfinished += 1;
-                if summary
-                    .oldest_unfinished
-                    .as_ref()
-                    .is_none_or(|oldest| head.created_at < oldest.created_at)
-                {
-                    summary.oldest_unfinished = Some(head);
-                }
-            }
-        })?;
+        }
         Ok(summary)
     }
 
@@ -713,10 +752,10 @@ impl Store {
                 PrintStatus::Pending | PrintStatus::Failed { .. }
             );
             if head.state.is_final() && head.updated_at < cutoff && !owed {
-                expired.push(head.id);
+                expired.push((head.id, needs_attention_in(&head.state)));
             }
         })?;
-        for id in &expired {
+        for (id, attention) in &expired {
             let key = id.as_str().as_bytes();
             let job_keys: Vec<_> = self
                 .print_jobs
@@ -732,6 +771,7 @@ impl Store {
                 Ok(())
             });
             transaction("pruning an order", result)?;
+            self.count_attention(*attention, false);
         }
         self.prune_app_results_before(cutoff)?;
         self.flush()?;
@@ -853,12 +893,16 @@ impl Store {
     /// Reads every record once, quarantining the unreadable ones.
     fn sweep(&self) -> Result<Vec<QuarantinedRecord>, StoreError> {
         let mut moved = Vec::new();
+        let mut needs_attention = 0;
         for entry in self.orders.iter() {
             let (key, bytes) = entry.map_err(storage("reading orders"))?;
-            if let Err(detail) = record::decode_order(&bytes) {
-                moved.push(self.quarantine_record(ORDERS, &key, &bytes, detail)?);
+            match record::decode_order(&bytes) {
+                Ok(order) => needs_attention += u64::from(needs_attention_in(order.state())),
+                Err(detail) => moved.push(self.quarantine_record(ORDERS, &key, &bytes, detail)?),
             }
         }
+        self.needs_attention
+            .store(needs_attention, std::sync::atomic::Ordering::Relaxed);
         self.read_jobs(self.print_jobs.iter(), &mut moved, |_| false)?;
         for entry in self.app_jobs.iter() {
             let (key, bytes) = entry.map_err(storage("reading the app's print queue"))?;

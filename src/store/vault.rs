@@ -1,11 +1,21 @@
-//! Payment codes on disk, outside sled, so they can really be removed.
+//! Payment codes on disk, outside sled, so that the file system no longer holds them once an
+//! order is final.
 //!
 //! sled is log-structured: overwriting a record leaves the old bytes in its log until a segment
 //! is rewritten, so a payment code kept in an order record would outlive the order's end. Each
 //! code therefore lives in a file of its own (`payment_codes/<hex of the order id>`), synced before
 //! the order can be sent, and wiped (overwritten with zeros, synced, unlinked) when the order is
 //! final.
-
+//!
+//! What the wipe gives, and what it does not: once it returns, no file, and no read of the
+//! device's blocks through the file system, shows the code. The overwrite does not reach the
+//! flash cells that held it. ext4 in `data=ordered` mode may write the zeros to the same blocks,
+//! but a journal in `data=journal` mode keeps a copy, f2fs writes out of place by design, and
+//! below both the flash controller (eMMC, SD, SSD) remaps every write to fresh pages and erases
+//! the old ones when it chooses, so the code may stay readable to someone who reads the chips
+//! until the controller reuses them. Only full-disk encryption (the key gone, the data unreadable)
+//! or a device-level secure erase removes it for certain; a code is good for minutes, so the wipe
+//! is there to keep it out of backups, copies of the data directory and anyone reading files.
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

@@ -138,5 +138,21 @@ fn the_example_configuration_checks() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("configuration ok"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("configuration ok"), "{stdout}");
+    assert!(stdout.contains("printer.print_device_0"), "{stdout}");
+    let out = posd(
+        &["config", "check", "--config", example],
+        &[
+            ("POSD_AGENT_KEY", KEY),
+            ("POSD_PRINT_DEVICE_0", "hold"),
+            ("POSD_PROFILE", "sunmi-v2-pro"),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("invoice_print_device 0: hold"), "{stdout}");
+    assert!(
+        stdout.contains("SUNMI V2 PRO through the POS app"),
+        "{stdout}"
+    );
 }

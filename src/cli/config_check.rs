@@ -36,8 +36,15 @@ pub fn run(command: Command) -> Exit {
             {
                 problems.push(format!("daemon.device_id: {e}"));
             }
-            if let Err(e) = crate::daemon::printing::load_profile(&loaded.printer.profile) {
+            let profile = crate::daemon::printing::load_profile(&loaded.printer.profile);
+            if let Err(e) = &profile {
                 problems.push(format!("printer.profile: {e}"));
+            }
+            let lease = loaded.printer.app_lease_secs;
+            if !(1..=3600).contains(&lease) {
+                problems.push(format!(
+                    "printer.app_lease_secs: {lease} is not 1 to 3600 seconds"
+                ));
             }
             if let Some(layout) = &loaded.printer.layout
                 && let Err(e) = crate::receipt::LayoutSettings::load(layout)
@@ -58,6 +65,25 @@ pub fn run(command: Command) -> Exit {
                 (true, _) => outln!("gateway: built-in simulator"),
                 (false, Some(url)) => outln!("gateway: {url}"),
                 (false, None) => {}
+            }
+            if let Ok(profile) = &profile {
+                let printer = &loaded.printer;
+                let transport = match (&printer.device, &profile.printer.transport) {
+                    (Some(device), _) => format!("{device}"),
+                    (None, crate::profile::Transport::App {}) => {
+                        format!("the POS app (leases of {} s)", printer.app_lease_secs)
+                    }
+                    (None, crate::profile::Transport::Serial { path, .. })
+                    | (None, crate::profile::Transport::File { path }) => {
+                        path.display().to_string()
+                    }
+                    (None, crate::profile::Transport::Tcp { address }) => address.clone(),
+                };
+                outln!("printer: {} through {transport}", profile.name);
+                outln!(
+                    "invoice_print_device 0: {} (printer.print_device_0)",
+                    printer.print_device_0
+                );
             }
             Exit::Ok
         }

@@ -2,29 +2,38 @@
 //! loopback TCP port guarded by a bearer token. Never a non-loopback address.
 //!
 //! Each connection is served by hyper with a header read timeout, and a semaphore bounds how many
-//! are open at once, so a slow or greedy client cannot starve the POS app.
+//! are open at once, so a slow or greedy client cannot starve the POS app. On TCP only connections
+//! that presented the token count against that bound; the others get a short time and a small
+//! limit of their own.
 
 use axum::Router;
-use axum::extract::Request;
-use axum::http::StatusCode;
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::http::{Request, Response, StatusCode};
+use axum::response::IntoResponse;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, UnixListener};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tower::ServiceExt as _;
 
 /// Limits on clients.
 #[derive(Debug, Clone)]
 pub struct Limits {
+    /// Connections open at once (on TCP: those that presented the token).
     pub max_connections: usize,
     /// A client must send its request headers within this time.
     pub header_timeout: Duration,
+    /// TCP connections that have not yet presented the token; beyond it the oldest is closed.
+    pub max_unauthenticated: usize,
+    /// How long a TCP connection has to present the token.
+    pub auth_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -32,6 +41,8 @@ impl Default for Limits {
         Limits {
             max_connections: 64,
             header_timeout: Duration::from_secs(10),
+            max_unauthenticated: 16,
+            auth_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -137,26 +148,16 @@ pub async fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, ListenError> {
         .map_err(|source| ListenError::Tcp { addr, source })
 }
 
-/// Wraps `router` so every request must carry `Authorization: Bearer <token>`.
-pub fn require_token(router: Router, token: Arc<str>) -> Router {
-    router.layer(middleware::from_fn(move |request: Request, next: Next| {
-        let token = token.clone();
-        async move {
-            let presented = request
-                .headers()
-                .get(axum::http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "));
-            if presented.is_some_and(|p| constant_time_eq(p.as_bytes(), token.as_bytes())) {
-                next.run(request).await
-            } else {
-                unauthorized()
-            }
-        }
-    }))
+/// The credentials of an `Authorization: Bearer …` header; the scheme's name is case-insensitive
+/// (RFC 7235).
+fn bearer(header: &str) -> Option<&str> {
+    let (scheme, credentials) = header.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim_start_matches(' '))
 }
 
-fn unauthorized() -> Response {
+fn unauthorized() -> axum::response::Response {
     (
         StatusCode::UNAUTHORIZED,
         axum::Json(serde_json::json!({"error": {"field": null, "message": "a bearer token is required on the TCP port (Authorization: Bearer <token>)"}})),
@@ -189,7 +190,8 @@ impl Acceptor for TcpListener {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` turns true; connections in progress finish.
+/// Serves `router` on the Unix socket `listener` until `shutdown` turns true; connections in
+/// progress finish.
 pub async fn serve(
     listener: impl Acceptor,
     router: Router,
@@ -202,38 +204,200 @@ pub async fn serve(
             permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
             _ = shutdown.changed() => return,
         };
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(stream) => stream,
-                Err(e) => {
-                    tracing::warn!("accepting a local API connection failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.changed() => return,
+        let Some(stream) = accept(&listener, &mut shutdown).await else {
+            return;
         };
         let service = TowerToHyperService::new(router.clone());
         let header_timeout = limits.header_timeout;
-        let mut stop = shutdown.clone();
+        let stop = shutdown.clone();
         tokio::spawn(async move {
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout)
-                .serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(connection);
-            tokio::select! {
-                result = connection.as_mut() => {
-                    if let Err(e) = result {
-                        tracing::debug!("local API connection ended: {e}");
-                    }
-                }
-                _ = stop.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
-                }
-            }
+            serve_connection(stream, service, header_timeout, None, stop).await;
             drop(permit);
         });
+    }
+}
+
+/// Serves `router` on the loopback TCP `listener`, where every request must carry
+/// `Authorization: Bearer <token>`.
+///
+/// Any local process can connect, so a connection counts against `max_connections` only once it
+/// has presented the token. Until then it is one of at most `max_unauthenticated`, the oldest of
+/// which is closed to make room for a newcomer, and it is closed if it has not presented the token
+/// within `auth_timeout`: idle connections cannot lock the POS app out.
+pub async fn serve_tcp(
+    listener: TcpListener,
+    router: Router,
+    token: Arc<str>,
+    limits: Limits,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let waiting = Arc::new(Mutex::new(VecDeque::<Arc<Admission>>::new()));
+    loop {
+        let Some(stream) = accept(&listener, &mut shutdown).await else {
+            return;
+        };
+        let admission = Arc::new(Admission::default());
+        {
+            let mut waiting = waiting.lock().expect("admission lock");
+            if waiting.len() >= limits.max_unauthenticated.max(1)
+                && let Some(oldest) = waiting.pop_front()
+            {
+                oldest.evicted.notify_one();
+            }
+            waiting.push_back(admission.clone());
+        }
+        let service = {
+            let (router, token, admission, waiting, permits) = (
+                router.clone(),
+                token.clone(),
+                admission.clone(),
+                waiting.clone(),
+                permits.clone(),
+            );
+            hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+                let (router, token, admission, waiting, permits) = (
+                    router.clone(),
+                    token.clone(),
+                    admission.clone(),
+                    waiting.clone(),
+                    permits.clone(),
+                );
+                async move {
+                    let presented = request
+                        .headers()
+                        .get(axum::http::header::AUTHORIZATION)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(bearer);
+                    if !presented.is_some_and(|p| constant_time_eq(p.as_bytes(), token.as_bytes()))
+                    {
+                        return Ok::<_, Infallible>(unauthorized());
+                    }
+                    if !admission.authenticated.swap(true, Ordering::SeqCst) {
+                        forget(&waiting, &admission);
+                        let permit = permits
+                            .acquire_owned()
+                            .await
+                            .expect("the semaphore is never closed");
+                        *admission.permit.lock().expect("admission lock") = Some(permit);
+                    }
+                    router.oneshot(request.map(axum::body::Body::new)).await
+                }
+            })
+        };
+        let header_timeout = limits.header_timeout;
+        let auth_timeout = limits.auth_timeout;
+        let stop = shutdown.clone();
+        let waiting = waiting.clone();
+        tokio::spawn(async move {
+            serve_connection(
+                stream,
+                service,
+                header_timeout,
+                Some((admission.clone(), auth_timeout)),
+                stop,
+            )
+            .await;
+            forget(&waiting, &admission);
+        });
+    }
+}
+
+/// A TCP connection on its way in: whether it has presented the token, the slot it then holds,
+/// and the signal that it was closed to make room.
+#[derive(Default)]
+struct Admission {
+    authenticated: AtomicBool,
+    permit: Mutex<Option<OwnedSemaphorePermit>>,
+    evicted: Notify,
+}
+
+/// Takes `admission` out of the connections waiting to present the token.
+fn forget(waiting: &Mutex<VecDeque<Arc<Admission>>>, admission: &Arc<Admission>) {
+    waiting
+        .lock()
+        .expect("admission lock")
+        .retain(|other| !Arc::ptr_eq(other, admission));
+}
+
+/// The next connection, or `None` once `shutdown` turns true.
+async fn accept<A: Acceptor>(
+    listener: &A,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<A::Stream> {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(stream) => return Some(stream),
+                Err(e) => {
+                    tracing::warn!("accepting a local API connection failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = shutdown.changed() => return None,
+        }
+    }
+}
+
+/// Serves one connection until it ends, the daemon stops, or (when `admission` is given) it has
+/// not presented the token in time or was closed to make room.
+async fn serve_connection<S, B>(
+    stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    service: S,
+    header_timeout: Duration,
+    admission: Option<(Arc<Admission>, Duration)>,
+    mut stop: watch::Receiver<bool>,
+) where
+    S: hyper::service::Service<Request<hyper::body::Incoming>, Response = Response<B>>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    let (admission, auth_timeout) = admission.unzip();
+    let waiting = || {
+        admission
+            .as_ref()
+            .is_some_and(|a| !a.authenticated.load(Ordering::SeqCst))
+    };
+    let deadline = tokio::time::sleep(auth_timeout.unwrap_or_default());
+    tokio::pin!(deadline);
+    let evicted = async {
+        match &admission {
+            Some(admission) => admission.evicted.notified().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(evicted);
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!("local API connection ended: {e}");
+                }
+                return;
+            }
+            _ = &mut deadline, if waiting() => {
+                if waiting() {
+                    tracing::debug!("closing a TCP connection that presented no token in time");
+                    return;
+                }
+            }
+            _ = &mut evicted, if waiting() => {
+                if waiting() {
+                    tracing::debug!("closing a TCP connection without a token to make room");
+                    return;
+                }
+            }
+            _ = stop.changed() => {
+                connection.as_mut().graceful_shutdown();
+                let _ = connection.await;
+                return;
+            }
+        }
     }
 }

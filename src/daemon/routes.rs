@@ -40,7 +40,13 @@ pub struct Api {
     pub app_printer: Option<Arc<super::app_printer::AppPrinter>>,
     /// Whether the gateway took a connection lately.
     pub reachability: Arc<super::reachability::Reachability>,
+    /// One permit per open event stream, [`MAX_EVENT_STREAMS`] in all.
+    pub event_streams: Arc<tokio::sync::Semaphore>,
 }
+
+/// Event streams open at once: each holds a connection for as long as it lasts, and the
+/// connections are shared with the requests that take charges.
+pub const MAX_EVENT_STREAMS: usize = 16;
 
 /// Largest camera frame the API takes.
 pub const MAX_FRAME_BODY: usize = 8 * 1024 * 1024;
@@ -73,6 +79,7 @@ pub fn router(api: Arc<Api>) -> Router {
             )
         })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn_with_state(
             api.clone(),
             refuse_after_store_failure,
@@ -97,6 +104,46 @@ async fn refuse_after_store_failure(
         .into_response(),
         None => next.run(request).await,
     }
+}
+
+/// Turns the answers axum makes on its own (a method the path does not take, a body over the
+/// limit, a path or query it cannot read: plain text or empty) into the API's JSON error, so a
+/// client reads every error the same way.
+async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
+    // axum names the part of the path or query it could not read between backticks.
+    let field = text.split('`').nth(1).map(str::to_owned);
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => format!("{path} does not take {method}"),
+        StatusCode::PAYLOAD_TOO_LARGE => format!("the body is larger than {path} takes"),
+        _ if text.is_empty() => status
+            .canonical_reason()
+            .unwrap_or("the request was refused")
+            .to_owned(),
+        _ => text,
+    };
+    let mut answer = ApiError::new(status, field, message).into_response();
+    for (name, value) in &parts.headers {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name, value.clone());
+        }
+    }
+    answer
 }
 
 /// A JSON error answer.
@@ -178,53 +225,64 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        let json_type = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        if !json_type {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                Some("Content-Type".into()),
-                "the body must be JSON with Content-Type: application/json",
-            ));
-        }
+        let headers = req.headers().clone();
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|rejection| ApiError::new(rejection.status(), None, rejection.body_text()))?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                None,
-                format!("the body is not JSON: {e}"),
-            )
-        })?;
-        if !value.is_object() {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                None,
-                "the body must be a JSON object",
-            ));
-        }
-        serde_path_to_error::deserialize(value)
-            .map(Body)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner().to_string();
-                // An unknown field is named by serde in the message, not the path.
-                let field = if path == "." {
-                    inner.split('`').nth(1).map(str::to_owned)
-                } else {
-                    Some(path.clone())
-                };
-                let message = match &field {
-                    Some(f) if path != "." => format!("{f}: {inner}"),
-                    _ => inner,
-                };
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, field, message)
-            })
+        json_object(&headers, &bytes).map(Body)
     }
+}
+
+/// Reads a JSON object body as `T`; see [`Body`].
+fn json_object<T: serde::de::DeserializeOwned>(
+    headers: &axum::http::HeaderMap,
+    bytes: &[u8],
+) -> Result<T, ApiError> {
+    let json_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json_type {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Some("Content-Type".into()),
+            "the body must be JSON with Content-Type: application/json",
+        ));
+    }
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            None,
+            format!("the body is not JSON: {e}"),
+        )
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            None,
+            "the body must be a JSON object",
+        ));
+    }
+    typed(value)
+}
+
+/// Reads a JSON value as `T`, naming the field serde stopped at.
+fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        // An unknown field is named by serde in the message, not the path.
+        let field = if path == "." {
+            inner.split('`').nth(1).map(str::to_owned)
+        } else {
+            Some(path.clone())
+        };
+        let message = match &field {
+            Some(f) if path != "." => format!("{f}: {inner}"),
+            _ => inner,
+        };
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, field, message)
+    })
 }
 
 /// `POST /v1/charges`: the charge, plus an optional order id and payment code. The charge's fields
@@ -319,8 +377,10 @@ fn view(order: &Order) -> Json<OrderView> {
 
 async fn create_charge(
     State(api): State<Arc<Api>>,
-    Body(request): Body<ChargeRequest>,
+    Body(request): Body<Value>,
 ) -> Result<(StatusCode, Json<OrderView>), ApiError> {
+    check_invoice_tags(&request)?;
+    let request: ChargeRequest = typed(request)?;
     let (charge, order_id, payment_code) = request.into_parts();
     // The scanner is taken before the charge is stored: a charge whose scan cannot start is
     // refused, rather than stored to wait for a scan that never comes.
@@ -333,6 +393,51 @@ async fn create_charge(
         scan_for_order(api.clone(), slot, order.id().to_string());
     }
     Ok((StatusCode::CREATED, view(&order)))
+}
+
+/// serde reads the tag of an internally tagged enum from a number too (the variant's index), and
+/// lets a variant without fields carry any: the invoice's `type` and the carrier's `kind` must be
+/// names, and `none`, `store_default` and `member` stand alone.
+fn check_invoice_tags(request: &Value) -> Result<(), ApiError> {
+    let checks = [
+        ("invoice", "type", &["none", "store_default"][..]),
+        ("invoice.carrier", "kind", &["member"][..]),
+    ];
+    for (path, tag, alone) in checks {
+        let object = path
+            .split('.')
+            .try_fold(request, |value, key| value.get(key))
+            .and_then(Value::as_object);
+        let Some(object) = object else { continue };
+        let field = format!("{path}.{tag}");
+        match object.get(tag) {
+            None => {}
+            Some(Value::String(name)) => {
+                if let Some(extra) = alone
+                    .contains(&name.as_str())
+                    .then(|| object.keys().find(|key| *key != tag))
+                    .flatten()
+                {
+                    let field = format!("{path}.{extra}");
+                    return Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        Some(field.clone()),
+                        format!(
+                            "{field}: unknown field; {path} of {tag} {name:?} has no other field"
+                        ),
+                    ));
+                }
+            }
+            Some(_) => {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Some(field.clone()),
+                    format!("{field}: must be a name (a string)"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The most orders one page of `GET /v1/charges` holds, and how many it holds unless asked.
@@ -493,23 +598,32 @@ pub fn scan_for_order(api: Arc<Api>, slot: super::scanning::ScanSlot, id: String
 #[serde(deny_unknown_fields)]
 struct ScanBody {
     /// Hand the code read to this order.
+    #[serde(default, deserialize_with = "present")]
     order_id: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     timeout_ms: Option<u64>,
+}
+
+/// An optional field that, when given, holds a value: `null` is refused rather than read as absent.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 /// `POST /v1/scan`: one scan. With an order id the code goes to that order and the answer is the
 /// order; without one the answer says what was read, masked.
-async fn scan(State(api): State<Arc<Api>>, raw: axum::body::Bytes) -> Result<Response, ApiError> {
+async fn scan(
+    State(api): State<Arc<Api>>,
+    headers: axum::http::HeaderMap,
+    raw: axum::body::Bytes,
+) -> Result<Response, ApiError> {
     let body: ScanBody = if raw.is_empty() {
         ScanBody::default()
     } else {
-        serde_json::from_slice(&raw).map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                format!("scan request: {e}"),
-            )
-        })?
+        json_object(&headers, &raw)?
     };
     if let Some(id) = &body.order_id {
         api.orders.get(id).await?;
@@ -665,29 +779,104 @@ async fn export_orders(State(api): State<Arc<Api>>) -> Response {
         .into_response()
 }
 
+/// The fields the POS app may send with each wallet command: the gateway's request fields, less
+/// those the daemon fills in (`type` of `api/ewallet`).
+const EWALLET_FIELDS: &[&str] = &["user_id", "homepage_url", "return_url"];
+const FORGOT_TP_FIELDS: &[&str] = &["user_id", "homepage_url"];
+const MEMBER_STATUS_FIELDS: &[&str] = &["user_id"];
+const ONLINE_DEAL_FIELDS: &[&str] = &[
+    "store_uid",
+    "cost",
+    "currency",
+    "order_id",
+    "items",
+    "echo_0",
+    "echo_1",
+    "echo_2",
+    "echo_3",
+    "echo_4",
+    "user_id",
+    "user_name",
+    "user_real_name",
+    "user_english_name",
+    "user_zipcode",
+    "user_address",
+    "user_sn_type",
+    "user_sn",
+    "user_phone",
+    "user_cellphone_code",
+    "user_cellphone",
+    "user_email",
+    "user_birthday",
+    "ip",
+    "return_url",
+    "success_returl",
+    "failure_returl",
+    "homepage_url",
+    "issue_invoice_state",
+    "invoice_ratetype",
+    "invoice_input_type",
+    "invoice_cloud_type",
+    "invoice_tax_id",
+    "invoice_mobile_code",
+    "invoice_natural_person",
+    "invoice_m_post_zone",
+    "invoice_m_address",
+    "invoice_love_code",
+    "invoice_b2b_title",
+    "invoice_b2b_id",
+    "invoice_b2b_post_zone",
+    "invoice_b2b_address",
+];
+const VERIFICATION_FIELDS: &[&str] = &[
+    "country_code",
+    "store_uid",
+    "method_type",
+    "user_id",
+    "user_sn_type",
+    "user_sn",
+    "user_phone",
+    "user_cellphone",
+    "user_email",
+    "bank_code",
+    "tix",
+    "ip",
+    "success_returl",
+    "failure_returl",
+    "homepage_url",
+];
+
+/// The gateway command behind `/v1/wallet/{name}`, the `type` the daemon adds, and the fields the
+/// POS app may send.
+pub fn wallet_command_named(
+    name: &str,
+) -> Option<(Command, Option<&'static str>, &'static [&'static str])> {
+    Some(match name {
+        "bind" => (Command::EWallet, Some("bind"), EWALLET_FIELDS),
+        "pay" => (Command::EWallet, Some("pay"), EWALLET_FIELDS),
+        "directdeal" => (Command::DirectDeal, None, ONLINE_DEAL_FIELDS),
+        "shoppingdeal" => (Command::ShoppingDeal, None, ONLINE_DEAL_FIELDS),
+        "verification" => (Command::Verification, None, VERIFICATION_FIELDS),
+        "forgottp" => (Command::ForgotTp, None, FORGOT_TP_FIELDS),
+        "memberstatus" => (Command::MemberStatus, None, MEMBER_STATUS_FIELDS),
+        _ => return None,
+    })
+}
+
 /// `POST /v1/wallet/{command}`: one e-wallet command, answered as the gateway answered.
 async fn wallet_command(
     State(api): State<Arc<Api>>,
     Path(command): Path<String>,
     Body(mut body): Body<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let (command, kind) = match command.as_str() {
-        "bind" => (Command::EWallet, Some("bind")),
-        "pay" => (Command::EWallet, Some("pay")),
-        "directdeal" => (Command::DirectDeal, None),
-        "shoppingdeal" => (Command::ShoppingDeal, None),
-        "verification" => (Command::Verification, None),
-        "forgottp" => (Command::ForgotTp, None),
-        "memberstatus" => (Command::MemberStatus, None),
-        other => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                Some("command".into()),
-                format!(
-                    "no wallet command {other:?}; use bind, pay, directdeal, shoppingdeal, verification, forgottp or memberstatus"
-                ),
-            ));
-        }
+    let Some((command, kind, fields)) = wallet_command_named(&command) else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            Some("command".into()),
+            format!(
+                "no wallet command {command:?}; use bind, pay, directdeal, shoppingdeal, verification, forgottp or memberstatus"
+            ),
+        ));
     };
     let Some(object) = body.as_object_mut() else {
         return Err(ApiError::new(
@@ -696,6 +885,18 @@ async fn wallet_command(
             "the body must be a JSON object",
         ));
     };
+    // The gateway's types read the flattened blocks of a deal leniently and so cannot refuse an
+    // unknown field themselves; a misspelt optional field would otherwise vanish unnoticed.
+    if let Some(unknown) = object.keys().find(|key| !fields.contains(&key.as_str())) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(unknown.clone()),
+            format!(
+                "{unknown}: unknown field; this command takes {}",
+                fields.join(", ")
+            ),
+        ));
+    }
     if let Some(kind) = kind {
         object.insert("type".into(), Value::String(kind.into()));
     }
@@ -762,10 +963,27 @@ async fn health(State(api): State<Arc<Api>>) -> Result<Json<Value>, ApiError> {
     })))
 }
 
-/// `GET /v1/events`: server-sent events, one JSON object per event.
-async fn events(State(api): State<Arc<Api>>) -> impl IntoResponse {
+/// `GET /v1/events`: server-sent events, one JSON object per event; `429` beyond
+/// [`MAX_EVENT_STREAMS`] open at once.
+async fn events(State(api): State<Arc<Api>>) -> Response {
+    let Ok(permit) = api.event_streams.clone().try_acquire_owned() else {
+        let mut refusal = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            format!("{MAX_EVENT_STREAMS} event streams are open already; close one first"),
+        )
+        .into_response();
+        // The connection is not left idle, holding a slot, after the refusal.
+        refusal.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        return refusal;
+    };
     let bus = api.orders.events().clone();
     let stream = BroadcastStream::new(bus.subscribe()).map(move |event| {
+        // The stream holds its slot until the client goes and the stream is dropped.
+        let _slot = &permit;
         let event = match event {
             Ok(event) => event,
             Err(BroadcastStreamRecvError::Lagged(count)) => bus.missed(count),
@@ -781,5 +999,7 @@ async fn events(State(api): State<Arc<Api>>) -> impl IntoResponse {
                 .expect("events serialise"),
         )
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }

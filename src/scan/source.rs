@@ -119,7 +119,33 @@ impl ImageFiles {
     }
 }
 
-/// Reads and decodes one image file, naming the path in any error.
+/// The largest image a frame may be, and the most memory its decoding may take: well above any
+/// camera frame, far below what a small PNG of one colour can claim to be (a decompression bomb).
+pub const MAX_FRAME_SIDE: u32 = 4096;
+pub const MAX_DECODE_ALLOC: u64 = 64 * 1024 * 1024;
+
+/// The image decoder's limits for frames and image files.
+pub fn decode_limits() -> image::Limits {
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_FRAME_SIDE);
+    limits.max_image_height = Some(MAX_FRAME_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    limits
+}
+
+/// Decodes `bytes` within [`decode_limits`]; `format` when known, else guessed.
+fn decode_limited(bytes: &[u8], format: Option<ImageFormat>) -> image::ImageResult<DynamicImage> {
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes));
+    match format {
+        Some(format) => reader.set_format(format),
+        None => reader = reader.with_guessed_format()?,
+    }
+    reader.limits(decode_limits());
+    reader.decode()
+}
+
+/// Reads and decodes one image file, naming the path in any error. Decoding runs in the blocking
+/// pool, within [`decode_limits`].
 pub async fn load_image(path: &Path) -> Result<DynamicImage, SourceError> {
     let bytes = tokio::fs::read(path)
         .await
@@ -127,7 +153,14 @@ pub async fn load_image(path: &Path) -> Result<DynamicImage, SourceError> {
             path: path.to_owned(),
             source,
         })?;
-    image::load_from_memory(&bytes).map_err(|source| SourceError::NotAnImage {
+    let decoded = tokio::task::spawn_blocking(move || decode_limited(&bytes, None))
+        .await
+        .unwrap_or_else(|panic| {
+            Err(image::ImageError::IoError(std::io::Error::other(format!(
+                "the decoder failed: {panic}"
+            ))))
+        });
+    decoded.map_err(|source| SourceError::NotAnImage {
         path: path.to_owned(),
         source,
     })
@@ -395,12 +428,14 @@ pub enum PushedFrameError {
     },
     #[error("declared {declared} but the bytes are not a known image format")]
     UnknownFormat { declared: &'static str },
-    #[error("{declared} data is damaged: {source}")]
+    #[error("{declared} data is damaged or beyond the limits: {source}")]
     Damaged {
         declared: &'static str,
         #[source]
         source: image::ImageError,
     },
+    #[error("the decoder failed on the frame: {0}")]
+    DecoderFailed(String),
 }
 
 impl PushedFrame {
@@ -426,7 +461,7 @@ fn decode_declared(
         Ok(_) => {}
         Err(_) => return Err(PushedFrameError::UnknownFormat { declared }),
     }
-    image::load_from_memory_with_format(bytes, format)
+    decode_limited(bytes, Some(format))
         .map_err(|source| PushedFrameError::Damaged { declared, source })
 }
 
@@ -462,8 +497,11 @@ impl FrameSource for PushedFrames {
         };
         self.received += 1;
         let index = self.received;
-        let image = pushed
-            .decode()
+        // Off the async threads: a large or hostile frame takes its time (and, within the
+        // limits, its memory) there, and a decoder panic ends only that task.
+        let image = tokio::task::spawn_blocking(move || pushed.decode())
+            .await
+            .unwrap_or_else(|panic| Err(PushedFrameError::DecoderFailed(panic.to_string())))
             .map_err(|reason| SourceError::BadPushedFrame { index, reason })?;
         Ok(Some(Frame {
             image,

@@ -312,10 +312,10 @@ pub async fn start(
             let token = tcp_token(&config)?.ok_or(listen::ListenError::NoToken)?;
             let listener = listen::bind_tcp(addr).await?;
             let bound = listener.local_addr().ok();
-            let router = listen::require_token(routes::router(api.clone()), token.into());
-            tokio::spawn(listen::serve(
+            tokio::spawn(listen::serve_tcp(
                 listener,
-                router,
+                routes::router(api.clone()),
+                token.into(),
                 limits.clone(),
                 stopped.clone(),
             ));
@@ -351,6 +351,7 @@ pub async fn start(
         shutdown,
     })
 }
+        event_streams: Arc::new(tokio::sync::Semaphore::new(routes::MAX_EVENT_STREAMS)),
 
 /// The printer as configured. In a trial with no printer named, receipts go to a file in the data
 /// directory with a PNG preview of each, so a trial needs no printer.

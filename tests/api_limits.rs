@@ -451,3 +451,33 @@ async fn a_decompression_bomb_frame_is_skipped_and_the_scan_goes_on() {
         daemon.log()
     );
 }
+
+/// The fields each wallet command takes are the ones its schema describes, so the daemon refuses
+/// exactly what the document forbids.
+#[test]
+fn wallet_fields_are_the_described_ones() {
+    let doc: Value = serde_json::from_str(include_str!("../api/openapi.json")).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    let mut checked = 0;
+    for (path, operations) in paths {
+        let Some(name) = path.strip_prefix("/v1/wallet/") else {
+            continue;
+        };
+        let schema = &operations["post"]["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(schema["additionalProperties"], false, "{path}");
+        let mut described: Vec<&str> = schema["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{path} describes no properties"))
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let (_, _, fields) = posd::daemon::routes::wallet_command_named(name)
+            .unwrap_or_else(|| panic!("{path} is not a wallet command"));
+        let mut taken = fields.to_vec();
+        described.sort_unstable();
+        taken.sort_unstable();
+        assert_eq!(described, taken, "{path}");
+        checked += 1;
+    }
+    assert_eq!(checked, 7);
+}

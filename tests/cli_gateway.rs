@@ -152,7 +152,7 @@ fn the_example_configuration_checks() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("invoice_print_device 0: hold"), "{stdout}");
     assert!(
-        stdout.contains("SUNMI V2 PRO through the POS app"),
+        stdout.contains("printer: SUNMI V2 PRO through "),
         "{stdout}"
     );
 }

@@ -200,7 +200,7 @@ async fn posd_orders_list_pages_through_a_long_history() {
     let dir = tempfile::tempdir().unwrap();
     let policy = Policy::default();
     // Now, or the daemon's retention would prune them as it starts.
-    let at = posd::daemon::orders::now();
+    let at = posd::clock::now();
     let mut cancelled = Vec::new();
     {
         let store = Store::open(dir.path().join("data").join("orders")).unwrap();

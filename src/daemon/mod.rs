@@ -137,6 +137,7 @@ pub struct RunningDaemon {
     orders: Arc<Orders>,
     simulator: Option<RunningSim>,
     shutdown: watch::Sender<bool>,
+    printer: std::sync::Mutex<Option<printing::PrinterThread>>,
 }
 
 impl RunningDaemon {
@@ -162,6 +163,46 @@ impl RunningDaemon {
         if let Some(simulator) = &self.simulator {
             simulator.shutdown();
         }
+    }
+
+    /// Stops the daemon within `bound`: the listeners at once; the gateway calls in flight get
+    /// until `bound` to finish, then are abandoned (their orders stay `Sending` in the store and
+    /// are reconciled at the next start, never resent); the printer thread stops after its
+    /// current job, or is left behind once `bound` has passed.
+    pub async fn stop(&self, bound: Duration) {
+        let deadline = tokio::time::Instant::now() + bound;
+        self.shutdown();
+        self.orders.print(printing::PrintRequest::Stop);
+        while self.orders.gate().in_flight > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let printer = self.printer.lock().expect("printer lock").take();
+        if let Some(printer) = printer {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let joined = tokio::task::spawn_blocking(move || printer.join(left))
+                .await
+                .unwrap_or(false);
+            if !joined {
+                tracing::warn!(
+                    "the printer did not finish its job in time; it is owed at the next start"
+                );
+            }
+        }
+    }
+
+    /// Whether the parts a watchdog vouches for answer within `within`: the store reads, and the
+    /// printer thread takes requests.
+    pub async fn answering(&self, within: Duration) -> bool {
+        let store = self.orders.store().clone();
+        let read = tokio::task::spawn_blocking(move || store.last_id_stamp().is_ok());
+        let store_answers = matches!(tokio::time::timeout(within, read).await, Ok(Ok(true)));
+        let (answer, answered) = std::sync::mpsc::sync_channel(1);
+        self.orders.print(printing::PrintRequest::Ping(answer));
+        let printer_answers =
+            tokio::task::spawn_blocking(move || answered.recv_timeout(within).is_ok())
+                .await
+                .unwrap_or(false);
+        store_answers && printer_answers
     }
 }
 
@@ -246,7 +287,7 @@ pub async fn start(
         None
     };
     let (printer, print_requests) = std::sync::mpsc::channel();
-    printing::spawn(
+    let printer_thread = printing::spawn(
         renderer,
         store.clone(),
         events.clone(),
@@ -292,6 +333,15 @@ pub async fn start(
         config.scan.save_failed_frames.clone(),
     ));
 
+    // Every unfinished order has its task before the sockets take a request about it.
+    let resumed = orders.resume_all().await.map_err(|e| match e {
+        orders::OrdersError::Store(e) => StartError::Store(e),
+        other => StartError::Simulator(other.to_string()),
+    })?;
+    if resumed > 0 {
+        tracing::info!("resumed {resumed} unfinished order(s)");
+    }
+
     let (shutdown, stopped) = watch::channel(false);
     let api = Arc::new(routes::Api {
         orders: orders.clone(),
@@ -301,6 +351,7 @@ pub async fn start(
         scan_on_charge: trigger == ScanTrigger::Auto,
         started: std::time::Instant::now(),
         app_printer,
+        event_streams: Arc::new(tokio::sync::Semaphore::new(routes::MAX_EVENT_STREAMS)),
     });
     let limits = listen::Limits {
         max_connections: config.daemon.max_connections,
@@ -331,13 +382,6 @@ pub async fn start(
         stopped.clone(),
     ));
 
-    let resumed = orders.resume_all().await.map_err(|e| match e {
-        orders::OrdersError::Store(e) => StartError::Store(e),
-        other => StartError::Simulator(other.to_string()),
-    })?;
-    if resumed > 0 {
-        tracing::info!("resumed {resumed} unfinished order(s)");
-    }
     spawn_retention(store, config.daemon.retention_days, stopped);
     if trigger == ScanTrigger::Key {
         spawn_scan_key(profile.scan_key, api.clone());
@@ -349,9 +393,9 @@ pub async fn start(
         orders,
         simulator,
         shutdown,
+        printer: std::sync::Mutex::new(Some(printer_thread)),
     })
 }
-        event_streams: Arc::new(tokio::sync::Semaphore::new(routes::MAX_EVENT_STREAMS)),
 
 /// The printer as configured. In a trial with no printer named, receipts go to a file in the data
 /// directory with a PNG preview of each, so a trial needs no printer.

@@ -73,6 +73,27 @@ pub enum PrintRequest {
     Order(OrderId),
     /// Print the test page.
     TestPage,
+    /// Answer, to show the thread is taking requests (the watchdog asks).
+    Ping(std::sync::mpsc::SyncSender<()>),
+    /// Stop after the current job: the daemon is stopping.
+    Stop,
+}
+
+/// The printer thread, for stopping it.
+pub struct PrinterThread {
+    stopped: Receiver<()>,
+}
+
+impl PrinterThread {
+    /// Waits at most `bound` for the thread to finish its current job and stop (after a
+    /// [`PrintRequest::Stop`]); says whether it did. A job still on its way to a printer that
+    /// hangs is left to the next start, which sends the owed job again.
+    pub fn join(&self, bound: Duration) -> bool {
+        matches!(
+            self.stopped.recv_timeout(bound),
+            Ok(()) | Err(RecvTimeoutError::Disconnected)
+        )
+    }
 }
 
 /// Starts the printer thread; it prints what `requests` sends and what the store still owes. With
@@ -83,12 +104,35 @@ pub fn spawn(
     events: EventBus,
     requests: Receiver<PrintRequest>,
     app: Option<Arc<AppPrinter>>,
-) {
+) -> PrinterThread {
+    let (done, stopped) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("posd-printer".into())
-        .spawn(move || Printer::new(renderer, store, events, app).run(&requests))
+        .spawn(move || {
+            // A panic must not end printing unseen: the printer starts again from what the store
+            // owes, as after a restart.
+            loop {
+                let printer = Printer::new(renderer.clone(), store.clone(), events.clone(), app.clone());
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    printer.run(&requests)
+                }));
+                match run {
+                    Ok(()) => break,
+                    Err(_) => {
+                        tracing::error!("the printer thread panicked; starting it again");
+                        std::thread::sleep(RETRY_EVERY);
+                    }
+                }
+            }
+            let _ = done.send(());
+        })
         .expect("a thread can be started");
+    PrinterThread { stopped }
 }
+
+/// The spooler of a printer link, each job tagged with its order and sequence (none for the test
+/// page).
+type LinkSpooler = Spooler<Box<dyn printer::Link>, Option<(OrderId, u32)>>;
 
 /// A sender that can be kept in async code.
 pub type PrintQueue = Sender<PrintRequest>;
@@ -100,7 +144,7 @@ struct Printer {
     store: Arc<Store>,
     events: EventBus,
     /// Each job tagged with its order and sequence; none for the test page.
-    spooler: Option<Spooler<Box<dyn printer::Link>, Option<(OrderId, u32)>>>,
+    spooler: Option<LinkSpooler>,
     held: bool,
     /// A job failed to send; the store's owed jobs are sent again at the next retry.
     owe_failed: bool,
@@ -131,8 +175,11 @@ impl Printer {
             match requests.recv_timeout(RETRY_EVERY) {
                 Ok(PrintRequest::Order(id)) => self.print_order(&id),
                 Ok(PrintRequest::TestPage) => self.print_test_page(),
+                Ok(PrintRequest::Ping(answer)) => {
+                    let _ = answer.try_send(());
+                }
+                Ok(PrintRequest::Stop) | Err(RecvTimeoutError::Disconnected) => return,
                 Err(RecvTimeoutError::Timeout) => self.retry(),
-                Err(RecvTimeoutError::Disconnected) => return,
             }
         }
     }
@@ -382,7 +429,7 @@ impl Printer {
 
     fn spooler(
         &mut self,
-    ) -> Result<&mut Spooler<Box<dyn printer::Link>, Option<(OrderId, u32)>>, String> {
+    ) -> Result<&mut LinkSpooler, String> {
         if self.spooler.is_none() {
             let printer = &self.renderer.setup.profile.printer;
             let link = printer::open(printer).map_err(|e| e.to_string())?;

@@ -18,9 +18,14 @@
 //! processes cannot read `/dev/input`: the POS app gets the key as a `KeyEvent` and forwards a
 //! press as `POST /v1/scan` (`source = "app"`), and nothing here runs.
 
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use tokio::sync::mpsc;
 
 /// Size of `struct input_event` on 64-bit Linux.
@@ -108,18 +113,51 @@ pub async fn watch_scan_key(
     presses: mpsc::Sender<KeyPress>,
 ) -> Result<(), KeyError> {
     let shown = path.display().to_string();
-    let device = tokio::fs::File::open(path)
-        .await
-        .map_err(|source| KeyError::Open {
-            path: shown.clone(),
-            source,
-        })?;
-    watch_key_events(device, key_code, pending, presses)
+    let open_error = |source| KeyError::Open {
+        path: shown.clone(),
+        source,
+    };
+    // Opened and read without blocking: a blocking read would hold a thread of the runtime until
+    // the next key press, and stopping the daemon would wait for one.
+    let device = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .and_then(|file| {
+            // SAFETY: the File is owned by the AsyncFd, so its descriptor stays open and the
+            // same for as long as the AsyncFd lives.
+            unsafe { AsyncFd::register(file) }.map_err(std::io::Error::from)
+        })
+        .map_err(open_error)?;
+    watch_key_events(InputDevice(device), key_code, pending, presses)
         .await
         .map_err(|source| KeyError::Read {
             path: shown,
             source,
         })
+}
+
+/// An input device read as the reactor says it is readable.
+struct InputDevice(AsyncFd<std::fs::File>);
+
+impl AsyncRead for InputDevice {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        loop {
+            let mut ready = ready!(self.0.poll_read_ready(cx))?;
+            let unfilled = buf.initialize_unfilled();
+            match ready.try_io(|device| device.get_ref().read(unfilled)) {
+                Ok(read) => {
+                    buf.advance(read?);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(_would_block) => continue,
+            }
+        }
+    }
 }
 
 /// [`watch_scan_key`] on any byte stream in the kernel's `input_event` format.

@@ -163,5 +163,11 @@ pub fn run(cli: Cli) -> ExitCode {
                 .unwrap_or(Exit::Failed),
         }
     });
+    // Blocking work still running (a store write, a printer link) is abandoned after this: the
+    // store is made for a stop at any point, and stopping must not wait for a device that hangs.
+    runtime.shutdown_timeout(RUNTIME_STOP_BOUND);
     exit.into()
 }
+
+/// How long the runtime waits for its blocking work once a command has ended.
+const RUNTIME_STOP_BOUND: std::time::Duration = std::time::Duration::from_secs(2);

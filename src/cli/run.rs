@@ -15,6 +15,10 @@ pub struct Args {
     exit_with_parent: bool,
 }
 
+/// How long stopping may wait for gateway calls in flight and the printer's current job; the
+/// runtime then gets [`super::RUNTIME_STOP_BOUND`] more for its blocking work.
+const STOP_BOUND: Duration = Duration::from_secs(3);
+
 pub async fn run(args: Args) -> Exit {
     // Watched from the start, so a stop asked for while the daemon starts (the parent dying, a
     // systemd stop) waits for the start and then stops cleanly.
@@ -67,11 +71,21 @@ pub async fn run(args: Args) -> Exit {
         );
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    let running = std::sync::Arc::new(running);
     let watchdog = sd_notify::watchdog_enabled().map(|interval| {
+        let running = running.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(interval / 2).await;
-                let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                // Vouched for only while the store and the printer answer: a daemon whose store
+                // or printer thread hangs is restarted by systemd instead of looking alive.
+                if running.answering(interval / 4).await {
+                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                } else {
+                    tracing::error!(
+                        "the store or the printer thread does not answer; not telling the watchdog"
+                    );
+                }
             }
         })
     });
@@ -89,10 +103,10 @@ pub async fn run(args: Args) -> Exit {
              start recovers every order from what the disk holds"
         ),
     }
-    running.shutdown();
     if let Some(watchdog) = watchdog {
         watchdog.abort();
     }
+    running.stop(STOP_BOUND).await;
     // Give connections a moment to finish their answers.
     tokio::time::sleep(Duration::from_millis(200)).await;
     if failed.is_some() {

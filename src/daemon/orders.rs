@@ -321,15 +321,32 @@ impl Orders {
         Ok(order)
     }
 
+    /// Starts the order's task, unless it has one: two tasks driving one order would each act
+    /// on what they read. A task that panics is started again after [`STORE_RETRY`], from what
+    /// the store holds.
     fn spawn_driver(self: &Arc<Self>, id: OrderId) {
-        let waker = Arc::new(Notify::new());
-        self.wakers
-            .lock()
-            .expect("wakers lock")
-            .insert(id.clone(), waker.clone());
+        let waker = {
+            let mut wakers = self.wakers.lock().expect("wakers lock");
+            if wakers.contains_key(&id) {
+                return;
+            }
+            let waker = Arc::new(Notify::new());
+            wakers.insert(id.clone(), waker.clone());
+            waker
+        };
         let orders = self.clone();
         tokio::spawn(async move {
-            orders.drive(&id, &waker).await;
+            loop {
+                let (driver, key, wake) = (orders.clone(), id.clone(), waker.clone());
+                let run = tokio::spawn(async move { driver.drive(&key, &wake).await });
+                match run.await {
+                    Err(e) if e.is_panic() => {
+                        tracing::error!(order = %id, "the order's task panicked; starting it again");
+                        tokio::time::sleep(STORE_RETRY).await;
+                    }
+                    _ => break,
+                }
+            }
             orders.wakers.lock().expect("wakers lock").remove(&id);
         });
     }

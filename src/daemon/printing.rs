@@ -112,7 +112,8 @@ pub fn spawn(
             // A panic must not end printing unseen: the printer starts again from what the store
             // owes, as after a restart.
             loop {
-                let printer = Printer::new(renderer.clone(), store.clone(), events.clone(), app.clone());
+                let printer =
+                    Printer::new(renderer.clone(), store.clone(), events.clone(), app.clone());
                 let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     printer.run(&requests)
                 }));
@@ -427,9 +428,7 @@ impl Printer {
         }
     }
 
-    fn spooler(
-        &mut self,
-    ) -> Result<&mut LinkSpooler, String> {
+    fn spooler(&mut self) -> Result<&mut LinkSpooler, String> {
         if self.spooler.is_none() {
             let printer = &self.renderer.setup.profile.printer;
             let link = printer::open(printer).map_err(|e| e.to_string())?;

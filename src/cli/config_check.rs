@@ -69,7 +69,7 @@ pub fn run(command: Command) -> Exit {
             if let Ok(profile) = &profile {
                 let printer = &loaded.printer;
                 let transport = match (&printer.device, &profile.printer.transport) {
-                    (Some(device), _) => format!("{device}"),
+                    (Some(device), _) => device.clone(),
                     (None, crate::profile::Transport::App {}) => {
                         format!("the POS app (leases of {} s)", printer.app_lease_secs)
                     }

@@ -504,7 +504,8 @@ fn first_line(e: &toml::de::Error) -> String {
 impl GatewaySettings {
     /// The settings checked and completed into what the client needs.
     pub fn resolve(&self) -> Result<GatewayConfig, ConfigError> {
-        self.resolve_all().map_err(|mut problems| problems.swap_remove(0))
+        self.resolve_all()
+            .map_err(|mut problems| problems.swap_remove(0))
     }
 
     /// [`GatewaySettings::resolve`], naming every problem (never none) when it fails.

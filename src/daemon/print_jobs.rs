@@ -52,15 +52,7 @@ async fn next_job(
     State(api): State<Arc<Api>>,
     query: Result<Query<NextQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|e| {
-        let text = e.body_text();
-        let field = text.split('`').nth(1).map(str::to_owned);
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            field,
-            format!("{text}; the one parameter is wait"),
-        )
-    })?;
+    let Query(query) = query.map_err(|e| ApiError::bad_query(&e, "the one parameter is wait"))?;
     let wait = match query.wait {
         None => 0,
         Some(text) => match text.parse::<u64>() {

@@ -164,6 +164,23 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// A query string that does not read, with the parameter serde stopped at (it names an
+    /// unknown one between backticks) and the parameters the route takes.
+    pub fn bad_query(
+        rejection: &axum::extract::rejection::QueryRejection,
+        parameters: &str,
+    ) -> ApiError {
+        let text = rejection.body_text();
+        let field = text.split('`').nth(1).map(str::to_owned);
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            field,
+            format!("{text}; {parameters}"),
+        )
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"field": self.field, "message": self.message}});
@@ -503,16 +520,8 @@ async fn list_charges(
     State(api): State<Arc<Api>>,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<OrderView>>, ApiError> {
-    let Query(query) = query.map_err(|e| {
-        let text = e.body_text();
-        // serde names an unknown parameter between backticks.
-        let field = text.split('`').nth(1).map(str::to_owned);
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            field,
-            format!("{text}; the parameters are state, after and limit"),
-        )
-    })?;
+    let Query(query) =
+        query.map_err(|e| ApiError::bad_query(&e, "the parameters are state, after and limit"))?;
     let orders = api.orders.list(query.into_query()?).await?;
     Ok(Json(orders.iter().map(OrderView::from).collect()))
 }
@@ -687,14 +696,7 @@ async fn push_frame(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     use crate::scan::source::{PushedFrame, RawFrame, RawLayout};
     let Query(query) = query.map_err(|e| {
-        let text = e.body_text();
-        // serde names an unknown parameter between backticks.
-        let field = text.split('`').nth(1).map(str::to_owned);
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            field,
-            format!("{text}; the parameters are format, width, height and stride"),
-        )
+        ApiError::bad_query(&e, "the parameters are format, width, height and stride")
     })?;
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)

@@ -597,7 +597,7 @@ fn spawn_scan_key(key: Option<crate::profile::ScanKeyProfile>, api: Arc<routes::
                 crate::scan::key::KeyPress::StartScan => {
                     if let Ok(Some(order)) = api.orders.awaiting_code().await {
                         let id = order.id().to_string();
-                        match api.scanner.reserve() {
+                        match api.scanner.reserve(Some(&id)) {
                             Ok(slot) => routes::scan_for_order(api.clone(), slot, id),
                             Err(busy) => api.orders.events().publish(
                                 events::Event::new(events::EventKind::ScanEnded)

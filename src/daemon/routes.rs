@@ -402,11 +402,16 @@ async fn create_charge(
     // The scanner is taken before the charge is stored: a charge whose scan cannot start is
     // refused, rather than stored to wait for a scan that never comes.
     let slot = match payment_code.is_none() && api.scan_on_charge {
-        true => Some(api.scanner.reserve().map_err(scan_refused)?),
+        true => Some(
+            api.scanner
+                .reserve(order_id.as_deref())
+                .map_err(scan_refused)?,
+        ),
         false => None,
     };
     let order = api.orders.create(charge, order_id, payment_code).await?;
     if let Some(slot) = slot {
+        slot.assign(order.id().as_str());
         scan_for_order(api.clone(), slot, order.id().to_string());
     }
     Ok((StatusCode::CREATED, view(&order)))
@@ -592,7 +597,7 @@ async fn reconcile_charge(
 /// Scans in the background and hands the code to the order; the code never leaves the daemon.
 pub fn scan_for_order(api: Arc<Api>, slot: super::scanning::ScanSlot, id: String) {
     tokio::spawn(async move {
-        match api.scanner.scan_in(slot, Some(&id), None).await {
+        match api.scanner.scan_in(slot, None).await {
             Ok(code) => {
                 if let Err(e) = api.orders.payment_code(&id, code.expose().to_owned()).await {
                     tracing::warn!(order = %id, "the scanned code was not taken: {e}");

@@ -55,8 +55,9 @@ pub struct ScanService {
     /// The running scan's frame inlet, when it takes pushed frames.
     inlet: Mutex<Option<FrameSender>>,
     running: Arc<tokio::sync::Mutex<()>>,
-    /// Cancels the running scan, and names the order it is for.
-    cancel: Mutex<Option<(Option<String>, crate::scan::session::CancelScan)>>,
+    /// Cancels the scan that holds the scanner, and names the order it is for. Set in the same
+    /// step as the scanner is taken, so a refused second scan can always say which one holds it.
+    holder: Arc<Mutex<Option<Holder>>>,
     /// Where the frames of failed scans are kept, when asked for.
     failed_frames: Option<PathBuf>,
 }
@@ -77,27 +78,32 @@ impl ScanService {
             events,
             inlet: Mutex::new(None),
             running: Arc::new(tokio::sync::Mutex::new(())),
-            cancel: Mutex::new(None),
+            holder: Arc::new(Mutex::new(None)),
         }
     }
 
-    /// Takes the scanner for one scan, or says which scan holds it. Taken before a charge is
-    /// stored, so that a charge whose scan could not start is refused instead of waiting for a
-    /// scan that never comes.
-    pub fn reserve(&self) -> Result<ScanSlot, ScanFailure> {
+    /// Takes the scanner for one scan for `order`, or says which scan holds it. Taken before a
+    /// charge is stored, so that a charge whose scan could not start is refused instead of
+    /// waiting for a scan that never comes.
+    pub fn reserve(&self, order: Option<&str>) -> Result<ScanSlot, ScanFailure> {
+        let mut holder = self.holder.lock().expect("holder lock");
         match self.running.clone().try_lock_owned() {
-            Ok(held) => Ok(ScanSlot { _held: held }),
-            Err(_) => Err(ScanFailure::Busy(self.running_for())),
+            Ok(held) => {
+                let (cancel, signal) = cancel_pair();
+                *holder = Some(Holder {
+                    order: order.map(str::to_owned),
+                    cancel,
+                });
+                Ok(ScanSlot {
+                    signal: Some(signal),
+                    holder: self.holder.clone(),
+                    _held: held,
+                })
+            }
+            Err(_) => Err(ScanFailure::Busy(
+                holder.as_ref().and_then(|h| h.order.clone()),
+            )),
         }
-    }
-
-    /// The order the running scan is for.
-    fn running_for(&self) -> Option<String> {
-        self.cancel
-            .lock()
-            .expect("cancel lock")
-            .as_ref()
-            .and_then(|(order, _)| order.clone())
     }
 
     /// Runs one scan; `order` names the order the events are about.
@@ -106,17 +112,18 @@ impl ScanService {
         order: Option<&str>,
         timeout: Option<Duration>,
     ) -> Result<PaymentCode, ScanFailure> {
-        let slot = self.reserve()?;
-        self.scan_in(slot, order, timeout).await
+        let slot = self.reserve(order)?;
+        self.scan_in(slot, timeout).await
     }
 
-    /// Runs one scan in a slot [`ScanService::reserve`] gave.
+    /// Runs one scan in a slot [`ScanService::reserve`] gave; its events name the slot's order.
     pub async fn scan_in(
         &self,
-        _one_at_a_time: ScanSlot,
-        order: Option<&str>,
+        mut slot: ScanSlot,
         timeout: Option<Duration>,
     ) -> Result<PaymentCode, ScanFailure> {
+        let order = slot.order();
+        let signal = slot.signal.take().expect("a slot runs one scan");
         let timeout = timeout.unwrap_or(self.timeout);
         let (scan_events, mut scan_events_rx) = mpsc::unbounded_channel();
         let mut scanner = Scanner::new(
@@ -132,10 +139,8 @@ impl ScanService {
                 FAILED_FRAMES_MAX,
             ));
         }
-        let (cancel, signal) = cancel_pair();
-        *self.cancel.lock().expect("cancel lock") = Some((order.map(str::to_owned), cancel));
         let events = self.events.clone();
-        let order_id = order.map(str::to_owned);
+        let order_id = order;
         let relay = tokio::spawn(async move {
             while let Some(event) = scan_events_rx.recv().await {
                 if let Some(event) = daemon_event(event) {
@@ -172,7 +177,7 @@ impl ScanService {
                 scanner.scan(&mut source, signal).await
             }
         };
-        self.cancel.lock().expect("cancel lock").take();
+        drop(slot);
         drop(scanner);
         let _ = relay.await;
         match outcome {
@@ -198,9 +203,9 @@ impl ScanService {
 
     /// Cancels the running scan; says whether one was running.
     pub fn cancel(&self) -> bool {
-        match self.cancel.lock().expect("cancel lock").as_ref() {
-            Some((_, cancel)) => {
-                cancel.cancel();
+        match self.holder.lock().expect("holder lock").as_ref() {
+            Some(holder) => {
+                holder.cancel.cancel();
                 true
             }
             None => false,
@@ -209,9 +214,9 @@ impl ScanService {
 
     /// Cancels the running scan if it is for `order`; says whether it was.
     pub fn cancel_for(&self, order: &str) -> bool {
-        match self.cancel.lock().expect("cancel lock").as_ref() {
-            Some((Some(id), cancel)) if id == order => {
-                cancel.cancel();
+        match self.holder.lock().expect("holder lock").as_ref() {
+            Some(holder) if holder.order.as_deref() == Some(order) => {
+                holder.cancel.cancel();
                 true
             }
             _ => false,
@@ -223,9 +228,43 @@ impl ScanService {
     }
 }
 
-/// The scanner, held for one scan.
+/// The scan that holds the scanner.
+struct Holder {
+    order: Option<String>,
+    cancel: crate::scan::session::CancelScan,
+}
+
+/// The scanner, held for one scan. A cancel that comes before the scan starts is kept by the
+/// slot's signal, so the scan ends as soon as it begins.
 pub struct ScanSlot {
+    signal: Option<crate::scan::session::CancelSignal>,
+    holder: Arc<Mutex<Option<Holder>>>,
     _held: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl ScanSlot {
+    /// Names the order the scan is for, once the order has its id.
+    pub fn assign(&self, order: &str) {
+        if let Some(holder) = self.holder.lock().expect("holder lock").as_mut() {
+            holder.order = Some(order.to_owned());
+        }
+    }
+
+    fn order(&self) -> Option<String> {
+        self.holder
+            .lock()
+            .expect("holder lock")
+            .as_ref()
+            .and_then(|h| h.order.clone())
+    }
+}
+
+impl Drop for ScanSlot {
+    /// Frees the holder before the scanner itself (fields drop after this), so whoever takes the
+    /// scanner next finds no stale holder.
+    fn drop(&mut self) {
+        self.holder.lock().expect("holder lock").take();
+    }
 }
 
 /// The daemon event for a scanner event; frame-level noise stays in the log.
@@ -252,4 +291,52 @@ fn daemon_event(event: ScanEvent) -> Option<Event> {
             Event::new(EventKind::ScanEnded).detail(format!("frame source failed: {reason}"))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::{CodeRules, DecoderConfig};
+
+    fn service() -> ScanService {
+        ScanService::new(
+            Decoder::new(CodeRules::default(), DecoderConfig::default()),
+            FrameOrigin::Pushed,
+            Duration::from_secs(30),
+            EventBus::new(),
+            None,
+        )
+    }
+
+    #[test]
+    fn a_refused_scan_names_the_order_that_holds_the_scanner_from_the_moment_it_is_taken() {
+        let scanner = service();
+        let slot = scanner.reserve(None).unwrap();
+        slot.assign("ORDER-1");
+        match scanner.reserve(Some("ORDER-2")) {
+            Err(ScanFailure::Busy(Some(holder))) => assert_eq!(holder, "ORDER-1"),
+            other => panic!("expected busy for ORDER-1, got {:?}", other.err()),
+        }
+        drop(slot);
+        let again = scanner
+            .reserve(Some("ORDER-2"))
+            .expect("the scanner is free again");
+        match scanner.reserve(None) {
+            Err(ScanFailure::Busy(Some(holder))) => assert_eq!(holder, "ORDER-2"),
+            other => panic!("expected busy for ORDER-2, got {:?}", other.err()),
+        }
+        drop(again);
+        assert!(!scanner.cancel(), "no holder is left once the slot is gone");
+    }
+
+    #[tokio::test]
+    async fn a_cancel_that_comes_before_the_scan_starts_ends_it_at_once() {
+        let scanner = service();
+        let slot = scanner.reserve(Some("ORDER-1")).unwrap();
+        assert!(scanner.cancel_for("ORDER-1"));
+        let outcome = tokio::time::timeout(Duration::from_secs(5), scanner.scan_in(slot, None))
+            .await
+            .expect("the scan ends without waiting for its timeout");
+        assert_eq!(outcome.unwrap_err(), ScanFailure::Cancelled);
+    }
 }

@@ -12,7 +12,7 @@ use serialport::SerialPort;
 use std::io::{ErrorKind, Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Daemon, simulator, wait_final};
+use support::{Daemon, PipePrinter, simulator, text_printer_profile, wait_final};
 
 /// A printer on the master side of a pseudo-terminal: answers `DLE EOT` between jobs, and takes
 /// everything else as job bytes until the line goes quiet.
@@ -484,41 +484,6 @@ async fn a_scan_that_reads_nothing_times_out_and_keeps_its_frames() {
     );
 }
 
-/// The printer's end of a named pipe, read without blocking; dropping it is the printer going away.
-struct PipePrinter {
-    pipe: std::fs::File,
-    paper: Vec<u8>,
-}
-
-impl PipePrinter {
-    fn open(path: &std::path::Path) -> PipePrinter {
-        use std::os::unix::fs::OpenOptionsExt;
-        let pipe = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(path)
-            .unwrap();
-        PipePrinter {
-            pipe,
-            paper: Vec::new(),
-        }
-    }
-
-    /// Everything written so far.
-    fn drain(&mut self) -> &[u8] {
-        let mut buffer = [0u8; 65536];
-        loop {
-            match self.pipe.read(&mut buffer) {
-                Ok(0) => break,
-                Ok(n) => self.paper.extend_from_slice(&buffer[..n]),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) => panic!("reading the pipe: {e}"),
-            }
-        }
-        &self.paper
-    }
-}
-
 /// The link fails while a receipt is being sent: the receipt before it stays printed, and the one
 /// it failed on is printed again once the printer is back, laid out anew and marked 補印, since
 /// part of it may already be on paper.
@@ -527,26 +492,9 @@ async fn a_receipt_the_link_failed_on_prints_again_marked_as_a_reprint() {
     let sim = simulator(Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let device = dir.path().join("lp0");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&device)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let mut printer = PipePrinter::open(&device);
+    let mut printer = PipePrinter::create(&device);
     // Text in the printer's font, so the 補印 mark can be read back from the bytes.
-    let profile = dir.path().join("till.toml");
-    std::fs::write(
-        &profile,
-        format!(
-            "name = \"test till\"\n[printer]\nwidth_dots = 384\ndots_per_mm = 8\nencoding = \"gb18030\"\n\
-             code39_module_widths = [1, 2]\ntwo_way = false\ncut = false\n\
-             [printer.transport.file]\npath = \"{}\"\n",
-            device.display()
-        ),
-    )
-    .unwrap();
+    let profile = text_printer_profile(dir.path(), &device);
     let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
     env.retain(|(key, _)| key != "POSD_PRINTER_DEVICE");
     support::set_env(&mut env, "POSD_PROFILE", profile.display().to_string());
@@ -617,7 +565,7 @@ async fn a_receipt_the_link_failed_on_prints_again_marked_as_a_reprint() {
     assert!(!twice.text_lines.iter().any(|line| line.contains("補印")));
     assert_eq!(
         printer
-            .paper
+            .drain()
             .windows(first_paper.len())
             .filter(|w| *w == first_paper.as_slice())
             .count(),

@@ -673,6 +673,41 @@ fn a_print_recorded_after_a_reprint_was_asked_for_keeps_the_reprint_owed() {
     ));
 }
 
+/// The daemon stopping just as a job ended records it as possibly on paper; the job was already
+/// recorded printed, and stays so: it is not sent again.
+#[test]
+fn a_failure_told_after_the_job_printed_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let order = paid(sending("LATE-1", 10));
+    store.insert(&order, &Policy::default()).unwrap();
+    let job = PrintJob {
+        order_id: order.id().clone(),
+        seq: 0,
+        escpos: vec![0x1b, 0x40],
+        status: PrintStatus::Pending,
+        created_at: at(2),
+        uncertain: false,
+    };
+    store.save_print_job(&order, &job).unwrap();
+    store
+        .record_print(order.id(), 0, &PrintOutcome::Printed, at(3))
+        .unwrap();
+    let late = PrintOutcome::Failed {
+        reason: "the daemon stopped while the receipt was being sent".into(),
+        uncertain: true,
+    };
+    store.record_print(order.id(), 0, &late, at(4)).unwrap();
+    let jobs = store.print_jobs(order.id()).unwrap();
+    assert_eq!(jobs[0].status, PrintStatus::Printed { at: at(3) });
+    assert!(!jobs[0].uncertain);
+    assert!(store.unprinted_jobs().unwrap().is_empty());
+    assert_eq!(
+        store.get(order.id()).unwrap().unwrap().receipt().status,
+        PrintStatus::Printed { at: at(3) }
+    );
+}
+
 #[test]
 fn print_jobs_keep_their_bytes_with_their_order_until_printed() {
     let dir = tempfile::tempdir().unwrap();

@@ -17,6 +17,7 @@ pub mod printing;
 mod reachability;
 pub mod routes;
 pub mod scanning;
+mod supervise;
 
 use crate::config::{Config, ConfigError};
 use crate::envelope::AgentKey;
@@ -184,7 +185,8 @@ impl RunningDaemon {
                 .unwrap_or(false);
             if !joined {
                 tracing::warn!(
-                    "the printer did not finish its job in time; it is owed at the next start"
+                    "the printer did not finish its job in time; it is owed at the next start, \
+                     marked 補印"
                 );
             }
         }

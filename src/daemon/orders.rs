@@ -9,6 +9,7 @@
 use super::events::{Event, EventBus, EventKind};
 use super::gate::{Gate, GateStatus, Pass};
 use super::printing::{PrintQueue, PrintRequest};
+use super::supervise::restart_task_on_panic;
 use crate::api::verdict::{self, ChargeKey, ChargeVerdict, Reading};
 use crate::api::{self, Code, Command, TransactionRequest};
 use crate::charge::Charge;
@@ -336,17 +337,12 @@ impl Orders {
         };
         let orders = self.clone();
         tokio::spawn(async move {
-            loop {
+            let what = format!("the task of order {id}");
+            restart_task_on_panic(&what, STORE_RETRY, || {
                 let (driver, key, wake) = (orders.clone(), id.clone(), waker.clone());
-                let run = tokio::spawn(async move { driver.drive(&key, &wake).await });
-                match run.await {
-                    Err(e) if e.is_panic() => {
-                        tracing::error!(order = %id, "the order's task panicked; starting it again");
-                        tokio::time::sleep(STORE_RETRY).await;
-                    }
-                    _ => break,
-                }
-            }
+                async move { driver.drive(&key, &wake).await }
+            })
+            .await;
             orders.wakers.lock().expect("wakers lock").remove(&id);
         });
     }
@@ -645,4 +641,108 @@ impl Orders {
 /// A payment code as people may see it: the first four and last two characters.
 pub fn mask(code: &str) -> String {
     crate::payment_code::MaskedCode::of(code).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::charge::{InvoiceOptions, Item};
+    use crate::envelope::AgentKey;
+    use crate::gateway::GatewayConfig;
+    use crate::sim::{self, SimConfig, faults::Faults};
+
+    const KEY: &str = "2MrhtRYeF9wKZ4bKwzZoL8aZf26pWzIG";
+
+    /// However often an order's task is asked for (a resume at start racing a charge, a second
+    /// call), one task drives it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_order_with_a_task_gets_no_second_one() {
+        let mut sim_config = SimConfig::new("518169081001", AgentKey::new(KEY).unwrap(), "S1");
+        sim_config.faults = Faults {
+            latency_ms: 600,
+            ..Faults::default()
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sim = sim::start(sim_config, listener).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, sim.ca_pem().unwrap()).unwrap();
+        let client = Client::new(GatewayConfig {
+            url: sim.url().parse().unwrap(),
+            agent_uid: "518169081001".into(),
+            agent_key: AgentKey::new(KEY).unwrap(),
+            store_uid: "S1".into(),
+            ca_file: Some(ca),
+            connect_timeout: Duration::from_secs(2),
+            timeout: Duration::from_secs(5),
+            dns_servers: Vec::new(),
+        })
+        .unwrap();
+        let store = Arc::new(Store::open(dir.path().join("orders")).unwrap());
+        let (printer, _print_requests) = std::sync::mpsc::channel();
+        let orders = Orders::new(
+            store,
+            client,
+            Policy::default(),
+            Merchant {
+                store_uid: "S1".into(),
+                user_id: "posd".into(),
+                simulated: true,
+            },
+            crate::order::OrderIdGenerator::new("TEST").unwrap(),
+            EventBus::new(),
+            printer,
+        );
+        let charge = Charge {
+            amount: 60,
+            items: vec![Item {
+                id: "1".into(),
+                name: "拿鐵".into(),
+                unit_price: 60,
+                quantity: 1,
+            }],
+            discount: 0,
+            shipping_fee: 0,
+            invoice: InvoiceOptions::StoreDefault,
+            echo: Vec::new(),
+            user_id: None,
+        };
+        let order = orders
+            .create(
+                charge,
+                Some("TWIN-TASK-1".into()),
+                Some("MY13697573pbmQsYhY".into()),
+            )
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            orders.spawn_driver(order.id().clone());
+        }
+        assert_eq!(orders.resume_all().await.unwrap(), 1);
+
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        let last = loop {
+            let now = orders.get("TWIN-TASK-1").await.unwrap();
+            if now.is_final() {
+                break now;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{:?}", now.state());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(last.state().to_string(), "paid");
+        // A second task would find the first one's request in flight, take it for a request of
+        // a stopped daemon and reconcile it.
+        let seen: Vec<(u32, u32)> = sim
+            .ledger()
+            .iter()
+            .filter(|e| e.order_id == "TWIN-TASK-1")
+            .map(|e| (e.requests, e.queries))
+            .collect();
+        assert_eq!(seen, [(1, 0)], "one task: one request, no query");
+        assert!(
+            last.history().iter().all(|t| t.to != State::Reconciling),
+            "{:?}",
+            last.history()
+        );
+    }
 }

@@ -82,17 +82,51 @@ pub enum PrintRequest {
 /// The printer thread, for stopping it.
 pub struct PrinterThread {
     stopped: Receiver<()>,
+    in_hand: InHand,
+    store: Arc<Store>,
 }
 
 impl PrinterThread {
     /// Waits at most `bound` for the thread to finish its current job and stop (after a
-    /// [`PrintRequest::Stop`]); says whether it did. A job still on its way to a printer that
-    /// hangs is left to the next start, which sends the owed job again.
+    /// [`PrintRequest::Stop`]); says whether it did. The receipts still on their way to a printer
+    /// that hangs may be partly on paper: they are recorded so, and the next start sends them
+    /// again laid out anew and marked `補印`.
     pub fn join(&self, bound: Duration) -> bool {
-        matches!(
+        let joined = matches!(
             self.stopped.recv_timeout(bound),
             Ok(()) | Err(RecvTimeoutError::Disconnected)
-        )
+        );
+        if !joined {
+            let outcome = PrintOutcome::Failed {
+                reason: "the daemon stopped while the receipt was being sent".into(),
+                uncertain: true,
+            };
+            for (id, seq) in self.in_hand.take() {
+                if let Err(e) = self
+                    .store
+                    .record_print(&id, seq, &outcome, crate::clock::now())
+                {
+                    tracing::error!(order = %id, "cannot record the receipt left unfinished: {e}");
+                }
+            }
+        }
+        joined
+    }
+}
+
+/// The receipts in the printer link's queue while the printer thread sends it: any of them may
+/// be on paper, in part or whole, when the thread is stopped before it can say.
+#[derive(Clone, Default)]
+struct InHand(Arc<std::sync::Mutex<Vec<(OrderId, u32)>>>);
+
+impl InHand {
+    fn hold(&self, spooler: &LinkSpooler) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) =
+            spooler.queued_tags().flatten().cloned().collect();
+    }
+
+    fn take(&self) -> Vec<(OrderId, u32)> {
+        std::mem::take(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
@@ -106,29 +140,25 @@ pub fn spawn(
     app: Option<Arc<AppPrinter>>,
 ) -> PrinterThread {
     let (done, stopped) = std::sync::mpsc::channel();
+    let in_hand = InHand::default();
+    let thread = PrinterThread {
+        stopped,
+        in_hand: in_hand.clone(),
+        store: store.clone(),
+    };
     std::thread::Builder::new()
         .name("posd-printer".into())
         .spawn(move || {
-            // A panic must not end printing unseen: the printer starts again from what the store
-            // owes, as after a restart.
-            loop {
-                let printer =
-                    Printer::new(renderer.clone(), store.clone(), events.clone(), app.clone());
-                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    printer.run(&requests)
-                }));
-                match run {
-                    Ok(()) => break,
-                    Err(_) => {
-                        tracing::error!("the printer thread panicked; starting it again");
-                        std::thread::sleep(RETRY_EVERY);
-                    }
-                }
-            }
+            // The printer starts again from what the store owes, as after a restart.
+            super::supervise::restart_on_panic("the printer thread", RETRY_EVERY, || {
+                Printer::new(renderer.clone(), store.clone(), events.clone(), app.clone())
+                    .with_in_hand(in_hand.clone())
+                    .run(&requests)
+            });
             let _ = done.send(());
         })
         .expect("a thread can be started");
-    PrinterThread { stopped }
+    thread
 }
 
 /// The spooler of a printer link, each job tagged with its order and sequence (none for the test
@@ -149,6 +179,7 @@ struct Printer {
     held: bool,
     /// A job failed to send; the store's owed jobs are sent again at the next retry.
     owe_failed: bool,
+    in_hand: InHand,
 }
 
 impl Printer {
@@ -166,7 +197,13 @@ impl Printer {
             spooler: None,
             held: false,
             owe_failed: false,
+            in_hand: InHand::default(),
         }
+    }
+
+    fn with_in_hand(mut self, in_hand: InHand) -> Printer {
+        self.in_hand = in_hand;
+        self
     }
 
     fn run(mut self, requests: &Receiver<PrintRequest>) {
@@ -358,6 +395,7 @@ impl Printer {
     }
 
     fn submit(&mut self, bytes: Vec<u8>, job: Option<(OrderId, u32)>) {
+        let in_hand = self.in_hand.clone();
         let spooler = match self.spooler() {
             Ok(spooler) => spooler,
             Err(e) => {
@@ -366,13 +404,16 @@ impl Printer {
                 return;
             }
         };
-        let delivery = spooler.submit_tagged(job, bytes);
+        spooler.enqueue(job, bytes);
+        in_hand.hold(spooler);
+        let delivery = spooler.retry();
         self.after(delivery);
     }
 
     fn retry(&mut self) {
         match self.spooler.as_mut() {
             Some(spooler) if spooler.pending() > 0 => {
+                self.in_hand.hold(spooler);
                 let delivery = spooler.retry();
                 self.after(delivery);
             }
@@ -394,6 +435,7 @@ impl Printer {
         for (id, seq) in sent.into_iter().flatten() {
             self.printed(&id, seq);
         }
+        self.in_hand.take();
         match delivery {
             Ok(Delivery::Printed) => {
                 if self.held {

@@ -114,8 +114,18 @@ impl<L: Link, T> Spooler<L, T> {
 
     /// Queues a job tagged `tag` and sends what the printer can take now.
     pub fn submit_tagged(&mut self, tag: T, job: Vec<u8>) -> Result<Delivery, PrintError> {
-        self.queue.push_back((tag, job));
+        self.enqueue(tag, job);
         self.retry()
+    }
+
+    /// Queues a job tagged `tag`, to go out at the next [`Spooler::retry`].
+    pub fn enqueue(&mut self, tag: T, job: Vec<u8>) {
+        self.queue.push_back((tag, job));
+    }
+
+    /// The tags of the queued jobs, in the order they go out.
+    pub fn queued_tags(&self) -> impl Iterator<Item = &T> {
+        self.queue.iter().map(|(tag, _)| tag)
     }
 
     /// Sends the queued jobs, in order, as long as the printer is ready. A job the link fails on

@@ -1061,6 +1061,13 @@ fn apply_print(
             });
         }
     };
+    // A job printed stays printed: a failure told late (the daemon stopping just as the job
+    // ended) must not send it again.
+    if matches!(job.status, PrintStatus::Printed { .. })
+        && matches!(outcome, PrintOutcome::Failed { .. })
+    {
+        return Ok(());
+    }
     job.record(outcome, at);
     jobs.insert(key, record::encode_print_job(&job))?;
     let order_key = id.as_str().as_bytes();

@@ -392,3 +392,75 @@ fn read_code(
         .getText()
         .to_owned()
 }
+
+/// A printer behind a FIFO the test reads: the daemon writes as to `/dev/usb/lp0`, and what it
+/// wrote is read back with [`PipePrinter::drain`]. The reading end is open from the start, so the
+/// daemon's open never waits; dropping it is the printer going away.
+pub struct PipePrinter {
+    pipe: std::fs::File,
+    paper: Vec<u8>,
+}
+
+impl PipePrinter {
+    /// Makes the FIFO at `path` and opens its reading end.
+    pub fn create(path: &Path) -> PipePrinter {
+        let made = Command::new("mkfifo").arg(path).status().unwrap();
+        assert!(made.success(), "mkfifo {}", path.display());
+        PipePrinter::open(path)
+    }
+
+    /// Opens the reading end of the FIFO at `path`: the printer (back) on line.
+    pub fn open(path: &Path) -> PipePrinter {
+        use std::os::unix::fs::OpenOptionsExt;
+        let pipe = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .unwrap();
+        PipePrinter {
+            pipe,
+            paper: Vec::new(),
+        }
+    }
+
+    /// Makes the pipe hold a single page: a printer that takes one page of bytes and then no more
+    /// until drained, so the daemon's write of a whole receipt blocks.
+    pub fn hold_one_page(&self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: fcntl on a descriptor we own; F_SETPIPE_SZ takes an int and touches no memory.
+        let size = unsafe { libc::fcntl(self.pipe.as_raw_fd(), libc::F_SETPIPE_SZ, 4096) };
+        assert!(size >= 4096, "{}", std::io::Error::last_os_error());
+    }
+
+    /// Everything written so far.
+    pub fn drain(&mut self) -> &[u8] {
+        use std::io::Read;
+        let mut buffer = [0u8; 65536];
+        loop {
+            match self.pipe.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => self.paper.extend_from_slice(&buffer[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("reading the pipe: {e}"),
+            }
+        }
+        &self.paper
+    }
+}
+
+/// A till profile in `dir` whose printer, at `device`, prints text in the printer's font, so that
+/// marks such as 補印 can be read back from the bytes.
+pub fn text_printer_profile(dir: &Path, device: &Path) -> PathBuf {
+    let profile = dir.join("till.toml");
+    std::fs::write(
+        &profile,
+        format!(
+            "name = \"test till\"\n[printer]\nwidth_dots = 384\ndots_per_mm = 8\nencoding = \"gb18030\"\n\
+             code39_module_widths = [1, 2]\ntwo_way = false\ncut = false\n\
+             [printer.transport.file]\npath = \"{}\"\n",
+            device.display()
+        ),
+    )
+    .unwrap();
+    profile
+}

@@ -17,6 +17,7 @@ pub mod printing;
 mod reachability;
 pub mod routes;
 pub mod scanning;
+pub mod shifts;
 
 use crate::config::{Config, ConfigError};
 use crate::envelope::AgentKey;
@@ -287,6 +288,7 @@ pub async fn start(
         None
     };
     let (printer, print_requests) = std::sync::mpsc::channel();
+    let shifts = Arc::new(shifts::Shifts::new(renderer.clone()));
     let printer_thread = printing::spawn(
         renderer,
         store.clone(),
@@ -352,6 +354,7 @@ pub async fn start(
         started: std::time::Instant::now(),
         app_printer,
         event_streams: Arc::new(tokio::sync::Semaphore::new(routes::MAX_EVENT_STREAMS)),
+        shifts,
     });
     let limits = listen::Limits {
         max_connections: config.daemon.max_connections,

@@ -225,14 +225,11 @@ impl Printer {
         }
     }
 
-    /// A closed shift's report, from the printout stored with it.
+    /// A closed shift's report, from the printout stored with it (its preview was written at the
+    /// close).
     fn print_report(&mut self, id: ShiftId) {
         match self.store.report_print(id) {
-            Ok(Some(print)) if print.owed() => {
-                self.renderer
-                    .write_preview(&format!("shift-{id}"), &print.escpos);
-                self.submit(print.escpos, JobTag::ShiftReport(id));
-            }
+            Ok(Some(print)) if print.owed() => self.submit(print.escpos, JobTag::ShiftReport(id)),
             Ok(_) => {}
             Err(e) => tracing::error!(shift = %id, "cannot read the shift report to print: {e}"),
         }

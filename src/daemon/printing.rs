@@ -23,8 +23,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
-/// Printed first on every receipt of an order charged against the gateway simulator.
-pub const SIMULATED_NOTICE: &str = "模擬交易 — 非真實付款";
+pub use crate::receipt::SIMULATED_NOTICE;
 
 /// How often held or failed jobs are tried again.
 const RETRY_EVERY: Duration = Duration::from_secs(2);

@@ -4,10 +4,7 @@
 use super::{OrderLine, ShiftReport, Tally};
 use crate::order::{StateKind, Timestamp};
 use crate::receipt::text::{COLUMN_DOTS, wrap};
-use crate::receipt::{Align, Block, Style};
-
-/// Printed first when an order of the shift was charged against the gateway simulator.
-pub const SIMULATED_NOTICE: &str = "模擬交易 — 非真實付款";
+use crate::receipt::{Align, Block, SIMULATED_NOTICE, Style};
 
 /// Taiwan's time, which the shop's day is counted in.
 const TAIWAN: time::UtcOffset = time::macros::offset!(+8);

@@ -41,5 +41,6 @@ pub mod printer;
 pub mod profile;
 pub mod receipt;
 pub mod scan;
+pub mod shift;
 pub mod sim;
 pub mod store;

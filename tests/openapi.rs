@@ -531,6 +531,45 @@ async fn real_answers_are_as_described() {
         description.validate(line_schema, line).unwrap();
     }
 
+    // Shifts. The probe of every operation above closed shift 1; an unfinished order refuses
+    // the next close until it is forced.
+    let (status, _) = call(
+        Method::POST,
+        "/v1/charges".into(),
+        Some(json!({"amount": 30, "order_id": "TILL-9"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, refused) = call(Method::POST, "/v1/shifts/close".into(), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    let (status, _) = call(
+        Method::POST,
+        "/v1/shifts/close".into(),
+        Some(json!({"force": 1})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, closed) = call(
+        Method::POST,
+        "/v1/shifts/close".into(),
+        Some(json!({"force": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{closed}");
+    assert_eq!(closed["shift_id"], 2);
+    assert_eq!(closed["unfinished"][0]["order_id"], "TILL-9");
+    let (status, shifts) = call(Method::GET, "/v1/shifts".into(), None).await;
+    assert_eq!(
+        (status, shifts.as_array().unwrap().len()),
+        (StatusCode::OK, 2)
+    );
+    let (status, _) = call(Method::GET, "/v1/shifts/2".into(), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(Method::GET, "/v1/shifts/7".into(), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(Method::GET, "/v1/shifts/x".into(), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
     // The stream: `event: <kind>` then `data: <Event>`, each event as described.
     let event_schema = json!({"$ref": "#/components/schemas/Event"});
     let mut seen = Vec::new();
@@ -669,4 +708,16 @@ async fn app_printer_answers_are_as_described() {
         .await,
         StatusCode::NOT_FOUND
     );
+
+    // A shift report is a job of its own kind.
+    assert_eq!(
+        call(Method::POST, "/v1/shifts/close".into(), None).await,
+        StatusCode::CREATED
+    );
+    let (status, job) = client
+        .request(Method::GET, "/v1/print-jobs/next?wait=10", None)
+        .await
+        .unwrap();
+    description.check(Method::GET, "/v1/print-jobs/next", status, &job);
+    assert_eq!(job["kind"], "shift_report", "{job}");
 }

@@ -19,7 +19,7 @@ pub struct SocketArg {
 }
 
 impl SocketArg {
-    fn client(&self) -> Result<LocalClient, String> {
+    pub(super) fn client(&self) -> Result<LocalClient, String> {
         if let Some(socket) = &self.socket {
             return Ok(LocalClient::new(socket));
         }
@@ -288,7 +288,7 @@ pub async fn status(args: StatusArgs) -> Exit {
 }
 
 /// One call; an error answer is printed with the daemon's message.
-async fn call(
+pub(super) async fn call(
     client: &LocalClient,
     method: Method,
     path: &str,
@@ -316,7 +316,7 @@ async fn call(
     }
 }
 
-fn fail_usage(message: &str) -> Exit {
+pub(super) fn fail_usage(message: &str) -> Exit {
     eprintln!("posd: {message}");
     Exit::Usage
 }

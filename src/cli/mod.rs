@@ -26,6 +26,7 @@ mod local;
 mod print_test;
 mod run;
 mod scan;
+mod shift;
 
 use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
 use clap::{Parser, Subcommand};
@@ -52,6 +53,9 @@ enum Command {
     /// List, show, cancel, reprint or export orders through the running daemon.
     #[command(subcommand)]
     Orders(local::OrdersCommand),
+    /// Close the shift and print its report (交班報表), or show closed shifts.
+    #[command(subcommand)]
+    Shift(shift::Command),
     /// The running daemon's health: gateway, queue, printer.
     Status(local::StatusArgs),
     /// Read payment codes from image files, or from the camera (feature `camera`).
@@ -151,6 +155,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Run(args) => run::run(args).await,
             Command::Charge(args) => local::charge(args).await,
             Command::Orders(command) => local::orders(command).await,
+            Command::Shift(command) => shift::run(command).await,
             Command::Status(args) => local::status(args).await,
             Command::Scan(args) => scan::run(args).await,
             Command::Config(command) => config_check::run(command),

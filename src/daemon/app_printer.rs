@@ -18,6 +18,7 @@ use crate::order::{
     AppJob, AppJobId, AppJobKind, AppOutcome, AppResult, LeaseCheck, Order, PrintJob, PrintOutcome,
 };
 use crate::printer::sunmi::PrinterState;
+use crate::shift::ReportPrint;
 use crate::store::{Finish, Store, StoreError};
 use base64::Engine as _;
 use serde::Serialize;
@@ -138,6 +139,25 @@ impl AppPrinter {
         Ok(())
     }
 
+    /// A shift report's job for the app's queue, to be stored with the report.
+    pub fn report_job(&self, print: &ReportPrint) -> Result<AppJob, StoreError> {
+        let mut job = AppJob::new(
+            self.store.next_app_job_number()?,
+            None,
+            AppJobKind::ShiftReport,
+            false,
+            print.escpos.clone(),
+            print.created_at,
+        );
+        job.shift_id = Some(print.shift_id);
+        Ok(job)
+    }
+
+    /// Tells the app a job was stored in its queue.
+    pub fn announce(&self, job: &AppJob) {
+        self.queued(job);
+    }
+
     /// Queues every stored print job not yet printed that the queue lacks (jobs stored before the
     /// app link was configured); returns how many.
     pub fn enqueue_owed(&self) -> Result<usize, StoreError> {
@@ -148,6 +168,21 @@ impl AppPrinter {
             .filter_map(|job| job.order_id.zip(job.order_seq))
             .collect();
         let mut added = 0;
+        let queued_reports: Vec<_> = self
+            .store
+            .app_jobs()?
+            .into_iter()
+            .filter_map(|job| job.shift_id)
+            .collect();
+        for print in self.store.unprinted_reports()? {
+            if queued_reports.contains(&print.shift_id) {
+                continue;
+            }
+            let app_job = self.report_job(&print)?;
+            self.store.put_app_job(&app_job)?;
+            self.queued(&app_job);
+            added += 1;
+        }
         for job in self.store.unprinted_jobs()? {
             if queued
                 .iter()
@@ -444,6 +479,7 @@ impl AppPrinter {
             result: &result,
             job_id: id,
             print,
+            report: job.shift_id.map(|shift| (shift, &print_outcome)),
             at: now,
         })?;
         Ok(Reported {

@@ -17,6 +17,7 @@ pub mod printing;
 mod reachability;
 pub mod routes;
 pub mod scanning;
+pub mod shifts;
 mod supervise;
 
 use crate::config::{Config, ConfigError};
@@ -289,6 +290,7 @@ pub async fn start(
         None
     };
     let (printer, print_requests) = std::sync::mpsc::channel();
+    let shifts = Arc::new(shifts::Shifts::new(renderer.clone()));
     let printer_thread = printing::spawn(
         renderer,
         store.clone(),
@@ -354,6 +356,7 @@ pub async fn start(
         started: std::time::Instant::now(),
         app_printer,
         event_streams: Arc::new(tokio::sync::Semaphore::new(routes::MAX_EVENT_STREAMS)),
+        shifts,
     });
     let limits = listen::Limits {
         max_connections: config.daemon.max_connections,

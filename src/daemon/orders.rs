@@ -162,7 +162,9 @@ impl Orders {
             order.mark_simulated();
         }
         if let Some(code) = code {
+            let wallet = wallet_of(&code);
             order.payment_code_scanned(code, at)?;
+            order.note_wallet(wallet);
         }
         let policy = self.policy.clone();
         let stored = order.clone();
@@ -180,8 +182,11 @@ impl Orders {
     /// Hands a scanned payment code to an order waiting for one.
     pub async fn payment_code(&self, id: &str, code: String) -> Result<Order, OrdersError> {
         let code = PaymentCode::new(code)?;
+        let wallet = wallet_of(&code);
         self.update(id, move |order| {
-            order.payment_code_scanned(code, clock::now())
+            order.payment_code_scanned(code, clock::now())?;
+            order.note_wallet(wallet);
+            Ok(())
         })
         .await
     }
@@ -641,6 +646,17 @@ impl Orders {
 /// A payment code as people may see it: the first four and last two characters.
 pub fn mask(code: &str) -> String {
     crate::payment_code::MaskedCode::of(code).to_string()
+}
+
+/// The wallet a payment code's shape names, by the scanner's rules; `None` when it matches none
+/// (a code typed in, or a wallet the table does not know).
+fn wallet_of(code: &PaymentCode) -> Option<String> {
+    static RULES: std::sync::LazyLock<crate::scan::CodeRules> =
+        std::sync::LazyLock::new(crate::scan::CodeRules::default);
+    RULES
+        .check(code.expose().as_bytes())
+        .ok()
+        .map(|valid| valid.wallet().to_owned())
 }
 
 #[cfg(test)]

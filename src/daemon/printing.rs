@@ -16,14 +16,14 @@ use crate::order::{Order, OrderId, PrintJob, PrintOutcome, PrintStatus};
 use crate::printer::{self, Delivery, Spooler};
 use crate::profile::Profile;
 use crate::receipt::{self, Block, DetailLine, InvoiceAnswer, LayoutSettings, ReceiptInput};
+use crate::shift::{ShiftId, ShiftReport};
 use crate::store::Store;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
-/// Printed first on every receipt of an order charged against the gateway simulator.
-pub const SIMULATED_NOTICE: &str = "模擬交易 — 非真實付款";
+pub use crate::receipt::SIMULATED_NOTICE;
 
 /// How often held or failed jobs are tried again.
 const RETRY_EVERY: Duration = Duration::from_secs(2);
@@ -73,6 +73,8 @@ pub enum PrintRequest {
     Order(OrderId),
     /// Print the test page.
     TestPage,
+    /// Print a closed shift's report, stored with it.
+    ShiftReport(ShiftId),
     /// Answer, to show the thread is taking requests (the watchdog asks).
     Ping(std::sync::mpsc::SyncSender<()>),
     /// Stop after the current job: the daemon is stopping.
@@ -115,14 +117,20 @@ impl PrinterThread {
 }
 
 /// The receipts in the printer link's queue while the printer thread sends it: any of them may
-/// be on paper, in part or whole, when the thread is stopped before it can say.
+/// be on paper, in part or whole, when the thread is stopped before it can say. (A shift report
+/// left so is sent again unchanged, as after any failure.)
 #[derive(Clone, Default)]
 struct InHand(Arc<std::sync::Mutex<Vec<(OrderId, u32)>>>);
 
 impl InHand {
     fn hold(&self, spooler: &LinkSpooler) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) =
-            spooler.queued_tags().flatten().cloned().collect();
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = spooler
+            .queued_tags()
+            .filter_map(|tag| match tag {
+                JobTag::Receipt(id, seq) => Some((id.clone(), *seq)),
+                JobTag::ShiftReport(_) | JobTag::TestPage => None,
+            })
+            .collect();
     }
 
     fn take(&self) -> Vec<(OrderId, u32)> {
@@ -161,9 +169,17 @@ pub fn spawn(
     thread
 }
 
-/// The spooler of a printer link, each job tagged with its order and sequence (none for the test
-/// page).
-type LinkSpooler = Spooler<Box<dyn printer::Link>, Option<(OrderId, u32)>>;
+/// What a job on a printer link prints, so that its outcome is recorded where it belongs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum JobTag {
+    /// Print job `seq` of an order.
+    Receipt(OrderId, u32),
+    ShiftReport(ShiftId),
+    TestPage,
+}
+
+/// The spooler of a printer link, each job tagged with what it prints.
+type LinkSpooler = Spooler<Box<dyn printer::Link>, JobTag>;
 
 /// A sender that can be kept in async code.
 pub type PrintQueue = Sender<PrintRequest>;
@@ -174,7 +190,6 @@ struct Printer {
     app: Option<Arc<AppPrinter>>,
     store: Arc<Store>,
     events: EventBus,
-    /// Each job tagged with its order and sequence; none for the test page.
     spooler: Option<LinkSpooler>,
     held: bool,
     /// A job failed to send; the store's owed jobs are sent again at the next retry.
@@ -213,6 +228,7 @@ impl Printer {
             match requests.recv_timeout(RETRY_EVERY) {
                 Ok(PrintRequest::Order(id)) => self.print_order(&id),
                 Ok(PrintRequest::TestPage) => self.print_test_page(),
+                Ok(PrintRequest::ShiftReport(id)) => self.print_report(id),
                 Ok(PrintRequest::Ping(answer)) => {
                     let _ = answer.try_send(());
                 }
@@ -239,6 +255,25 @@ impl Printer {
                 }
             }
             Err(e) => tracing::error!("cannot read the owed print jobs: {e}"),
+        }
+        match self.store.unprinted_reports() {
+            Ok(reports) => {
+                for report in reports {
+                    tracing::info!(shift = %report.shift_id, "printing a shift report owed from before");
+                    self.submit(report.escpos, JobTag::ShiftReport(report.shift_id));
+                }
+            }
+            Err(e) => tracing::error!("cannot read the owed shift reports: {e}"),
+        }
+    }
+
+    /// A closed shift's report, from the printout stored with it (its preview was written at the
+    /// close).
+    fn print_report(&mut self, id: ShiftId) {
+        match self.store.report_print(id) {
+            Ok(Some(print)) if print.owed() => self.submit(print.escpos, JobTag::ShiftReport(id)),
+            Ok(_) => {}
+            Err(e) => tracing::error!(shift = %id, "cannot read the shift report to print: {e}"),
         }
     }
 
@@ -383,7 +418,7 @@ impl Printer {
                     tracing::error!("cannot queue the test page for the app: {e}");
                 }
             }
-            None => self.submit(bytes, None),
+            None => self.submit(bytes, JobTag::TestPage),
         }
     }
 
@@ -391,10 +426,10 @@ impl Printer {
         self.events
             .publish(Event::new(EventKind::Printing).order(id.as_str()));
         self.renderer.write_preview(&format!("{id}-{seq}"), &bytes);
-        self.submit(bytes, Some((id, seq)));
+        self.submit(bytes, JobTag::Receipt(id, seq));
     }
 
-    fn submit(&mut self, bytes: Vec<u8>, job: Option<(OrderId, u32)>) {
+    fn submit(&mut self, bytes: Vec<u8>, job: JobTag) {
         let in_hand = self.in_hand.clone();
         let spooler = match self.spooler() {
             Ok(spooler) => spooler,
@@ -432,8 +467,8 @@ impl Printer {
             .as_mut()
             .map(Spooler::take_sent)
             .unwrap_or_default();
-        for (id, seq) in sent.into_iter().flatten() {
-            self.printed(&id, seq);
+        for job in sent {
+            self.printed(job);
         }
         self.in_hand.take();
         match delivery {
@@ -452,7 +487,9 @@ impl Printer {
                         EventKind::CoverOpen
                     };
                     let mut event = Event::new(kind);
-                    if let Some(Some((id, _))) = self.spooler.as_ref().and_then(Spooler::next_tag) {
+                    if let Some(JobTag::Receipt(id, _)) =
+                        self.spooler.as_ref().and_then(Spooler::next_tag)
+                    {
                         event = event.order(id.as_str());
                     }
                     self.events.publish(event);
@@ -479,39 +516,69 @@ impl Printer {
         Ok(self.spooler.as_mut().expect("just opened"))
     }
 
-    fn printed(&self, id: &OrderId, seq: u32) {
-        match self
-            .store
-            .record_print(id, seq, &PrintOutcome::Printed, crate::clock::now())
-        {
-            Ok(()) => self
-                .events
-                .publish(Event::new(EventKind::Printed).order(id.as_str())),
-            Err(e) => tracing::error!(order = %id, "printed, but cannot record it: {e}"),
+    fn printed(&self, job: JobTag) {
+        let now = crate::clock::now();
+        match job {
+            JobTag::Receipt(id, seq) => {
+                match self
+                    .store
+                    .record_print(&id, seq, &PrintOutcome::Printed, now)
+                {
+                    Ok(()) => self
+                        .events
+                        .publish(Event::new(EventKind::Printed).order(id.as_str())),
+                    Err(e) => tracing::error!(order = %id, "printed, but cannot record it: {e}"),
+                }
+            }
+            JobTag::ShiftReport(id) => {
+                match self
+                    .store
+                    .record_report_print(id, &PrintOutcome::Printed, now)
+                {
+                    Ok(()) => self.events.publish(
+                        Event::new(EventKind::Printed).detail(format!("shift {id} report")),
+                    ),
+                    Err(e) => {
+                        tracing::error!(shift = %id, "printed the report, but cannot record it: {e}")
+                    }
+                }
+            }
+            JobTag::TestPage => {}
         }
     }
 
-    /// Records a job that did not print; `uncertain` when the link failed while sending it.
-    fn failed(&mut self, job: Option<(OrderId, u32)>, reason: &str, uncertain: bool) {
-        let Some((id, seq)) = job else {
-            tracing::error!("the test page could not be printed: {reason}");
-            return;
-        };
-        self.owe_failed = true;
-        self.events.publish(
-            Event::new(EventKind::PrintFailed)
-                .order(id.as_str())
-                .detail(reason.to_owned()),
-        );
+    /// Records a job that did not print; `uncertain` when the link failed while sending it. It
+    /// stays owed, and goes out again with the other owed jobs.
+    fn failed(&mut self, job: JobTag, reason: &str, uncertain: bool) {
         let outcome = PrintOutcome::Failed {
             reason: reason.to_owned(),
             uncertain,
         };
-        if let Err(e) = self
-            .store
-            .record_print(&id, seq, &outcome, crate::clock::now())
-        {
-            tracing::error!(order = %id, "cannot record the failed print: {e}");
+        let now = crate::clock::now();
+        let recorded = match &job {
+            JobTag::Receipt(id, seq) => {
+                self.events.publish(
+                    Event::new(EventKind::PrintFailed)
+                        .order(id.as_str())
+                        .detail(reason.to_owned()),
+                );
+                self.store.record_print(id, *seq, &outcome, now)
+            }
+            JobTag::ShiftReport(id) => {
+                self.events.publish(
+                    Event::new(EventKind::PrintFailed)
+                        .detail(format!("shift {id} report: {reason}")),
+                );
+                self.store.record_report_print(*id, &outcome, now)
+            }
+            JobTag::TestPage => {
+                tracing::error!("the test page could not be printed: {reason}");
+                return;
+            }
+        };
+        self.owe_failed = true;
+        if let Err(e) = recorded {
+            tracing::error!(job = ?job, "cannot record the failed print: {e}");
         }
     }
 }
@@ -599,6 +666,12 @@ impl Renderer {
         Ok(encoded.bytes)
     }
 
+    /// The ESC/POS bytes of a shift's report (交班報表), laid out for the profile's paper.
+    pub fn shift_report(&self, report: &ShiftReport) -> Result<Vec<u8>, String> {
+        let width = self.setup.profile.printer.width_dots;
+        self.encode(&crate::shift::layout::blocks(report, width))
+    }
+
     /// The test page: the profile's header, then the sample e-invoice and its detail.
     pub fn test_page(&self) -> Result<Vec<u8>, String> {
         let sample = include_str!("../../receipts/samples/b2c-issued-proof-and-detail.json");
@@ -614,7 +687,7 @@ impl Renderer {
         self.encode(&blocks)
     }
 
-    fn write_preview(&self, name: &str, bytes: &[u8]) {
+    pub fn write_preview(&self, name: &str, bytes: &[u8]) {
         let Some(dir) = &self.setup.previews else {
             return;
         };

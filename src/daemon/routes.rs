@@ -42,6 +42,7 @@ pub struct Api {
     pub reachability: Arc<super::reachability::Reachability>,
     /// One permit per open event stream, [`MAX_EVENT_STREAMS`] in all.
     pub event_streams: Arc<tokio::sync::Semaphore>,
+    pub shifts: Arc<super::shifts::Shifts>,
 }
 
 /// Event streams open at once: each holds a connection for as long as it lasts, and the
@@ -71,6 +72,7 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/v1/health", get(health))
         .route("/v1/events", get(events))
         .merge(super::print_jobs::routes())
+        .merge(super::shifts::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -251,7 +253,7 @@ where
 }
 
 /// Reads a JSON object body as `T`; see [`Body`].
-fn json_object<T: serde::de::DeserializeOwned>(
+pub(super) fn json_object<T: serde::de::DeserializeOwned>(
     headers: &axum::http::HeaderMap,
     bytes: &[u8],
 ) -> Result<T, ApiError> {

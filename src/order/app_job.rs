@@ -25,6 +25,8 @@ pub enum AppJobKind {
     Reprint,
     /// The printer's test page.
     Test,
+    /// A closed shift's report (交班報表).
+    ShiftReport,
 }
 
 /// One job in the app's queue, as stored.
@@ -36,6 +38,9 @@ pub struct AppJob {
     pub order_id: Option<OrderId>,
     /// Which of the order's print jobs it is.
     pub order_seq: Option<u32>,
+    /// The shift whose report it prints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift_id: Option<crate::shift::ShiftId>,
     pub kind: AppJobKind,
     /// Whether the bytes are marked `補印`.
     pub marked_reprint: bool,
@@ -63,6 +68,7 @@ impl AppJob {
             number,
             order_id,
             order_seq,
+            shift_id: None,
             kind,
             marked_reprint,
             escpos,

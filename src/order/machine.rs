@@ -102,6 +102,9 @@ pub struct Order {
     /// Charged against the gateway simulator, not a real gateway: no money moved.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     simulated: bool,
+    /// The wallet the payment code's shape names, kept after the code itself is wiped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    wallet: Option<String>,
 }
 
 impl Order {
@@ -129,6 +132,7 @@ impl Order {
                 why: "created".to_owned(),
             }],
             simulated: false,
+            wallet: None,
         })
     }
 
@@ -143,6 +147,23 @@ impl Order {
 
     pub fn id(&self) -> &OrderId {
         &self.id
+    }
+
+    /// The wallet the payment code's shape names, if it matched one.
+    pub fn wallet(&self) -> Option<&str> {
+        self.wallet.as_deref()
+    }
+
+    /// Records the wallet the scanned payment code's shape names (the scanner's rules decide).
+    pub fn note_wallet(&mut self, wallet: Option<String>) {
+        self.wallet = wallet;
+    }
+
+    /// When the order reached its final state, if it has.
+    pub fn final_at(&self) -> Option<Timestamp> {
+        self.is_final()
+            .then(|| self.history.last().map(|t| t.at))
+            .flatten()
     }
 
     pub fn charge(&self) -> &Charge {

@@ -37,6 +37,9 @@ use text::{COLUMN_DOTS, columns, spread, wrap};
 /// Width of the e-invoice proof in dots: the MoF proof is 5.7 cm paper whatever the printer, so
 /// on 80 mm paper it is printed at 58 mm size, centred.
 pub const PROOF_WIDTH_DOTS: u32 = 384;
+/// Printed first on every printout made from orders charged against the gateway simulator.
+pub const SIMULATED_NOTICE: &str = "模擬交易 — 非真實付款";
+
 /// Height of the Code 39 bars (6 mm).
 const BARCODE_HEIGHT_DOTS: u32 = 48;
 

@@ -21,6 +21,8 @@ pub struct Finish<'a> {
     pub job_id: AppJobId,
     /// The order's print job this job carries, and what became of it.
     pub print: Option<(&'a OrderId, u32, &'a PrintOutcome)>,
+    /// The shift report this job prints, and what became of it.
+    pub report: Option<(crate::shift::ShiftId, &'a PrintOutcome)>,
     pub at: Timestamp,
 }
 
@@ -158,8 +160,9 @@ impl Store {
             &self.print_jobs,
             &self.app_jobs,
             &self.app_results,
+            &self.shift_prints,
         )
-            .transaction(|(orders, jobs, app_jobs, app_results)| {
+            .transaction(|(orders, jobs, app_jobs, app_results, reports)| {
                 let key = number_key(finish.number);
                 if app_jobs.get(key)?.is_none() {
                     return abort(StoreError::Corrupt {
@@ -175,6 +178,9 @@ impl Store {
                 app_results.insert(&result_key(finish.job_id), result_bytes.as_slice())?;
                 if let Some((id, seq, outcome)) = finish.print {
                     apply_print(orders, jobs, id, seq, outcome, finish.at)?;
+                }
+                if let Some((shift, outcome)) = finish.report {
+                    super::shifts::apply_report_print(reports, shift, outcome, finish.at)?;
                 }
                 Ok(())
             });

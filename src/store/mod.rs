@@ -16,6 +16,8 @@
 //! - `quarantine`: records that could not be read, moved aside with the reason, never deleted.
 //! - `app_jobs`, `app_results`: the POS app's print queue and the results it reported (see
 //!   `app_queue`).
+//! - `shifts`, `shift_prints`: closed shifts' reports and their printouts, by shift number (see
+//!   `shifts`).
 //! - `meta`: the latest stamp of a generated order id, so ids stay unique across restarts even
 //!   when the clock goes back.
 //!
@@ -24,6 +26,7 @@
 mod app_queue;
 mod durability;
 mod record;
+mod shifts;
 mod vault;
 
 use std::io;
@@ -52,6 +55,8 @@ const QUARANTINE: &str = "quarantine";
 const APP_JOBS: &str = "app_jobs";
 const APP_RESULTS: &str = "app_results";
 const META: &str = "meta";
+const SHIFTS: &str = "shifts";
+const SHIFT_PRINTS: &str = "shift_prints";
 /// In `meta`: the latest stamp of a generated order id (8 bytes, big-endian).
 const ID_STAMP: &[u8] = b"order_id_stamp";
 
@@ -121,6 +126,8 @@ pub enum StoreError {
     },
     #[error(transparent)]
     Order(#[from] OrderError),
+    #[error("shift {0} was closed meanwhile; ask for the shifts again and close the next one")]
+    ShiftTaken(crate::shift::ShiftId),
 }
 
 /// A record moved aside because it could not be read.
@@ -157,6 +164,8 @@ pub struct Store {
     app_jobs: sled::Tree,
     app_results: sled::Tree,
     meta: sled::Tree,
+    shifts: sled::Tree,
+    shift_prints: sled::Tree,
     vault: Vault,
     durability: Durability,
     /// Makes "check the caps, then insert" one step for concurrent callers.
@@ -304,6 +313,8 @@ impl Store {
             app_jobs: tree(APP_JOBS)?,
             app_results: tree(APP_RESULTS)?,
             meta: tree(META)?,
+            shifts: tree(SHIFTS)?,
+            shift_prints: tree(SHIFT_PRINTS)?,
             vault,
             durability,
             db,

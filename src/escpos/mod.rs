@@ -19,8 +19,8 @@ mod typeset;
 pub use charset::encode as encode_text;
 pub use interpret::{InterpretError, Placement, Preview, interpret};
 
+use crate::document::{Align, Bitmap, Block, Style};
 use crate::profile::TextEncoding;
-use crate::receipt::{Align, Bitmap, Block, Style};
 use ::escpos::driver::Driver;
 use ::escpos::printer::Printer;
 use ::escpos::utils::{JustifyMode, Protocol};
@@ -186,7 +186,7 @@ fn raster_line(text: &str, style: &Style, width: u32, replaced: &mut Vec<char>) 
             Cell {
                 ch: if printable { ch } else { '?' },
                 style: CellStyle {
-                    columns: crate::receipt::text::char_columns(ch) as u32,
+                    columns: crate::document::text::char_columns(ch) as u32,
                     width_scale: scale,
                     height_scale: scale,
                     bold: style.bold,

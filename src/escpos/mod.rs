@@ -1,7 +1,8 @@
-//! ESC/POS: the receipt as printer bytes, printer status, and the preview of those bytes.
+//! ESC/POS: a document (`crate::document`) as printer bytes, printer status, and the preview of
+//! those bytes.
 //!
-//! [`encode`] turns receipt blocks into one byte stream for a printer of a given width and text
-//! encoding: text lines with their justification, size and emphasis (through the `escpos`
+//! [`encode`] turns a document's blocks into one byte stream for a printer of a given width and
+//! text encoding: text lines with their justification, size and emphasis (through the `escpos`
 //! crate's command builders), images as `GS v 0` rasters padded to the full paper width so they
 //! land in the same place on every printer, and the encoding selection and raster text that
 //! the crate has no commands for. [`interpret::interpret`] runs such a stream and draws the

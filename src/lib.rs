@@ -14,15 +14,16 @@
 //!   AES-256-CBC envelope around every request and answer. [`sim`]: a local stand-in for the
 //!   agent API, over real TLS, with fault injection.
 //! - [`receipt`]: the printout, laid out from the gateway's answer, including the [`einvoice`]
-//!   codes. [`escpos`]: the printer's bytes, and a decoder of them for previews. [`printer`]: the
+//!   codes, in the terms of [`document`] (text lines, rasters, feeds, cuts). [`escpos`]: a
+//!   document as the printer's bytes, and a decoder of them for previews. [`printer`]: the
 //!   links (serial, TCP, device file) and the spooler.
 //! - [`profile`]: the terminal's hardware. [`config`]: the settings and their `POSD_*` overrides.
 //!   [`clock`]: the daemon's time, which no jump of the system clock moves.
 //! - [`cli`]: one subcommand per file. [`local_client`]: the local API's client, for the
 //!   commands that talk to a running daemon.
 //!
-//! The pure parts (`envelope`, `api`, `charge`, `einvoice`, `order`, `receipt`, `escpos` and the
-//! scan pipeline) do no I/O and read no clock, so they are tested without devices.
+//! The pure parts (`envelope`, `api`, `charge`, `einvoice`, `order`, `document`, `receipt`,
+//! `escpos` and the scan pipeline) do no I/O and read no clock, so they are tested without devices.
 
 pub mod api;
 pub mod charge;
@@ -30,6 +31,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod document;
 pub mod einvoice;
 pub mod envelope;
 pub mod escpos;

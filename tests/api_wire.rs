@@ -23,10 +23,19 @@ fn the_documents_sample_answer_parses() {
         Some(TransactionMode::CollectionAgent)
     );
     assert_eq!(answer.pfn, Some(PaymentName::CreditCard));
-    assert_eq!(answer.invoice_input_type, None, "empty string is absent");
-    assert_eq!(answer.invoice_state, Some(InvoiceState::NotProcessed));
-    assert_eq!(answer.invoice_print_type, Some(InvoicePrintType::Nothing));
-    assert_eq!(answer.invoice_order_detail, None);
+    assert_eq!(
+        answer.requested_invoice.invoice_input_type, None,
+        "empty string is absent"
+    );
+    assert_eq!(
+        answer.invoice.invoice_state,
+        Some(InvoiceState::NotProcessed)
+    );
+    assert_eq!(
+        answer.invoice.invoice_print_type,
+        Some(InvoicePrintType::Nothing)
+    );
+    assert_eq!(answer.invoice.invoice_order_detail, None);
     assert!(
         answer.extra.is_empty(),
         "every field is known: {:?}",
@@ -41,7 +50,10 @@ fn unknown_fields_and_values_are_kept() {
     }))
     .unwrap();
     assert_eq!(answer.code, Code::Other("Z123".into()));
-    assert_eq!(answer.invoice_print_type, Some(InvoicePrintType::Other(7)));
+    assert_eq!(
+        answer.invoice.invoice_print_type,
+        Some(InvoicePrintType::Other(7))
+    );
     assert_eq!(answer.pfn, Some(PaymentName::Other("NEWWALLET".into())));
     assert_eq!(answer.extra["brand_new"], json!({"a": 1}));
     let back = serde_json::to_value(&answer).unwrap();

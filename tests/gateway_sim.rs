@@ -120,10 +120,10 @@ async fn offline_charge_is_paid_with_a_complete_invoice() {
     assert_eq!(answer.echo_0.as_deref(), Some("lane-3"));
     assert_eq!(answer.key.as_ref().map(String::len), Some(32));
     assert_eq!(
-        answer.invoice_state,
+        answer.invoice.invoice_state,
         Some(api::values::InvoiceState::Issued)
     );
-    let left = answer.invoice_left_qrcode.as_deref().unwrap();
+    let left = answer.invoice.invoice_left_qrcode.as_deref().unwrap();
     assert!(left.len() > 77, "77-char header then fields");
     assert!(
         left.contains("珍珠奶茶"),
@@ -131,15 +131,16 @@ async fn offline_charge_is_paid_with_a_complete_invoice() {
     );
     assert!(
         answer
+            .invoice
             .invoice_right_qrcode
             .as_deref()
             .unwrap()
             .starts_with("**")
     );
-    let barcode = answer.invoice_middle_barcode.as_deref().unwrap();
+    let barcode = answer.invoice.invoice_middle_barcode.as_deref().unwrap();
     assert_eq!(barcode.len(), 19);
-    assert!(barcode.contains(answer.invoice_number.as_deref().unwrap()));
-    let detail = answer.invoice_detail().unwrap();
+    assert!(barcode.contains(answer.invoice.invoice_number.as_deref().unwrap()));
+    let detail = answer.invoice.invoice_detail().unwrap();
     assert_eq!(detail.len(), 2);
     assert_eq!(detail[0].amount, api::Twd(110));
 }
@@ -275,7 +276,7 @@ async fn scripted_outcomes_and_reconciliation() {
             "pending {order} resolves on query"
         );
         assert_eq!(
-            found.rows[0].invoice_state,
+            found.rows[0].invoice.invoice_state,
             Some(api::values::InvoiceState::Issued)
         );
     }

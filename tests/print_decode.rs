@@ -5,6 +5,7 @@
 //! independent decoder: both QR texts and the Code 39 text must equal the gateway's strings,
 //! and nothing may be drawn past the paper's edge.
 
+use posd::api::values::{InvoicePrintType, InvoiceState};
 use posd::escpos::{EncodeOptions, Placement, Preview, encode, interpret, native_encoding};
 use posd::profile::TextEncoding;
 use posd::receipt::{self, Bitmap, InvoiceAnswer, LayoutSettings, ReceiptInput};
@@ -124,8 +125,11 @@ fn assert_code_sizes(bitmap: &Bitmap, pair: Placement, context: &str) {
 fn codes_read_back_exactly_for_every_sample_width_and_encoding() {
     let mut proofs = 0;
     for (name, answer) in samples() {
-        let issued = answer.invoice_state == Some(2);
-        let prints_proof = matches!(answer.invoice_print_type, Some(1 | 2)) && issued;
+        let issued = answer.invoice.invoice_state == Some(InvoiceState::Issued);
+        let prints_proof = matches!(
+            answer.invoice.invoice_print_type,
+            Some(InvoicePrintType::InvoiceAndDetail | InvoicePrintType::InvoiceOnly)
+        ) && issued;
         for width in [384, 576] {
             for encoding in [
                 TextEncoding::Gb18030,
@@ -158,7 +162,7 @@ fn codes_read_back_exactly_for_every_sample_width_and_encoding() {
                 );
                 assert_eq!(
                     Some(&barcode_text),
-                    answer.invoice_middle_barcode.as_ref(),
+                    answer.invoice.invoice_middle_barcode.as_ref(),
                     "{context}"
                 );
                 let half = width / 2;
@@ -172,12 +176,12 @@ fn codes_read_back_exactly_for_every_sample_width_and_encoding() {
                 );
                 assert_eq!(
                     Some(&left),
-                    answer.invoice_left_qrcode.as_ref(),
+                    answer.invoice.invoice_left_qrcode.as_ref(),
                     "{context}"
                 );
                 assert_eq!(
                     Some(&right),
-                    answer.invoice_right_qrcode.as_ref(),
+                    answer.invoice.invoice_right_qrcode.as_ref(),
                     "{context}"
                 );
                 assert_code_sizes(bitmap, pair, &context);

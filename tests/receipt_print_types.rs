@@ -1,5 +1,6 @@
 //! What each print type and invoice state puts on paper, read back from the printed stream.
 
+use posd::api::values::InvoicePrintType;
 use posd::escpos::{EncodeOptions, Preview, encode, interpret, native_encoding};
 use posd::profile::TextEncoding;
 use posd::receipt::{
@@ -231,7 +232,7 @@ fn long_names_wrap_and_80mm_paper_centres_the_proof() {
 #[test]
 fn the_order_items_are_printed_when_the_answer_has_no_detail() {
     let mut answer = sample("b2c-issued-detail-only.json");
-    answer.invoice_order_detail = None;
+    answer.invoice.invoice_order_detail = None;
     let items = [DetailLine::from_item(&posd::einvoice::Item::new(
         "店內自備杯折扣",
         1,
@@ -247,14 +248,14 @@ fn bad_answers_name_the_field() {
     let settings = LayoutSettings::default();
     let build = |answer: &InvoiceAnswer| receipt::build(&ReceiptInput::new(answer, &settings, 384));
     let mut answer = sample("b2c-issued-proof-and-detail.json");
-    answer.invoice_left_qrcode = None;
+    answer.invoice.invoice_left_qrcode = None;
     assert_eq!(
         build(&answer).unwrap_err(),
         ReceiptError::Missing("invoice_left_qrcode")
     );
 
     let mut answer = sample("b2c-issued-proof-and-detail.json");
-    answer.invoice_print_type = Some(7);
+    answer.invoice.invoice_print_type = Some(InvoicePrintType::Other(7));
     let err = build(&answer).unwrap_err().to_string();
     assert!(
         err.contains("invoice_print_type") && err.contains('7'),
@@ -262,7 +263,7 @@ fn bad_answers_name_the_field() {
     );
 
     let mut answer = sample("b2c-issued-proof-and-detail.json");
-    answer.invoice_date = Some("20241131120000".to_owned());
+    answer.invoice.invoice_date = Some("20241131120000".to_owned());
     let err = build(&answer).unwrap_err().to_string();
     assert!(
         err.contains("invoice_date") && err.contains("20241131120000"),
@@ -270,7 +271,7 @@ fn bad_answers_name_the_field() {
     );
 
     let mut answer = sample("b2c-issued-proof-and-detail.json");
-    answer.invoice_middle_barcode = Some("11312ab".to_owned());
+    answer.invoice.invoice_middle_barcode = Some("11312ab".to_owned());
     let err = build(&answer).unwrap_err().to_string();
     assert!(
         err.contains("invoice_middle_barcode") && err.contains("'a'"),
@@ -278,7 +279,7 @@ fn bad_answers_name_the_field() {
     );
 
     let mut answer = sample("b2c-issued-proof-and-detail.json");
-    answer.invoice_order_detail = Some("not json".to_owned());
+    answer.invoice.invoice_order_detail = Some("not json".to_owned());
     let err = build(&answer).unwrap_err().to_string();
     assert!(err.contains("invoice_order_detail"), "{err}");
 }

@@ -1,10 +1,19 @@
-//! Lenient readers for the gateway's loosely typed JSON.
+//! The one reader of the gateway's loosely typed JSON.
 //!
 //! The gateway sends the same field as `10` in one answer and `"10"` in another, `uid` as a number or
-//! a string, and empty strings where a value is absent. These helpers accept all of that, except for
-//! money: an amount must be a whole number of TWD, or the answer is refused.
+//! a string, and empty strings where a value is absent. Every optional field of the wire types is
+//! read here, in one of two forms:
+//!
+//! - `#[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]`: absent, `null`
+//!   and `""` are `None`, and the field's type ([`Lenient`]) reads the rest. Text is kept exactly as
+//!   sent (numbers and flags as their text), since codes are printed and compared byte for byte.
+//! - `#[serde(default, with = "trimmed", skip_serializing_if = "Option::is_none")]`: text for people
+//!   (a title, a date, an invoice number), trimmed; blank is `None`.
+//!
+//! Numbers are read one way everywhere ([`whole_number`]): `3`, `"3"`, `" 3 "`, `3.0` and `"3.00"`
+//! are 3; a fraction is refused, and money must be a whole number of TWD, or the answer is refused.
 
-use serde::de::{self, Deserializer};
+use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 use std::fmt;
@@ -33,129 +42,153 @@ impl<'de> Deserialize<'de> for Twd {
     }
 }
 
-/// Reads an amount: `10`, `"10"`, `10.0` and `"10.00"` are 10 TWD; a fraction, a negative number or
-/// text is an error, since a misread amount is worse than a refused answer.
-pub fn parse_twd(value: &Value) -> Result<Twd, String> {
-    let whole = |f: f64| {
-        if f >= 0.0 && f.fract() == 0.0 && f <= u64::MAX as f64 {
-            Ok(Twd(f as u64))
-        } else {
-            Err(format!("{f} is not a whole, non-negative amount of TWD"))
-        }
-    };
+/// A whole number however the gateway writes it: `10`, `"10"`, `" 10 "`, `10.0` or `"10.00"`.
+/// `None` for a fraction, for text that is not a number, and for anything but a number or text.
+pub fn whole_number(value: &Value) -> Option<i128> {
+    let whole = |f: f64| (f.is_finite() && f.fract() == 0.0).then_some(f as i128);
     match value {
-        Value::Number(n) => match n.as_u64() {
-            Some(u) => Ok(Twd(u)),
-            None => whole(n.as_f64().unwrap_or(-1.0)),
-        },
+        Value::Number(n) => n
+            .as_u64()
+            .map(i128::from)
+            .or_else(|| n.as_i64().map(i128::from))
+            .or_else(|| n.as_f64().and_then(whole)),
         Value::String(s) => {
-            let t = s.trim();
-            if let Ok(u) = t.parse::<u64>() {
-                return Ok(Twd(u));
-            }
-            match t.parse::<f64>() {
-                Ok(f) if t.contains('.') => whole(f),
-                _ => Err(format!("{s:?} is not an amount of TWD")),
+            let text = s.trim();
+            match text.parse::<i128>() {
+                Ok(n) => Some(n),
+                Err(_) if text.contains('.') => text.parse::<f64>().ok().and_then(whole),
+                Err(_) => None,
             }
         }
-        other => Err(format!("{other} is not an amount of TWD")),
-    }
-}
-
-/// An optional amount: absent, `null` and `""` are `None`.
-pub fn opt_twd<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Twd>, D::Error> {
-    let value = Option::<Value>::deserialize(d)?;
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(v) => parse_twd(&v).map(Some).map_err(de::Error::custom),
-    }
-}
-
-/// Optional text that may arrive as a string or a number; absent, `null` and `""` are `None`.
-pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let value = Option::<Value>::deserialize(d)?;
-    Ok(match value {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) => Some(s),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        Some(Value::Bool(b)) => Some(b.to_string()),
-        Some(other) => Some(other.to_string()),
-    })
-}
-
-/// An optional integer that may arrive as `1` or `"1"`; absent, `null` and `""` are `None`.
-pub fn opt_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    let value = Option::<Value>::deserialize(d)?;
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| de::Error::custom(format!("{s:?} is not a whole number"))),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| de::Error::custom(format!("{n} is not a whole number"))),
-        Some(other) => Err(de::Error::custom(format!("{other} is not a whole number"))),
-    }
-}
-
-/// A boolean that may arrive as `true`, `"true"`, `1` or `"1"`.
-pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    let value = Option::<Value>::deserialize(d)?;
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(b)),
-        Some(Value::Number(n)) => Ok(Some(n.as_i64() != Some(0))),
-        Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
-            "" => Ok(None),
-            "true" | "1" => Ok(Some(true)),
-            "false" | "0" => Ok(Some(false)),
-            _ => Err(de::Error::custom(format!("{s:?} is not true or false"))),
-        },
-        Some(other) => Err(de::Error::custom(format!("{other} is not true or false"))),
-    }
-}
-
-/// Writes a whole number as text, the way the gateway's string fields carry counts.
-pub fn as_text<S: Serializer>(value: &u64, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(value)
-}
-
-/// Reads a whole number written as `3` or `"3"`.
-pub fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    let value = Value::deserialize(d)?;
-    match &value {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
-    .ok_or_else(|| de::Error::custom(format!("{value} is not a whole number")))
 }
 
-/// Any optional value whose absence the gateway may write as `null` or `""`.
-pub fn opt<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
-{
-    let value = Option::<Value>::deserialize(d)?;
-    match value {
+/// Reads an amount: a whole, non-negative number of TWD ([`whole_number`]). A fraction, a negative
+/// number or text is an error, since a misread amount is worse than a refused answer.
+pub fn parse_twd(value: &Value) -> Result<Twd, String> {
+    whole_number(value)
+        .and_then(|n| u64::try_from(n).ok())
+        .map(Twd)
+        .ok_or_else(|| format!("{value} is not a whole, non-negative amount of TWD"))
+}
+
+/// A type an optional wire field holds, read from whatever the gateway sent that is not `null`
+/// or `""`.
+pub trait Lenient: Sized {
+    /// The value, or `None` when what was sent counts as absent for this type.
+    fn read(value: Value) -> Result<Option<Self>, String>;
+}
+
+/// Text as sent; a number, a flag (or, oddly, a list or an object) as its JSON text.
+impl Lenient for String {
+    fn read(value: Value) -> Result<Option<Self>, String> {
+        Ok(Some(match value {
+            Value::String(s) => s,
+            other => other.to_string(),
+        }))
+    }
+}
+
+impl Lenient for Twd {
+    fn read(value: Value) -> Result<Option<Self>, String> {
+        if is_blank(&value) {
+            return Ok(None);
+        }
+        parse_twd(&value).map(Some)
+    }
+}
+
+/// `true`, `"true"`, `1` or `"1"`, and their opposites.
+impl Lenient for bool {
+    fn read(value: Value) -> Result<Option<Self>, String> {
+        match &value {
+            Value::Bool(b) => Ok(Some(*b)),
+            Value::Number(n) => Ok(Some(n.as_i64() != Some(0))),
+            Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "" => Ok(None),
+                "true" | "1" => Ok(Some(true)),
+                "false" | "0" => Ok(Some(false)),
+                _ => Err(format!("{s:?} is not true or false")),
+            },
+            other => Err(format!("{other} is not true or false")),
+        }
+    }
+}
+
+/// Reads a type with a `Deserialize` of its own (a value table's enum, a nested body): blank text
+/// is absent, anything else is the type's to read.
+pub fn typed<T: DeserializeOwned>(value: Value) -> Result<Option<T>, String> {
+    if is_blank(&value) {
+        return Ok(None);
+    }
+    serde_json::from_value(value)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+fn is_blank(value: &Value) -> bool {
+    matches!(value, Value::String(s) if s.trim().is_empty())
+}
+
+/// Reads an optional field of a [`Lenient`] type: absent, `null` and `""` are `None`.
+pub fn deserialize<'de, D: Deserializer<'de>, T: Lenient>(d: D) -> Result<Option<T>, D::Error> {
+    match Option::<Value>::deserialize(d)? {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(v) => serde_json::from_value(v)
-            .map(Some)
-            .map_err(de::Error::custom),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(value) => T::read(value).map_err(de::Error::custom),
+    }
+}
+
+/// Writes an optional field as its value (the field is skipped when `None`).
+pub fn serialize<S: Serializer, T: Serialize>(value: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+    value.serialize(s)
+}
+
+/// Text for people, trimmed: blank is `None`.
+pub mod trimmed {
+    use serde::{Deserializer, Serializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        let text: Option<String> = super::deserialize(d)?;
+        Ok(text
+            .map(|text| text.trim().to_owned())
+            .filter(|text| !text.is_empty()))
+    }
+
+    pub fn serialize<S: Serializer>(value: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+        super::serialize(value, s)
+    }
+
+    /// A required text field for people, trimmed; `null` is empty.
+    pub fn or_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        deserialize(d).map(Option::unwrap_or_default)
+    }
+}
+
+/// A required count (a quantity): read as a [`whole_number`], written as text, the way the
+/// gateway's string fields carry counts.
+pub mod count {
+    use serde::de::{self, Deserializer};
+    use serde::{Deserialize, Serializer};
+    use serde_json::Value;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let value = Value::deserialize(d)?;
+        super::whole_number(&value)
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| de::Error::custom(format!("{value} is not a whole number")))
+    }
+
+    pub fn serialize<S: Serializer>(value: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(value)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::lenient;
     use serde_json::json;
 
     #[test]
@@ -180,5 +213,63 @@ mod tests {
             assert!(parse_twd(&v).is_err(), "{v} must be refused");
         }
         assert_eq!(serde_json::to_string(&Twd(150)).unwrap(), "\"150\"");
+    }
+
+    #[derive(Debug, Deserialize, Serialize)]
+    struct Fields {
+        #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
+        raw: Option<String>,
+        #[serde(default, with = "trimmed", skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+        #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
+        amount: Option<Twd>,
+        #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
+        flag: Option<bool>,
+    }
+
+    fn read(json: Value) -> Result<Fields, serde_json::Error> {
+        serde_json::from_value(json)
+    }
+
+    #[test]
+    fn text_is_raw_or_trimmed_as_the_field_says() {
+        let fields = read(json!({"raw": "**  ", "title": " Cafe "})).unwrap();
+        assert_eq!(fields.raw.as_deref(), Some("**  "));
+        assert_eq!(fields.title.as_deref(), Some("Cafe"));
+        let fields = read(json!({"raw": 42, "title": "   "})).unwrap();
+        assert_eq!(fields.raw.as_deref(), Some("42"));
+        assert_eq!(fields.title, None);
+        let fields = read(json!({"raw": "", "title": null, "amount": " ", "flag": ""})).unwrap();
+        assert!(fields.raw.is_none() && fields.amount.is_none() && fields.flag.is_none());
+        assert_eq!(
+            serde_json::to_value(read(json!({"amount": 150.0})).unwrap()).unwrap(),
+            json!({"amount": "150"})
+        );
+    }
+
+    #[test]
+    fn numbers_are_read_one_way() {
+        for v in [
+            json!(3),
+            json!("3"),
+            json!(" 3 "),
+            json!(3.0),
+            json!("3.00"),
+        ] {
+            assert_eq!(whole_number(&v), Some(3), "{v}");
+        }
+        for v in [
+            json!(3.5),
+            json!("3.5"),
+            json!("1e2"),
+            json!("three"),
+            json!(true),
+        ] {
+            assert_eq!(whole_number(&v), None, "{v}");
+        }
+        assert_eq!(whole_number(&json!("-2")), Some(-2));
+        assert!(read(json!({"amount": "-2"})).is_err());
+        assert_eq!(read(json!({"flag": "1"})).unwrap().flag, Some(true));
+        assert!(read(json!({"flag": "maybe"})).is_err());
     }
 }

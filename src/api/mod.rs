@@ -4,6 +4,8 @@
 //! answer. Requests validate themselves before anything is sent ([`Request::validate`]); the gateway
 //! simulator runs the same checks on what it receives.
 pub mod code;
+pub mod command;
+pub mod invoice;
 pub mod lenient;
 pub mod request;
 pub mod response;
@@ -12,6 +14,8 @@ pub mod values;
 pub mod verdict;
 
 pub use code::Code;
+pub use command::{Command, Service};
+pub use invoice::{InvoiceDetailLine, InvoiceFields, InvoiceRequest};
 pub use lenient::Twd;
 pub use request::*;
 pub use response::*;

@@ -1,103 +1,11 @@
-//! Requests: the `service` header and the `encry_data` body of every command.
+//! Requests: the `encry_data` body of every command.
 
-use super::lenient::{Twd, as_text, opt, opt_text, whole};
+use super::InvoiceRequest;
+use super::lenient::{self, Lenient, Twd, count};
 use super::validate::{self, FieldError};
 use super::values::*;
-use crate::charge::{self, Carrier, Charge, InvoiceOptions, TaxRate};
 pub use crate::payment_code::PaymentCode;
 use serde::{Deserialize, Serialize};
-use std::fmt;
-
-/// The commands this client speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Command {
-    /// `api/transaction`: the offline scan-to-pay charge (線下掃碼收款).
-    Transaction,
-    /// `api/querydirect`: find a store's transaction by order id, for reconciliation.
-    QueryDirect,
-    /// `api/ewallet`: bind a card to, or pay with, the OCP e-wallet (電子錢包綁定與交易).
-    EWallet,
-    /// `api/directdeal`: online direct payment (線上直接交易).
-    DirectDeal,
-    /// `api/shoppingdeal`: online shopping payment (線上購物交易).
-    ShoppingDeal,
-    /// `api/verification`: real-name verification (實名驗證).
-    Verification,
-    /// `api/forgottp`: reset the wallet's transaction password (忘記交易密碼).
-    ForgotTp,
-    /// `api/memberstatus`: whether a member has bound a card (查詢會員電子錢包狀況).
-    MemberStatus,
-}
-
-impl Command {
-    pub const ALL: [Command; 8] = [
-        Command::Transaction,
-        Command::QueryDirect,
-        Command::EWallet,
-        Command::DirectDeal,
-        Command::ShoppingDeal,
-        Command::Verification,
-        Command::ForgotTp,
-        Command::MemberStatus,
-    ];
-
-    /// The `cmd` of the `service` header.
-    pub fn cmd(self) -> &'static str {
-        match self {
-            Command::Transaction => "api/transaction",
-            Command::QueryDirect => "api/querydirect",
-            Command::EWallet => "api/ewallet",
-            Command::DirectDeal => "api/directdeal",
-            Command::ShoppingDeal => "api/shoppingdeal",
-            Command::Verification => "api/verification",
-            Command::ForgotTp => "api/forgottp",
-            Command::MemberStatus => "api/memberstatus",
-        }
-    }
-
-    /// The `service_name`: payment commands go to `api`, e-wallet commands to `ocpap`.
-    pub fn service_name(self) -> &'static str {
-        match self {
-            Command::Transaction | Command::QueryDirect => "api",
-            _ => "ocpap",
-        }
-    }
-
-    pub fn service(self) -> Service {
-        Service {
-            service_name: self.service_name().to_owned(),
-            cmd: self.cmd().to_owned(),
-        }
-    }
-
-    /// Finds a command by its `cmd` (`api/transaction`) or short name (`transaction`).
-    pub fn parse(name: &str) -> Option<Command> {
-        let short = name.strip_prefix("api/").unwrap_or(name);
-        Command::ALL
-            .into_iter()
-            .find(|c| c.cmd().strip_prefix("api/") == Some(short))
-    }
-}
-
-impl fmt::Display for Command {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.cmd())
-    }
-}
-
-/// The decrypted `service` field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Service {
-    pub service_name: String,
-    pub cmd: String,
-}
-
-impl Service {
-    /// The command this header names, if it is one of ours and its `service_name` matches.
-    pub fn command(&self) -> Option<Command> {
-        Command::parse(&self.cmd).filter(|c| c.service_name() == self.service_name)
-    }
-}
 
 /// 『商品項目』: one line of an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,7 +15,7 @@ pub struct Item {
     /// Unit price.
     pub cost: Twd,
     /// Quantity.
-    #[serde(serialize_with = "as_text", deserialize_with = "whole")]
+    #[serde(with = "count")]
     pub amount: u64,
     /// `cost × amount`.
     pub total: Twd,
@@ -135,6 +43,12 @@ impl Serialize for OfflineData {
     }
 }
 
+impl Lenient for OfflineData {
+    fn read(value: serde_json::Value) -> Result<Option<Self>, String> {
+        lenient::typed(value)
+    }
+}
+
 impl<'de> Deserialize<'de> for OfflineData {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
@@ -152,173 +66,32 @@ impl<'de> Deserialize<'de> for OfflineData {
 pub struct Consumer {
     #[serde(default)]
     pub user_id: String,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub user_real_name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub user_english_name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub user_zipcode: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub user_address: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub user_sn_type: Option<UserSnType>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub user_sn: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub user_phone: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub user_cellphone_code: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub user_cellphone: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub user_email: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub user_birthday: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
-}
-
-/// The e-invoice fields shared by the payment commands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct InvoiceRequest {
-    #[serde(
-        default,
-        deserialize_with = "opt",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub issue_invoice_state: Option<IssueInvoiceState>,
-    #[serde(
-        default,
-        deserialize_with = "opt",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub invoice_ratetype: Option<InvoiceRateType>,
-    #[serde(
-        default,
-        deserialize_with = "opt",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub invoice_input_type: Option<InvoiceInputType>,
-    #[serde(
-        default,
-        deserialize_with = "opt",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub invoice_cloud_type: Option<CloudInvoiceType>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub invoice_tax_id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub invoice_mobile_code: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub invoice_natural_person: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub invoice_m_post_zone: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub invoice_m_address: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub invoice_love_code: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub invoice_b2b_title: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub invoice_b2b_id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub invoice_b2b_post_zone: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub invoice_b2b_address: Option<String>,
 }
 
 /// The order fields shared by the payment commands.
@@ -328,45 +101,21 @@ pub struct OrderFields {
     pub store_uid: String,
     #[serde(default)]
     pub cost: Twd,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     #[serde(default)]
     pub order_id: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<Item>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub echo_0: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub echo_1: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub echo_2: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub echo_3: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub echo_4: Option<String>,
 }
 
@@ -375,57 +124,25 @@ pub struct OrderFields {
 pub struct TransactionRequest {
     #[serde(flatten)]
     pub order: OrderFields,
-    #[serde(
-        default,
-        deserialize_with = "opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub pfn: Option<PaymentName>,
-    #[serde(
-        default,
-        deserialize_with = "opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub discount: Option<Twd>,
-    #[serde(
-        default,
-        deserialize_with = "opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub shipping_fee: Option<Twd>,
     #[serde(flatten)]
     pub consumer: Consumer,
     #[serde(flatten)]
     pub invoice: InvoiceRequest,
-    #[serde(
-        default,
-        deserialize_with = "opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub agent_sms_fee_type: Option<FeeInclusion>,
-    #[serde(
-        default,
-        deserialize_with = "opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub agent_charge_fee_type: Option<FeeInclusion>,
-    #[serde(
-        default,
-        deserialize_with = "opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub agent_charge_fee: Option<Twd>,
-    #[serde(
-        default,
-        deserialize_with = "opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub is_agent_charge: Option<AgentChargeMode>,
-    #[serde(
-        default,
-        deserialize_with = "opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub data_json: Option<OfflineData>,
 }
 
@@ -434,17 +151,9 @@ pub struct TransactionRequest {
 pub struct QueryDirectRequest {
     pub store_uid: String,
     pub order_id: String,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub cost: Option<Twd>,
 }
 
@@ -454,11 +163,7 @@ pub struct EWalletRequest {
     pub user_id: String,
     #[serde(rename = "type")]
     pub kind: EWalletType,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
     pub homepage_url: String,
 }
@@ -470,29 +175,13 @@ pub struct OnlineDealRequest {
     pub order: OrderFields,
     #[serde(flatten)]
     pub consumer: Consumer,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub success_returl: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub failure_returl: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub homepage_url: Option<String>,
     #[serde(flatten)]
     pub invoice: InvoiceRequest,
@@ -505,66 +194,26 @@ pub struct VerificationRequest {
     pub store_uid: String,
     pub method_type: VerificationMethod,
     pub user_id: String,
-    #[serde(
-        default,
-        deserialize_with = "opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub user_sn_type: Option<UserSnType>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub user_sn: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub user_phone: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub user_cellphone: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub user_email: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub bank_code: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub tix: Option<EddaCode>,
     pub ip: String,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub success_returl: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub failure_returl: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub homepage_url: Option<String>,
 }
 
@@ -627,271 +276,17 @@ impl OrderFields {
         for (i, item) in self.items.iter().enumerate() {
             item.validate(i)?;
         }
-        if !self.items.is_empty() {
-            let items_total = self
-                .items
-                .iter()
-                .try_fold(0u64, |sum, item| sum.checked_add(item.total.0))
-                .ok_or_else(|| FieldError::new("items", "add up to more than can be charged"))?;
-            let expected = items_total
-                .checked_add(shipping_fee.0)
-                .and_then(|t| t.checked_sub(discount.0));
-            if expected != Some(self.cost.0) {
-                return Err(FieldError::new(
-                    "cost",
-                    format!(
-                        "is {} but the items total {items_total}, minus discount {discount}, plus shipping fee {shipping_fee} makes {}",
-                        self.cost,
-                        expected.map_or_else(|| "less than zero".to_owned(), |e| e.to_string())
-                    ),
-                ));
-            }
-        }
-        Ok(())
+        validate::order_sum(
+            "cost",
+            self.cost.0,
+            self.items.iter().map(|item| item.total.0),
+            discount.0,
+            shipping_fee.0,
+        )
     }
-}
-
-impl InvoiceRequest {
-    /// Invoice fields are only valid in the combinations the API document allows.
-    fn validate(&self) -> Result<(), FieldError> {
-        let input = self.invoice_input_type;
-        let cloud = self.invoice_cloud_type;
-        let only_with = |field: &str, present: bool, allowed: bool, when: &str| {
-            if present && !allowed {
-                Err(FieldError::new(field, format!("is only valid when {when}")))
-            } else {
-                Ok(())
-            }
-        };
-        let is_cloud = input == Some(InvoiceInputType::Cloud);
-        only_with(
-            "invoice_cloud_type",
-            cloud.is_some_and(|c| c != CloudInvoiceType::NotUsed),
-            is_cloud,
-            "invoice_input_type is 1 (cloud invoice)",
-        )?;
-        only_with(
-            "invoice_tax_id",
-            self.invoice_tax_id.is_some(),
-            is_cloud,
-            "invoice_input_type is 1 (cloud invoice)",
-        )?;
-        only_with(
-            "invoice_mobile_code",
-            self.invoice_mobile_code.is_some(),
-            is_cloud && cloud == Some(CloudInvoiceType::MobileBarcode),
-            "invoice_cloud_type is 2 (mobile barcode)",
-        )?;
-        only_with(
-            "invoice_natural_person",
-            self.invoice_natural_person.is_some(),
-            is_cloud && cloud == Some(CloudInvoiceType::NaturalPerson),
-            "invoice_cloud_type is 3 (natural person certificate)",
-        )?;
-        let email = is_cloud && cloud == Some(CloudInvoiceType::Email);
-        only_with(
-            "invoice_m_post_zone",
-            self.invoice_m_post_zone.is_some(),
-            email,
-            "invoice_cloud_type is 4 (e-mail)",
-        )?;
-        only_with(
-            "invoice_m_address",
-            self.invoice_m_address.is_some(),
-            email,
-            "invoice_cloud_type is 4 (e-mail)",
-        )?;
-        only_with(
-            "invoice_love_code",
-            self.invoice_love_code.is_some(),
-            input == Some(InvoiceInputType::Donation),
-            "invoice_input_type is 2 (donation)",
-        )?;
-        let b2b = input == Some(InvoiceInputType::Physical);
-        for (field, value) in [
-            ("invoice_b2b_title", &self.invoice_b2b_title),
-            ("invoice_b2b_id", &self.invoice_b2b_id),
-            ("invoice_b2b_post_zone", &self.invoice_b2b_post_zone),
-            ("invoice_b2b_address", &self.invoice_b2b_address),
-        ] {
-            only_with(
-                field,
-                value.is_some(),
-                b2b,
-                "invoice_input_type is 3 (B2B invoice)",
-            )?;
-        }
-
-        if let Some(tax_id) = &self.invoice_tax_id {
-            validate::tax_id("invoice_tax_id", tax_id)?;
-        }
-        match cloud {
-            Some(CloudInvoiceType::MobileBarcode) if is_cloud => validate::mobile_barcode(
-                "invoice_mobile_code",
-                require("invoice_mobile_code", &self.invoice_mobile_code)?,
-            )?,
-            Some(CloudInvoiceType::NaturalPerson) if is_cloud => validate::natural_person(
-                "invoice_natural_person",
-                require("invoice_natural_person", &self.invoice_natural_person)?,
-            )?,
-            _ => {}
-        }
-        if input == Some(InvoiceInputType::Donation) {
-            validate::love_code(
-                "invoice_love_code",
-                require("invoice_love_code", &self.invoice_love_code)?,
-            )?;
-        }
-        if b2b {
-            validate::required_text(
-                "invoice_b2b_title",
-                require("invoice_b2b_title", &self.invoice_b2b_title)?,
-            )?;
-            validate::tax_id(
-                "invoice_b2b_id",
-                require("invoice_b2b_id", &self.invoice_b2b_id)?,
-            )?;
-            validate::required_text(
-                "invoice_b2b_address",
-                require("invoice_b2b_address", &self.invoice_b2b_address)?,
-            )?;
-        }
-        Ok(())
-    }
-
-    /// The wire fields for the merchant-facing invoice options.
-    pub fn from_options(options: &InvoiceOptions) -> InvoiceRequest {
-        let rate = |r: &TaxRate| {
-            Some(match r {
-                TaxRate::Taxable => InvoiceRateType::Taxable,
-                TaxRate::ZeroRated => InvoiceRateType::ZeroRated,
-                TaxRate::Exempt => InvoiceRateType::Exempt,
-            })
-        };
-        let issue = Some(IssueInvoiceState::Issue);
-        match options {
-            InvoiceOptions::StoreDefault => InvoiceRequest {
-                issue_invoice_state: Some(IssueInvoiceState::StoreDefault),
-                ..Default::default()
-            },
-            InvoiceOptions::None => InvoiceRequest {
-                issue_invoice_state: Some(IssueInvoiceState::DoNotIssue),
-                ..Default::default()
-            },
-            InvoiceOptions::Cloud {
-                carrier,
-                tax_id,
-                rate: r,
-            } => {
-                let mut req = InvoiceRequest {
-                    issue_invoice_state: issue,
-                    invoice_ratetype: rate(r),
-                    invoice_input_type: Some(InvoiceInputType::Cloud),
-                    invoice_tax_id: tax_id.clone(),
-                    ..Default::default()
-                };
-                match carrier {
-                    Carrier::Member => req.invoice_cloud_type = Some(CloudInvoiceType::NotUsed),
-                    Carrier::MobileBarcode { code } => {
-                        req.invoice_cloud_type = Some(CloudInvoiceType::MobileBarcode);
-                        req.invoice_mobile_code = Some(code.clone());
-                    }
-                    Carrier::NaturalPerson { code } => {
-                        req.invoice_cloud_type = Some(CloudInvoiceType::NaturalPerson);
-                        req.invoice_natural_person = Some(code.clone());
-                    }
-                    Carrier::Email {
-                        post_zone, address, ..
-                    } => {
-                        req.invoice_cloud_type = Some(CloudInvoiceType::Email);
-                        req.invoice_m_post_zone = post_zone.clone();
-                        req.invoice_m_address = address.clone();
-                    }
-                }
-                req
-            }
-            InvoiceOptions::Donation { love_code, rate: r } => InvoiceRequest {
-                issue_invoice_state: issue,
-                invoice_ratetype: rate(r),
-                invoice_input_type: Some(InvoiceInputType::Donation),
-                invoice_love_code: Some(love_code.clone()),
-                ..Default::default()
-            },
-            InvoiceOptions::Business {
-                title,
-                tax_id,
-                post_zone,
-                address,
-                rate: r,
-            } => InvoiceRequest {
-                issue_invoice_state: issue,
-                invoice_ratetype: rate(r),
-                invoice_input_type: Some(InvoiceInputType::Physical),
-                invoice_b2b_title: Some(title.clone()),
-                invoice_b2b_id: Some(tax_id.clone()),
-                invoice_b2b_post_zone: post_zone.clone(),
-                invoice_b2b_address: Some(address.clone()),
-                ..Default::default()
-            },
-        }
-    }
-}
-
-fn require<'a>(field: &str, value: &'a Option<String>) -> Result<&'a str, FieldError> {
-    value
-        .as_deref()
-        .ok_or_else(|| FieldError::new(field, "is required"))
 }
 
 impl TransactionRequest {
-    /// The OFFLINE charge of `payment_code` for `charge`, as order `order_id` of `store_uid`.
-    pub fn offline(
-        store_uid: &str,
-        order_id: &str,
-        user_id: &str,
-        charge: &Charge,
-        payment_code: PaymentCode,
-    ) -> TransactionRequest {
-        let mut echo = charge.echo.iter().cloned().map(Some);
-        let email = match &charge.invoice {
-            InvoiceOptions::Cloud {
-                carrier: Carrier::Email { email, .. },
-                ..
-            } => Some(email.clone()),
-            _ => None,
-        };
-        TransactionRequest {
-            order: OrderFields {
-                store_uid: store_uid.to_owned(),
-                cost: Twd(charge.amount),
-                currency: Some("TWD".to_owned()),
-                order_id: order_id.to_owned(),
-                items: charge.items.iter().map(Item::from_charge_item).collect(),
-                echo_0: echo.next().flatten(),
-                echo_1: echo.next().flatten(),
-                echo_2: echo.next().flatten(),
-                echo_3: echo.next().flatten(),
-                echo_4: echo.next().flatten(),
-            },
-            pfn: Some(PaymentName::Offline),
-            discount: (charge.discount > 0).then_some(Twd(charge.discount)),
-            shipping_fee: (charge.shipping_fee > 0).then_some(Twd(charge.shipping_fee)),
-            consumer: Consumer {
-                user_id: charge.user_id.clone().unwrap_or_else(|| user_id.to_owned()),
-                user_email: email,
-                ..Default::default()
-            },
-            invoice: InvoiceRequest::from_options(&charge.invoice),
-            agent_sms_fee_type: None,
-            agent_charge_fee_type: None,
-            agent_charge_fee: None,
-            is_agent_charge: None,
-            data_json: Some(OfflineData {
-                qr_code: payment_code,
-            }),
-        }
-    }
-
     pub fn validate(&self) -> Result<(), FieldError> {
         self.order.validate(
             self.discount.unwrap_or_default(),
@@ -926,18 +321,6 @@ impl TransactionRequest {
             ));
         }
         Ok(())
-    }
-}
-
-impl Item {
-    fn from_charge_item(item: &charge::Item) -> Item {
-        Item {
-            id: item.id.clone(),
-            name: item.name.clone(),
-            cost: Twd(item.unit_price),
-            amount: u64::from(item.quantity),
-            total: Twd(item.total()),
-        }
     }
 }
 

@@ -65,6 +65,38 @@ pub fn required_text(field: &str, value: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// An order's sum: its items' totals, plus the shipping fee, less the discount, make `charged`, the
+/// amount in `field`. An order without items has nothing to add up.
+pub fn order_sum(
+    field: &str,
+    charged: u64,
+    item_totals: impl IntoIterator<Item = u64>,
+    discount: u64,
+    shipping_fee: u64,
+) -> Result<(), FieldError> {
+    let mut totals = item_totals.into_iter().peekable();
+    if totals.peek().is_none() {
+        return Ok(());
+    }
+    let items_total = totals
+        .try_fold(0u64, u64::checked_add)
+        .ok_or_else(|| FieldError::new("items", "add up to more than can be charged"))?;
+    let with_shipping = items_total
+        .checked_add(shipping_fee)
+        .ok_or_else(|| FieldError::new("shipping_fee", "is too large"))?;
+    let expected = with_shipping.checked_sub(discount);
+    if expected == Some(charged) {
+        return Ok(());
+    }
+    Err(FieldError::new(
+        field,
+        format!(
+            "is {charged} but the items total {items_total}, minus discount {discount}, plus shipping fee {shipping_fee} makes {}",
+            expected.map_or_else(|| "less than zero".to_owned(), |e| e.to_string())
+        ),
+    ))
+}
+
 /// A Taiwanese business administration number (統一編號): 8 digits whose weighted digit sum is a
 /// multiple of 5 (the Ministry of Finance rule since 2023, which also accepts every older number).
 pub fn tax_id(field: &str, value: &str) -> Result<(), FieldError> {

@@ -3,6 +3,7 @@
 //! Every enum keeps a value it does not know in an `Other` variant instead of refusing the answer:
 //! the gateway may add values, and a charge must not fail because a label is new.
 
+use super::lenient::{Lenient, typed, whole_number};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
@@ -39,6 +40,12 @@ macro_rules! int_values {
         impl Serialize for $name {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_i64(self.value())
+            }
+        }
+
+        impl Lenient for $name {
+            fn read(value: Value) -> Result<Option<Self>, String> {
+                typed(value)
             }
         }
 
@@ -88,6 +95,12 @@ macro_rules! text_values {
             }
         }
 
+        impl Lenient for $name {
+            fn read(value: Value) -> Result<Option<Self>, String> {
+                typed(value)
+            }
+        }
+
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 match Value::deserialize(d)? {
@@ -104,11 +117,7 @@ macro_rules! text_values {
 }
 
 fn int_of(v: &Value) -> Option<i64> {
-    match v {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
+    whole_number(v).and_then(|n| i64::try_from(n).ok())
 }
 
 int_values! {

@@ -7,7 +7,7 @@
 //! the payment's state.
 
 use super::Code;
-use super::lenient::{Twd, opt_text, parse_twd};
+use super::lenient::{self, Twd, parse_twd};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -15,11 +15,11 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ChargeVerdict {
     pub code: Code,
-    #[serde(default, deserialize_with = "opt_text")]
+    #[serde(default, deserialize_with = "lenient::deserialize")]
     pub order_id: Option<String>,
     #[serde(default)]
     pub cost: Option<Value>,
-    #[serde(default, deserialize_with = "opt_text")]
+    #[serde(default, deserialize_with = "lenient::deserialize")]
     pub store_uid: Option<String>,
 }
 

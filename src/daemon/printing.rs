@@ -332,7 +332,7 @@ impl Printer {
         };
         let reprint = order.receipt().reprints > 0;
         let typed: Option<TransactionResponse> = serde_json::from_value(answer.raw.clone()).ok();
-        let merchant_prints = typed.as_ref().and_then(|t| t.invoice_print_device)
+        let merchant_prints = typed.as_ref().and_then(|t| t.invoice.invoice_print_device)
             == Some(InvoicePrintDevice::Merchant);
         if merchant_prints
             && !reprint

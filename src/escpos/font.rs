@@ -8,8 +8,8 @@
 //! machine; it is scaled by 1.5 to the 12×24 cell of the printers' standard font so that a
 //! preview wraps and aligns exactly as the printer does.
 
-use crate::receipt::Bitmap;
-use crate::receipt::text::{COLUMN_DOTS, LINE_DOTS};
+use crate::document::Bitmap;
+use crate::document::text::{COLUMN_DOTS, LINE_DOTS};
 use std::collections::HashMap;
 use std::io::Read;
 use std::sync::OnceLock;

@@ -9,8 +9,8 @@
 use super::charset;
 use super::font::CellStyle;
 use super::typeset::{Cell, LINE_SPACING_DOTS, draw_line, line_height, line_width};
+use crate::document::{Align, Bitmap};
 use crate::profile::TextEncoding;
-use crate::receipt::{Align, Bitmap};
 
 const LF: u8 = 0x0a;
 const CR: u8 = 0x0d;

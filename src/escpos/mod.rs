@@ -1,7 +1,8 @@
-//! ESC/POS: the receipt as printer bytes, printer status, and the preview of those bytes.
+//! ESC/POS: a document (`crate::document`) as printer bytes, printer status, and the preview of
+//! those bytes.
 //!
-//! [`encode`] turns receipt blocks into one byte stream for a printer of a given width and text
-//! encoding: text lines with their justification, size and emphasis (through the `escpos`
+//! [`encode`] turns a document's blocks into one byte stream for a printer of a given width and
+//! text encoding: text lines with their justification, size and emphasis (through the `escpos`
 //! crate's command builders), images as `GS v 0` rasters padded to the full paper width so they
 //! land in the same place on every printer, and the encoding selection and raster text that
 //! the crate has no commands for. [`interpret::interpret`] runs such a stream and draws the
@@ -19,8 +20,8 @@ mod typeset;
 pub use charset::encode as encode_text;
 pub use interpret::{InterpretError, Placement, Preview, interpret};
 
+use crate::document::{Align, Bitmap, Block, Style};
 use crate::profile::TextEncoding;
-use crate::receipt::{Align, Bitmap, Block, Style};
 use ::escpos::driver::Driver;
 use ::escpos::printer::Printer;
 use ::escpos::utils::{JustifyMode, Protocol};
@@ -186,7 +187,7 @@ fn raster_line(text: &str, style: &Style, width: u32, replaced: &mut Vec<char>) 
             Cell {
                 ch: if printable { ch } else { '?' },
                 style: CellStyle {
-                    columns: crate::receipt::text::char_columns(ch) as u32,
+                    columns: crate::document::text::char_columns(ch) as u32,
                     width_scale: scale,
                     height_scale: scale,
                     bold: style.bold,

@@ -1,7 +1,7 @@
 //! Lines of text drawn as dots, the same way for the printer (raster text) and the preview.
 
 use super::font::{CellStyle, font};
-use crate::receipt::{Align, Bitmap};
+use crate::document::{Align, Bitmap};
 
 /// The dots between the tops of two lines of normal text: the ESC/POS default line spacing
 /// (`ESC 2`, 1/6 inch at 203 dpi is close to 30 dots). The encoder sets it explicitly with

@@ -40,7 +40,7 @@ pub struct AppJob {
     pub order_seq: Option<u32>,
     /// The shift whose report it prints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shift_id: Option<crate::shift::ShiftId>,
+    pub shift_id: Option<super::ShiftId>,
     pub kind: AppJobKind,
     /// Whether the bytes are marked `補印`.
     pub marked_reprint: bool,

@@ -19,6 +19,7 @@ pub mod machine;
 pub mod outcome;
 pub mod policy;
 pub mod receipt;
+pub mod shift_id;
 pub mod state;
 pub mod time;
 
@@ -29,5 +30,6 @@ pub use machine::{Action, Order, OrderError, Transition};
 pub use outcome::{GatewayAnswer, QueryResult, SendResult};
 pub use policy::{CapError, OpenTotals, Policy};
 pub use receipt::{PrintJob, PrintOutcome, PrintStatus, Receipt};
+pub use shift_id::ShiftId;
 pub use state::{State, StateKind};
 pub use time::Timestamp;

@@ -5,7 +5,7 @@
 //! wider than any receipt; so the barcode is drawn here with the widest whole-dot module that
 //! fits the paper, 1 dot on both 58 mm and 80 mm, and sent as an image.
 
-use super::bitmap::Bitmap;
+use crate::document::Bitmap;
 
 const ALPHABET: &str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%*";
 

@@ -1,6 +1,6 @@
 //! The seller's title image, reduced to what a thermal printer can print.
 
-use super::bitmap::Bitmap;
+use crate::document::Bitmap;
 use image::{DynamicImage, imageops::FilterType};
 
 /// Scales `image` down to at most `max_width` dots (never up) and dithers it to 1 bit with

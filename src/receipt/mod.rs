@@ -18,19 +18,18 @@
 //! [`Receipt::notice`]: crate::receipt::Receipt::notice
 
 mod answer;
-mod bitmap;
 pub mod code39;
 mod logo;
 pub mod qr;
 mod settings;
 pub mod test_page;
-pub mod text;
 
+pub use crate::document::{Align, Bitmap, Block, Style, text};
 pub use answer::{AnswerError, DetailLine, InvoiceAnswer};
-pub use bitmap::Bitmap;
 pub use logo::dither;
 pub use settings::{LayoutSettings, SettingsError};
 
+use crate::api::values::{InvoicePrintType, InvoiceState, InvoiceTitleType};
 use crate::einvoice::{InvoiceNumber, IssueTime};
 use text::{COLUMN_DOTS, columns, spread, wrap};
 
@@ -42,69 +41,6 @@ pub const SIMULATED_NOTICE: &str = "模擬交易 — 非真實付款";
 
 /// Height of the Code 39 bars (6 mm).
 const BARCODE_HEIGHT_DOTS: u32 = 48;
-
-/// Horizontal placement of a text line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Align {
-    Left,
-    Centre,
-    Right,
-}
-
-/// How a text line is printed. Large text is double width and double height.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Style {
-    pub large: bool,
-    pub bold: bool,
-    pub align: Align,
-}
-
-impl Style {
-    pub const PLAIN: Style = Style {
-        large: false,
-        bold: false,
-        align: Align::Left,
-    };
-    const CENTRED: Style = Style {
-        align: Align::Centre,
-        ..Style::PLAIN
-    };
-    const TITLE: Style = Style {
-        large: true,
-        bold: false,
-        align: Align::Centre,
-    };
-    const HEADLINE: Style = Style {
-        large: true,
-        bold: true,
-        align: Align::Centre,
-    };
-
-    /// Bold and centred: a line that must not be missed.
-    pub const NOTICE: Style = Style {
-        large: false,
-        bold: true,
-        align: Align::Centre,
-    };
-
-    /// Columns one character column of this style takes.
-    pub fn scale(&self) -> usize {
-        if self.large { 2 } else { 1 }
-    }
-}
-
-/// One element of the printout.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Block {
-    /// One line of text, already fitted to the paper.
-    Text { text: String, style: Style },
-    /// An image, printed centred.
-    Image(Bitmap),
-    /// Blank lines.
-    Feed(u8),
-    /// The end of a part: cut here if the printer can, else leave room to tear off.
-    Cut,
-}
 
 /// Which parts a receipt holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -181,25 +117,35 @@ pub fn build(input: &ReceiptInput<'_>) -> Result<Receipt, ReceiptError> {
         return Err(ReceiptError::TooNarrow(input.width_dots));
     }
     let answer = input.answer;
-    let print_type = answer.invoice_print_type.unwrap_or(1);
+    let print_type = answer
+        .invoice
+        .invoice_print_type
+        .unwrap_or(InvoicePrintType::InvoiceAndDetail);
     let (want_proof, want_detail) = match print_type {
-        0 => (false, false),
-        1 => (true, true),
-        2 => (true, false),
-        3 => (false, true),
-        other => {
+        InvoicePrintType::Nothing => (false, false),
+        InvoicePrintType::InvoiceAndDetail => (true, true),
+        InvoicePrintType::InvoiceOnly => (true, false),
+        InvoicePrintType::DetailOnly => (false, true),
+        InvoicePrintType::Other(other) => {
             return Err(ReceiptError::Invalid {
                 field: "invoice_print_type",
                 detail: format!("is {other}; expected 0 to 3"),
             });
         }
     };
-    let state = answer.invoice_state.unwrap_or(0);
-    let issued = state == 2;
+    let state = answer
+        .invoice
+        .invoice_state
+        .unwrap_or(InvoiceState::NotProcessed);
+    let state_value = u64::try_from(state.value()).map_err(|_| ReceiptError::Invalid {
+        field: "invoice_state",
+        detail: format!("is {}; expected a state of 0 or more", state.value()),
+    })?;
+    let issued = state == InvoiceState::Issued;
     let notice = (want_proof && !issued).then(|| InvoiceNotice {
-        state,
-        pending: state == 1,
-        message: answer.invoice_state_msg.clone(),
+        state: state_value,
+        pending: state == InvoiceState::Waiting,
+        message: answer.invoice.invoice_state_msg.clone(),
     });
     let parts = Parts {
         proof: want_proof && issued,
@@ -277,35 +223,39 @@ fn proof(page: &mut Page, input: &ReceiptInput<'_>) -> Result<(), ReceiptError> 
             detail: err.to_string(),
         }
     };
-    let date = IssueTime::parse(required(&answer.invoice_date, "invoice_date")?)
+    let date = IssueTime::parse(required(&answer.invoice.invoice_date, "invoice_date")?)
         .map_err(invalid("invoice_date"))?;
     let number = InvoiceNumber::from_parts(
-        required(&answer.invoice_wordtrack, "invoice_wordtrack")?,
-        required(&answer.invoice_number, "invoice_number")?,
+        required(&answer.invoice.invoice_wordtrack, "invoice_wordtrack")?,
+        required(&answer.invoice.invoice_number, "invoice_number")?,
     )
     .map_err(invalid("invoice_number"))?;
-    let random_code = required(&answer.invoice_rand_code, "invoice_rand_code")?;
-    let seller = required(&answer.invoice_seller_ban, "invoice_seller_ban")?;
+    let random_code = required(&answer.invoice.invoice_rand_code, "invoice_rand_code")?;
+    let seller = required(&answer.invoice.invoice_seller_ban, "invoice_seller_ban")?;
     let total = answer
+        .invoice
         .invoice_amount
         .ok_or(ReceiptError::Missing("invoice_amount"))?;
-    let barcode_text = required(&answer.invoice_middle_barcode, "invoice_middle_barcode")?;
-    let left_qr = required(&answer.invoice_left_qrcode, "invoice_left_qrcode")?;
-    let right_qr = required(&answer.invoice_right_qrcode, "invoice_right_qrcode")?;
+    let barcode_text = required(
+        &answer.invoice.invoice_middle_barcode,
+        "invoice_middle_barcode",
+    )?;
+    let left_qr = required(&answer.invoice.invoice_left_qrcode, "invoice_left_qrcode")?;
+    let right_qr = required(&answer.invoice.invoice_right_qrcode, "invoice_right_qrcode")?;
 
     // The proof keeps its 5.7 cm layout on wider paper, centred.
     let mut proof_page = Page::new(PROOF_WIDTH_DOTS);
     // An image title (type 2) sends the image's address as `invoice_title`: it is printed from
     // the cached logo, or else replaced by the merchant's first header line, never as text.
-    let text_title = match (answer.invoice_title_type, input.logo) {
-        (Some(2), Some(logo)) => {
+    let text_title = match (answer.invoice.invoice_title_type, input.logo) {
+        (Some(InvoiceTitleType::Image), Some(logo)) => {
             proof_page
                 .blocks
                 .push(Block::Image(fit_image(logo, PROOF_WIDTH_DOTS)));
             None
         }
-        (Some(2), None) => input.settings.header.first(),
-        _ => answer.invoice_title.as_ref(),
+        (Some(InvoiceTitleType::Image), None) => input.settings.header.first(),
+        _ => answer.invoice.invoice_title.as_ref(),
     };
     if let Some(title) = text_title {
         let style = if columns(title) * 2 <= proof_page.columns {
@@ -324,7 +274,7 @@ fn proof(page: &mut Page, input: &ReceiptInput<'_>) -> Result<(), ReceiptError> 
     }
     proof_page.text(&crate::einvoice::period_label(&date), Style::HEADLINE);
     proof_page.text(&number.to_string(), Style::HEADLINE);
-    let buyer = answer.invoice_buyer_ban.as_deref();
+    let buyer = answer.invoice.invoice_buyer_ban.as_deref();
     let date_line = match buyer {
         Some(_) => format!("{}  格式 25", date.printed()),
         None => date.printed(),
@@ -407,8 +357,11 @@ fn detail(
     if let Some(order_id) = &answer.order_id {
         page.text(&format!("訂單 {order_id}"), Style::PLAIN);
     }
-    if answer.invoice_state == Some(2)
-        && let (Some(track), Some(number)) = (&answer.invoice_wordtrack, &answer.invoice_number)
+    if answer.invoice.invoice_state == Some(InvoiceState::Issued)
+        && let (Some(track), Some(number)) = (
+            &answer.invoice.invoice_wordtrack,
+            &answer.invoice.invoice_number,
+        )
     {
         page.text(&format!("發票 {track}-{number}"), Style::PLAIN);
     }
@@ -426,18 +379,26 @@ fn detail(
         );
     }
     page.rule();
-    let total = answer.invoice_amount.or(answer.cost).or_else(|| {
-        lines
-            .iter()
-            .map(|line| line.amount.parse::<u64>().ok())
-            .sum::<Option<u64>>()
-    });
+    let total = answer
+        .invoice
+        .invoice_amount
+        .or(answer.cost)
+        .map(|twd| twd.0)
+        .or_else(|| {
+            lines
+                .iter()
+                .map(|line| line.amount.parse::<u64>().ok())
+                .sum::<Option<u64>>()
+        });
     let count = format!("共 {} 項", lines.len());
     match total {
         Some(total) => page.spread(&count, &format!("合計 {total}")),
         None => page.text(&count, Style::PLAIN),
     }
-    if let (Some(sales), Some(tax)) = (answer.invoice_sales_amount, answer.invoice_tax_amount) {
+    if let (Some(sales), Some(tax)) = (
+        answer.invoice.invoice_sales_amount,
+        answer.invoice.invoice_tax_amount,
+    ) {
         page.spread("銷售額", &sales.to_string());
         page.spread("稅額", &tax.to_string());
     }

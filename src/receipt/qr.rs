@@ -9,7 +9,7 @@
 //! put byte pairs that look like Shift JIS into Kanji mode, and UTF-8 CJK often does: a reader
 //! would then get Shift JIS text back instead of the gateway's UTF-8 bytes.
 
-use super::bitmap::Bitmap;
+use crate::document::Bitmap;
 use qrcode::bits::Bits;
 use qrcode::{Color, EcLevel, QrCode, Version};
 

@@ -13,51 +13,10 @@ pub mod layout;
 
 use crate::api::TransactionResponse;
 use crate::api::values::InvoiceState;
+pub use crate::order::ShiftId;
 use crate::order::{Order, OrderId, PrintStatus, StateKind, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
-use std::fmt;
-use std::str::FromStr;
-
-/// A shift's number: 1 for the first close of a data directory, then one more for each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ShiftId(u64);
-
-impl ShiftId {
-    pub const FIRST: ShiftId = ShiftId(1);
-
-    pub fn new(number: u64) -> Option<ShiftId> {
-        (number > 0).then_some(ShiftId(number))
-    }
-
-    pub fn get(self) -> u64 {
-        self.0
-    }
-
-    /// The shift after this one.
-    pub fn next(self) -> ShiftId {
-        ShiftId(self.0 + 1)
-    }
-}
-
-impl fmt::Display for ShiftId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl FromStr for ShiftId {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<ShiftId, String> {
-        text.parse::<u64>()
-            .ok()
-            .filter(|_| text.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(ShiftId::new)
-            .ok_or_else(|| format!("{text:?} is not a shift id (a whole number from 1)"))
-    }
-}
 
 /// Orders and their amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -368,15 +327,18 @@ struct IssuedInvoice {
 fn issued_invoice(order: &Order) -> Option<IssuedInvoice> {
     let raw = &order.last_answer()?.raw;
     let answer: TransactionResponse = serde_json::from_value(raw.clone()).ok()?;
-    if answer.invoice_state != Some(InvoiceState::Issued) {
+    if answer.invoice.invoice_state != Some(InvoiceState::Issued) {
         return None;
     }
-    let total = answer.invoice_amount.map_or(order.charge().amount, |t| t.0);
+    let total = answer
+        .invoice
+        .invoice_amount
+        .map_or(order.charge().amount, |t| t.0);
     Some(IssuedInvoice {
-        word_track: answer.invoice_wordtrack?,
-        number: answer.invoice_number?,
-        sales: answer.invoice_sales_amount.map_or(total, |t| t.0),
-        tax: answer.invoice_tax_amount.map_or(0, |t| t.0),
+        word_track: answer.invoice.invoice_wordtrack?,
+        number: answer.invoice.invoice_number?,
+        sales: answer.invoice.invoice_sales_amount.map_or(total, |t| t.0),
+        tax: answer.invoice.invoice_tax_amount.map_or(0, |t| t.0),
         total,
     })
 }

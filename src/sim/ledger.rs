@@ -6,8 +6,8 @@ use crate::api::values::{
     InvoiceTitleType, IssueInvoiceState, PaymentName, ResultType, TransType, TransactionMode,
 };
 use crate::api::{
-    Code, InvoiceDetailLine, QueryDirectRequest, QueryDirectResponse, TransactionRequest,
-    TransactionResponse, Twd,
+    Code, InvoiceDetailLine, InvoiceRequest, QueryDirectRequest, QueryDirectResponse,
+    TransactionRequest, TransactionResponse, Twd,
 };
 use crate::einvoice::{
     self, Amounts, Ban, CheckKey, Invoice, InvoiceNumber, IssueTime, RandomCode,
@@ -297,23 +297,15 @@ impl Ledger {
         answer.echo_2 = order.echo_2.clone();
         answer.echo_3 = order.echo_3.clone();
         answer.echo_4 = order.echo_4.clone();
-        answer.invoice_state = Some(InvoiceState::NotProcessed);
-        answer.invoice_title_type = Some(InvoiceTitleType::Text);
-        answer.invoice_print_type = Some(InvoicePrintType::Nothing);
-        answer.invoice_print_device = Some(self.store.print_device);
-        answer.invoice_ratetype = request.invoice.invoice_ratetype;
-        answer.invoice_input_type = request.invoice.invoice_input_type;
-        answer.invoice_cloud_type = request.invoice.invoice_cloud_type;
-        answer.invoice_mobile_code = request.invoice.invoice_mobile_code.clone();
-        answer.invoice_tax_id = request.invoice.invoice_tax_id.clone();
-        answer.invoice_natural_person = request.invoice.invoice_natural_person.clone();
-        answer.invoice_m_post_zone = request.invoice.invoice_m_post_zone.clone();
-        answer.invoice_m_address = request.invoice.invoice_m_address.clone();
-        answer.invoice_love_code = request.invoice.invoice_love_code.clone();
-        answer.invoice_b2b_title = request.invoice.invoice_b2b_title.clone();
-        answer.invoice_b2b_id = request.invoice.invoice_b2b_id.clone();
-        answer.invoice_b2b_post_zone = request.invoice.invoice_b2b_post_zone.clone();
-        answer.invoice_b2b_address = request.invoice.invoice_b2b_address.clone();
+        answer.invoice.invoice_state = Some(InvoiceState::NotProcessed);
+        answer.invoice.invoice_title_type = Some(InvoiceTitleType::Text);
+        answer.invoice.invoice_print_type = Some(InvoicePrintType::Nothing);
+        answer.invoice.invoice_print_device = Some(self.store.print_device);
+        // The answer echoes the buyer's choice, not whether to issue.
+        answer.requested_invoice = InvoiceRequest {
+            issue_invoice_state: None,
+            ..request.invoice.clone()
+        };
         let detail: Vec<InvoiceDetailLine> = if order.items.is_empty() {
             vec![InvoiceDetailLine {
                 description: "商品".to_owned(),
@@ -333,7 +325,7 @@ impl Ledger {
                 })
                 .collect()
         };
-        answer.invoice_order_detail =
+        answer.invoice.invoice_order_detail =
             Some(serde_json::to_string(&detail).expect("detail lines serialise"));
         answer
     }
@@ -353,18 +345,22 @@ impl Ledger {
         if !wanted {
             return;
         }
-        answer.invoice_print_type = Some(self.store.print_type);
-        answer.invoice_title = Some(self.store.title.clone());
-        answer.invoice_seller_ban = Some(self.store.seller_ban.clone());
-        answer.invoice_ratetype = answer.invoice_ratetype.or(Some(InvoiceRateType::Taxable));
+        answer.invoice.invoice_print_type = Some(self.store.print_type);
+        answer.invoice.invoice_title = Some(self.store.title.clone());
+        answer.invoice.invoice_seller_ban = Some(self.store.seller_ban.clone());
+        answer.requested_invoice.invoice_ratetype = answer
+            .requested_invoice
+            .invoice_ratetype
+            .or(Some(InvoiceRateType::Taxable));
         match script {
             Script::PaidInvoicePending | Script::PendingThenPaid | Script::AcceptedThenPaid => {
-                answer.invoice_state = Some(InvoiceState::Waiting);
-                answer.invoice_state_msg = Some("發票等候開立中".to_owned());
+                answer.invoice.invoice_state = Some(InvoiceState::Waiting);
+                answer.invoice.invoice_state_msg = Some("發票等候開立中".to_owned());
             }
             Script::PaidInvoiceFailed => {
-                answer.invoice_state = Some(InvoiceState::FailedSettings);
-                answer.invoice_state_msg = Some("發票開立失敗:特約商店發票設定不正確".to_owned());
+                answer.invoice.invoice_state = Some(InvoiceState::FailedSettings);
+                answer.invoice.invoice_state_msg =
+                    Some("發票開立失敗:特約商店發票設定不正確".to_owned());
             }
             _ => self.issue_invoice_from_answer(answer, now),
         }
@@ -373,15 +369,17 @@ impl Ledger {
     /// Fills the invoice fields of a paid answer: number, random code, amounts, the QR and Code 39
     /// texts, all made with [`crate::einvoice`] so they follow the Ministry of Finance format.
     fn issue_invoice_from_answer(&mut self, answer: &mut TransactionResponse, now: IssueTime) {
-        if answer.invoice_title.is_none() {
+        if answer.invoice.invoice_title.is_none() {
             return;
         }
         let total = answer.cost.unwrap_or_default().0;
         let buyer = answer
+            .requested_invoice
             .invoice_b2b_id
             .clone()
-            .or_else(|| answer.invoice_tax_id.clone());
+            .or_else(|| answer.requested_invoice.invoice_tax_id.clone());
         let items = answer
+            .invoice
             .invoice_detail()
             .unwrap_or_default()
             .into_iter()
@@ -407,21 +405,21 @@ impl Ledger {
             items,
         };
         let qr = invoice.qr_texts(&self.store.check_key, &Default::default());
-        answer.invoice_state = Some(InvoiceState::Issued);
-        answer.invoice_state_msg = Some("發票開立成功".to_owned());
-        answer.invoice_date = Some(now.compact());
-        answer.invoice_wordtrack = Some(self.store.word_track.clone());
-        answer.invoice_number = Some(digits);
-        answer.invoice_rand_code = Some(random);
-        answer.invoice_buyer_ban = buyer;
-        answer.invoice_left_qrcode = Some(qr.left);
-        answer.invoice_middle_barcode = Some(invoice.barcode_text());
-        answer.invoice_right_qrcode = Some(qr.right);
-        answer.invoice_amount = Some(Twd(invoice.amounts.total()));
-        answer.invoice_sales_amount = Some(Twd(invoice.amounts.sales()));
-        answer.invoice_tax_amount = Some(Twd(invoice.amounts.tax()));
-        if answer.invoice_input_type.is_none() {
-            answer.invoice_input_type = Some(InvoiceInputType::Cloud);
+        answer.invoice.invoice_state = Some(InvoiceState::Issued);
+        answer.invoice.invoice_state_msg = Some("發票開立成功".to_owned());
+        answer.invoice.invoice_date = Some(now.compact());
+        answer.invoice.invoice_wordtrack = Some(self.store.word_track.clone());
+        answer.invoice.invoice_number = Some(digits);
+        answer.invoice.invoice_rand_code = Some(random);
+        answer.invoice.invoice_buyer_ban = buyer;
+        answer.invoice.invoice_left_qrcode = Some(qr.left);
+        answer.invoice.invoice_middle_barcode = Some(invoice.barcode_text());
+        answer.invoice.invoice_right_qrcode = Some(qr.right);
+        answer.invoice.invoice_amount = Some(Twd(invoice.amounts.total()));
+        answer.invoice.invoice_sales_amount = Some(Twd(invoice.amounts.sales()));
+        answer.invoice.invoice_tax_amount = Some(Twd(invoice.amounts.tax()));
+        if answer.requested_invoice.invoice_input_type.is_none() {
+            answer.requested_invoice.invoice_input_type = Some(InvoiceInputType::Cloud);
         }
     }
 }

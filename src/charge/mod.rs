@@ -1,8 +1,10 @@
 //! What the POS app asks for when it starts a charge: amount, items, invoice options, echo fields.
 //!
-//! This is the merchant-facing model, in whole TWD and plain types. [`crate::api`] turns it into the
-//! gateway's wire format; [`Charge::validate`] checks it before the order is stored, so a charge the
+//! This is the merchant-facing model, in whole TWD and plain types. [`wire`] turns it into the
+//! gateway's wire format ([`crate::api`]); [`Charge::validate`] checks it before the order is stored, so a charge the
 //! gateway would refuse is refused at the counter with a message naming the field.
+
+pub mod wire;
 
 use crate::api::validate::{self, FieldError};
 use serde::{Deserialize, Serialize};
@@ -138,29 +140,13 @@ impl Charge {
                 return Err(FieldError::new(field("unit_price"), "is too large"));
             }
         }
-        if !self.items.is_empty() {
-            let items_total = self
-                .items
-                .iter()
-                .try_fold(0u64, |sum, item| sum.checked_add(item.total()))
-                .ok_or_else(|| FieldError::new("items", "add up to more than can be charged"))?;
-            let with_shipping = items_total
-                .checked_add(self.shipping_fee)
-                .ok_or_else(|| FieldError::new("shipping_fee", "is too large"))?;
-            let expected = with_shipping.checked_sub(self.discount);
-            if expected != Some(self.amount) {
-                return Err(FieldError::new(
-                    "amount",
-                    format!(
-                        "is {} but the items total {items_total}, minus discount {}, plus shipping fee {} makes {}",
-                        self.amount,
-                        self.discount,
-                        self.shipping_fee,
-                        expected.map_or_else(|| "less than zero".to_owned(), |e| e.to_string())
-                    ),
-                ));
-            }
-        }
+        validate::order_sum(
+            "amount",
+            self.amount,
+            self.items.iter().map(Item::total),
+            self.discount,
+            self.shipping_fee,
+        )?;
         if self.echo.len() > ECHO_FIELDS {
             return Err(FieldError::new(
                 "echo",

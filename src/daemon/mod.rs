@@ -15,6 +15,7 @@ pub mod orders;
 pub mod print_jobs;
 pub mod printing;
 mod reachability;
+mod resolve;
 pub mod routes;
 pub mod scanning;
 

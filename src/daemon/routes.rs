@@ -71,6 +71,7 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/v1/health", get(health))
         .route("/v1/events", get(events))
         .merge(super::print_jobs::routes())
+        .merge(super::resolve::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -364,6 +365,9 @@ pub struct OrderView {
     /// Charged against the gateway simulator: no money moved.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub simulated: bool,
+    /// How a person resolved the order after it needed attention.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<crate::order::Resolution>,
 }
 
 impl From<&Order> for OrderView {
@@ -384,6 +388,7 @@ impl From<&Order> for OrderView {
             gateway: order.last_answer().map(|a| a.raw.clone()),
             history: order.history().to_vec(),
             simulated: order.simulated(),
+            resolution: order.resolution().cloned(),
         }
     }
 }
@@ -619,7 +624,7 @@ struct ScanBody {
 }
 
 /// An optional field that, when given, holds a value: `null` is refused rather than read as absent.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+pub(super) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

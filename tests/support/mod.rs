@@ -219,7 +219,7 @@ impl Drop for Daemon {
     }
 }
 
-const FINAL: [&str; 8] = [
+const FINAL: [&str; 9] = [
     "paid",
     "paid_with_mismatch",
     "declined",
@@ -228,6 +228,7 @@ const FINAL: [&str; 8] = [
     "abandoned",
     "cancelled",
     "needs_attention",
+    "not_paid",
 ];
 
 pub fn is_final(state: &str) -> bool {

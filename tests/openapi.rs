@@ -509,6 +509,16 @@ async fn real_answers_are_as_described() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    let (status, bound) = call(
+        Method::POST,
+        "/v1/wallet/bind".into(),
+        Some(json!({"user_id": "member01", "homepage_url": "https://shop.example.tw/", "print_link": true})),
+    )
+    .await;
+    assert_eq!(
+        (status, &bound["print_link"]["printing"]),
+        (StatusCode::OK, &json!(true))
+    );
     let (status, _) = call(Method::POST, "/v1/print-test".into(), None).await;
     assert_eq!(status, StatusCode::ACCEPTED);
 

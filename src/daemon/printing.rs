@@ -73,6 +73,8 @@ pub enum PrintRequest {
     Order(OrderId),
     /// Print the test page.
     TestPage,
+    /// Print a link for the customer's phone as a QR code under `caption`.
+    Link { caption: String, url: String },
     /// Answer, to show the thread is taking requests (the watchdog asks).
     Ping(std::sync::mpsc::SyncSender<()>),
     /// Stop after the current job: the daemon is stopping.
@@ -131,9 +133,17 @@ pub fn spawn(
     PrinterThread { stopped }
 }
 
-/// The spooler of a printer link, each job tagged with its order and sequence (none for the test
-/// page).
-type LinkSpooler = Spooler<Box<dyn printer::Link>, Option<(OrderId, u32)>>;
+/// Whose a job on the printer link is.
+enum Job {
+    /// Print job `seq` of an order.
+    Receipt(OrderId, u32),
+    /// A stored link job, by number.
+    Link(u64),
+    TestPage,
+}
+
+/// The spooler of a printer link, each job tagged with whose it is.
+type LinkSpooler = Spooler<Box<dyn printer::Link>, Job>;
 
 /// A sender that can be kept in async code.
 pub type PrintQueue = Sender<PrintRequest>;
@@ -144,7 +154,6 @@ struct Printer {
     app: Option<Arc<AppPrinter>>,
     store: Arc<Store>,
     events: EventBus,
-    /// Each job tagged with its order and sequence; none for the test page.
     spooler: Option<LinkSpooler>,
     held: bool,
     /// A job failed to send; the store's owed jobs are sent again at the next retry.
@@ -176,6 +185,7 @@ impl Printer {
             match requests.recv_timeout(RETRY_EVERY) {
                 Ok(PrintRequest::Order(id)) => self.print_order(&id),
                 Ok(PrintRequest::TestPage) => self.print_test_page(),
+                Ok(PrintRequest::Link { caption, url }) => self.print_link(&caption, &url),
                 Ok(PrintRequest::Ping(answer)) => {
                     let _ = answer.try_send(());
                 }
@@ -202,6 +212,15 @@ impl Printer {
                 }
             }
             Err(e) => tracing::error!("cannot read the owed print jobs: {e}"),
+        }
+        match self.store.unprinted_link_jobs() {
+            Ok(jobs) => {
+                for job in jobs {
+                    tracing::info!(caption = %job.caption, "printing a link owed from before");
+                    self.deliver_link(job);
+                }
+            }
+            Err(e) => tracing::error!("cannot read the owed link jobs: {e}"),
         }
     }
 
@@ -346,18 +365,54 @@ impl Printer {
                     tracing::error!("cannot queue the test page for the app: {e}");
                 }
             }
-            None => self.submit(bytes, None),
+            None => self.submit(bytes, Job::TestPage),
         }
+    }
+
+    /// A link as a QR code: stored (or queued for the app) before it goes to the printer, like a
+    /// receipt.
+    fn print_link(&mut self, caption: &str, url: &str) {
+        let bytes = match self.renderer.link(caption, url) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::error!("cannot lay out the link {caption}: {e}");
+                self.events
+                    .publish(Event::new(EventKind::PrintFailed).detail(format!("{caption}: {e}")));
+                return;
+            }
+        };
+        if let Some(app) = &self.app {
+            self.renderer.write_preview("link", &bytes);
+            if let Err(e) = app.enqueue_link(bytes) {
+                tracing::error!("cannot queue the link for the app: {e}");
+            }
+            return;
+        }
+        match self
+            .store
+            .save_link_job(caption, bytes, crate::clock::now())
+        {
+            Ok(job) => self.deliver_link(job),
+            Err(e) => tracing::error!("cannot store the link job: {e}"),
+        }
+    }
+
+    fn deliver_link(&mut self, job: crate::order::LinkJob) {
+        self.events
+            .publish(Event::new(EventKind::Printing).detail(job.caption.clone()));
+        self.renderer
+            .write_preview(&format!("link-{}", job.number), &job.escpos);
+        self.submit(job.escpos, Job::Link(job.number));
     }
 
     fn deliver(&mut self, id: OrderId, seq: u32, bytes: Vec<u8>) {
         self.events
             .publish(Event::new(EventKind::Printing).order(id.as_str()));
         self.renderer.write_preview(&format!("{id}-{seq}"), &bytes);
-        self.submit(bytes, Some((id, seq)));
+        self.submit(bytes, Job::Receipt(id, seq));
     }
 
-    fn submit(&mut self, bytes: Vec<u8>, job: Option<(OrderId, u32)>) {
+    fn submit(&mut self, bytes: Vec<u8>, job: Job) {
         let spooler = match self.spooler() {
             Ok(spooler) => spooler,
             Err(e) => {
@@ -391,8 +446,8 @@ impl Printer {
             .as_mut()
             .map(Spooler::take_sent)
             .unwrap_or_default();
-        for (id, seq) in sent.into_iter().flatten() {
-            self.printed(&id, seq);
+        for job in sent {
+            self.printed(job);
         }
         match delivery {
             Ok(Delivery::Printed) => {
@@ -410,7 +465,9 @@ impl Printer {
                         EventKind::CoverOpen
                     };
                     let mut event = Event::new(kind);
-                    if let Some(Some((id, _))) = self.spooler.as_ref().and_then(Spooler::next_tag) {
+                    if let Some(Job::Receipt(id, _)) =
+                        self.spooler.as_ref().and_then(Spooler::next_tag)
+                    {
                         event = event.order(id.as_str());
                     }
                     self.events.publish(event);
@@ -437,7 +494,23 @@ impl Printer {
         Ok(self.spooler.as_mut().expect("just opened"))
     }
 
-    fn printed(&self, id: &OrderId, seq: u32) {
+    fn printed(&self, job: Job) {
+        let (id, seq) = match job {
+            Job::Receipt(id, seq) => (id, seq),
+            Job::Link(number) => {
+                let now = crate::clock::now();
+                match self
+                    .store
+                    .record_link_print(number, &PrintOutcome::Printed, now)
+                {
+                    Ok(()) => self.events.publish(Event::new(EventKind::Printed)),
+                    Err(e) => tracing::error!("link printed, but cannot record it: {e}"),
+                }
+                return;
+            }
+            Job::TestPage => return,
+        };
+        let id = &id;
         match self
             .store
             .record_print(id, seq, &PrintOutcome::Printed, crate::clock::now())
@@ -450,10 +523,27 @@ impl Printer {
     }
 
     /// Records a job that did not print; `uncertain` when the link failed while sending it.
-    fn failed(&mut self, job: Option<(OrderId, u32)>, reason: &str, uncertain: bool) {
-        let Some((id, seq)) = job else {
-            tracing::error!("the test page could not be printed: {reason}");
-            return;
+    fn failed(&mut self, job: Job, reason: &str, uncertain: bool) {
+        let outcome = PrintOutcome::Failed {
+            reason: reason.to_owned(),
+            uncertain,
+        };
+        let (id, seq) = match job {
+            Job::Receipt(id, seq) => (id, seq),
+            Job::Link(number) => {
+                self.owe_failed = true;
+                self.events
+                    .publish(Event::new(EventKind::PrintFailed).detail(reason.to_owned()));
+                let now = crate::clock::now();
+                if let Err(e) = self.store.record_link_print(number, &outcome, now) {
+                    tracing::error!("cannot record the failed link print: {e}");
+                }
+                return;
+            }
+            Job::TestPage => {
+                tracing::error!("the test page could not be printed: {reason}");
+                return;
+            }
         };
         self.owe_failed = true;
         self.events.publish(
@@ -461,10 +551,6 @@ impl Printer {
                 .order(id.as_str())
                 .detail(reason.to_owned()),
         );
-        let outcome = PrintOutcome::Failed {
-            reason: reason.to_owned(),
-            uncertain,
-        };
         if let Err(e) = self
             .store
             .record_print(&id, seq, &outcome, crate::clock::now())
@@ -555,6 +641,13 @@ impl Renderer {
             );
         }
         Ok(encoded.bytes)
+    }
+
+    /// A link for the customer's phone as a QR code under its caption.
+    pub fn link(&self, caption: &str, url: &str) -> Result<Vec<u8>, String> {
+        let blocks = receipt::link::page(caption, url, self.setup.profile.printer.width_dots)
+            .map_err(|e| e.to_string())?;
+        self.encode(&blocks)
     }
 
     /// The test page: the profile's header, then the sample e-invoice and its detail.

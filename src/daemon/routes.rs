@@ -897,6 +897,7 @@ async fn wallet_command(
             "the body must be a JSON object",
         ));
     };
+    let print_link = super::wallet_link::take(object, command, kind)?;
     // The gateway's types read the flattened blocks of a deal leniently and so cannot refuse an
     // unknown field themselves; a misspelt optional field would otherwise vanish unnoticed.
     if let Some(unknown) = object.keys().find(|key| !fields.contains(&key.as_str())) {
@@ -928,7 +929,10 @@ async fn wallet_command(
         )
     })?;
     match api.gateway.call_json(command, &body).await {
-        Outcome::Answered(answer) => Ok(Json(answer)),
+        Outcome::Answered(answer) => Ok(Json(match print_link {
+            Some(caption) => super::wallet_link::print(&api, caption, answer),
+            None => answer,
+        })),
         Outcome::NotSent(e) => Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
             None,

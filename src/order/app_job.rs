@@ -25,6 +25,8 @@ pub enum AppJobKind {
     Reprint,
     /// The printer's test page.
     Test,
+    /// A link for the customer's phone, as a QR code.
+    Link,
 }
 
 /// One job in the app's queue, as stored.

@@ -30,7 +30,7 @@ pub use id::{OrderId, OrderIdGenerator};
 pub use machine::{Action, Order, OrderError, Transition};
 pub use outcome::{GatewayAnswer, QueryResult, SendResult};
 pub use policy::{CapError, OpenTotals, Policy};
-pub use receipt::{PrintJob, PrintOutcome, PrintStatus, Receipt};
+pub use receipt::{LinkJob, PrintJob, PrintOutcome, PrintStatus, Receipt};
 pub use resolution::{Agreement, GatewayCheck, Resolution, Verdict};
 pub use state::{State, StateKind};
 pub use time::Timestamp;

@@ -20,6 +20,7 @@
 mod answer;
 mod bitmap;
 pub mod code39;
+pub mod link;
 mod logo;
 pub mod qr;
 mod settings;

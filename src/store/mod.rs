@@ -16,6 +16,7 @@
 //! - `quarantine`: records that could not be read, moved aside with the reason, never deleted.
 //! - `app_jobs`, `app_results`: the POS app's print queue and the results it reported (see
 //!   `app_queue`).
+//! - `link_jobs`: links printed as QR codes (see `link_jobs`), until printed.
 //! - `meta`: the latest stamp of a generated order id, so ids stay unique across restarts even
 //!   when the clock goes back.
 //!
@@ -23,6 +24,7 @@
 
 mod app_queue;
 mod durability;
+mod link_jobs;
 mod record;
 mod vault;
 
@@ -52,6 +54,7 @@ const QUARANTINE: &str = "quarantine";
 const APP_JOBS: &str = "app_jobs";
 const APP_RESULTS: &str = "app_results";
 const META: &str = "meta";
+const LINK_JOBS: &str = "link_jobs";
 /// In `meta`: the latest stamp of a generated order id (8 bytes, big-endian).
 const ID_STAMP: &[u8] = b"order_id_stamp";
 
@@ -157,6 +160,7 @@ pub struct Store {
     app_jobs: sled::Tree,
     app_results: sled::Tree,
     meta: sled::Tree,
+    link_jobs: sled::Tree,
     vault: Vault,
     durability: Durability,
     /// Makes "check the caps, then insert" one step for concurrent callers.
@@ -304,6 +308,7 @@ impl Store {
             app_jobs: tree(APP_JOBS)?,
             app_results: tree(APP_RESULTS)?,
             meta: tree(META)?,
+            link_jobs: tree(LINK_JOBS)?,
             vault,
             durability,
             db,
@@ -933,6 +938,7 @@ impl Store {
             ORDERS => &self.orders,
             APP_JOBS => &self.app_jobs,
             APP_RESULTS => &self.app_results,
+            LINK_JOBS => &self.link_jobs,
             _ => &self.print_jobs,
         };
         let result = (source, &self.open, &self.quarantine).transaction(|(source, open, q)| {

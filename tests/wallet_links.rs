@@ -172,3 +172,44 @@ async fn on_the_sunmi_the_app_leases_the_link_like_a_receipt() {
         .unwrap();
     assert_eq!(status, StatusCode::OK);
 }
+
+/// The link job is stored before it goes to the printer: a printer that cannot be opened keeps it
+/// owed, and the next start prints it.
+#[tokio::test]
+async fn a_link_the_printer_could_not_take_prints_after_a_restart() {
+    let sim = support::simulator(Default::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
+    let unplugged = dir.path().join("unplugged").join("printer.bin");
+    support::set_env(
+        &mut env,
+        "POSD_PRINTER_DEVICE",
+        unplugged.display().to_string(),
+    );
+    let mut daemon = Daemon::start(dir.path(), env);
+    daemon.ready().await;
+    let events = support::collect_events(&dir.path().join("posd.sock")).await;
+    let (status, answer) = daemon
+        .client()
+        .request(Method::POST, "/v1/wallet/bind", Some(&bind_request()))
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let url = answer["url"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !support::kinds(&events).contains(&"print_failed".to_owned()) {
+        assert!(Instant::now() < deadline, "{:?}", support::kinds(&events));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    support::set_env(
+        &mut daemon.env,
+        "POSD_PRINTER_DEVICE",
+        dir.path().join("printer.bin").display().to_string(),
+    );
+    daemon.restart();
+    daemon.ready().await;
+    let bytes = printed_bytes(&dir.path().join("printer.bin")).await;
+    let (_, read) = support::read_link(&bytes);
+    assert_eq!(read, url);
+}

@@ -18,7 +18,7 @@ mod reachability;
 mod resolve;
 pub mod routes;
 pub mod scanning;
-mod wallet_link;
+pub mod wallet_link;
 
 use crate::config::{Config, ConfigError};
 use crate::envelope::AgentKey;

@@ -23,6 +23,11 @@ fn caption(command: Command, kind: Option<&str>) -> Option<&'static str> {
     }
 }
 
+/// Whether the command takes `print_link`: it answers with a link for the customer's phone.
+pub fn prints_link(command: Command, kind: Option<&str>) -> bool {
+    caption(command, kind).is_some()
+}
+
 /// Takes `print_link` off the request: the caption to print the answer's link under, when asked
 /// for. Refused by name when it is not a boolean, or the command answers no link to print.
 pub fn take(

@@ -263,7 +263,8 @@ fn next_kind(kind: &EventKind) -> Option<EventKind> {
         Rejected => Abandoned,
         Abandoned => Cancelled,
         Cancelled => NeedsAttention,
-        NeedsAttention => InvoiceNotIssued,
+        NeedsAttention => Resolved,
+        Resolved => InvoiceNotIssued,
         InvoiceNotIssued => Printing,
         Printing => Printed,
         Printed => PrintFailed,
@@ -508,6 +509,16 @@ async fn real_answers_are_as_described() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    let (status, bound) = call(
+        Method::POST,
+        "/v1/wallet/bind".into(),
+        Some(json!({"user_id": "member01", "homepage_url": "https://shop.example.tw/", "print_link": true})),
+    )
+    .await;
+    assert_eq!(
+        (status, &bound["print_link"]["printing"]),
+        (StatusCode::OK, &json!(true))
+    );
     let (status, _) = call(Method::POST, "/v1/print-test".into(), None).await;
     assert_eq!(status, StatusCode::ACCEPTED);
 
@@ -720,4 +731,78 @@ async fn app_printer_answers_are_as_described() {
         .unwrap();
     description.check(Method::GET, "/v1/print-jobs/next", status, &job);
     assert_eq!(job["kind"], "shift_report", "{job}");
+}
+
+/// The answers of `POST /v1/charges/{id}/resolve`, from an order that reached `needs_attention`
+/// while the gateway answered every request with 502: refused while the gateway cannot say, refused
+/// when its answer (no such charge) contradicts `paid`, bad input named, then resolved.
+#[tokio::test]
+async fn resolve_answers_are_as_described() {
+    let description = Description::load();
+    let sim = simulator(Faults {
+        http_5xx: 1.0,
+        ..Faults::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
+    support::set_env(&mut env, "POSD_POLICY_MAX_AGE_SECS", "2");
+    let daemon = Daemon::start(dir.path(), env);
+    daemon.ready().await;
+    let client = daemon.client();
+    let call = |path: &str, body: Value| {
+        let (client, description, path) = (&client, &description, path.to_owned());
+        async move {
+            let (status, answer) = client
+                .request(Method::POST, &path, Some(&body))
+                .await
+                .unwrap();
+            description.check(Method::POST, &path, status, &answer);
+            (status, answer)
+        }
+    };
+
+    let mut charge = support::latte(120);
+    charge["order_id"] = json!("LOST-1");
+    charge["payment_code"] = json!("MY13697573pbmQsLo1");
+    let (status, _) = client
+        .request(Method::POST, "/v1/charges", Some(&charge))
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::CREATED);
+    let order = wait_final(&client, "LOST-1", Duration::from_secs(15)).await;
+    assert_eq!(order["state"], "needs_attention", "{order}");
+    description.check(Method::GET, "/v1/charges/LOST-1", StatusCode::OK, &order);
+
+    let path = "/v1/charges/LOST-1/resolve";
+    let (status, _) = call(path, json!({"resolution": "not_paid", "by": "店長"})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    sim.set_faults(Faults::default()).unwrap();
+    let (status, _) = call(path, json!({"resolution": "paid", "by": "店長"})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    for wrong in [
+        json!({"resolution": "maybe", "by": "店長"}),
+        json!({"resolution": "paid", "by": " "}),
+        json!({"resolution": "paid"}),
+        json!({"resolution": "paid", "by": "店長", "note": null}),
+        json!({"resolution": "paid", "by": "店長", "reason": "x"}),
+    ] {
+        let (status, _) = call(path, wrong.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{wrong}");
+    }
+    let (status, resolved) = call(
+        path,
+        json!({"resolution": "not_paid", "by": "店長", "note": "客人改付現金"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{resolved}");
+    assert_eq!(resolved["order"]["state"], "not_paid");
+    let (status, _) = call(path, json!({"resolution": "not_paid", "by": "店長"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "resolved already");
+    let (status, order) = client
+        .request(Method::GET, "/v1/charges/LOST-1", None)
+        .await
+        .unwrap();
+    description.check(Method::GET, "/v1/charges/LOST-1", status, &order);
+    assert_eq!(order["resolution"]["gateway"]["outcome"], "not_found");
 }

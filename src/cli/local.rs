@@ -83,6 +83,24 @@ pub enum OrdersCommand {
         #[command(flatten)]
         socket: SocketArg,
     },
+    /// Resolve an order that needs attention, once the gateway is asked again and agrees.
+    Resolve {
+        id: String,
+        /// What the person found: `paid` or `not_paid`.
+        #[arg(long = "as", value_name = "paid|not_paid")]
+        resolution: String,
+        /// Who resolves it (kept with the order).
+        #[arg(long)]
+        by: String,
+        /// Why, for whoever reads the order later.
+        #[arg(long)]
+        note: Option<String>,
+        /// Resolve even though the gateway cannot say how the charge stands (recorded).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        socket: SocketArg,
+    },
     /// Every final order, one JSON object per line, for accounting.
     Export {
         #[command(flatten)]
@@ -183,6 +201,7 @@ fn is_final(state: &str) -> bool {
             | "abandoned"
             | "cancelled"
             | "needs_attention"
+            | "not_paid"
     )
 }
 
@@ -199,6 +218,20 @@ pub async fn orders(command: OrdersCommand) -> Exit {
             (socket, Method::POST, format!("/v1/charges/{id}/reprint"))
         }
         OrdersCommand::Export { socket } => (socket, Method::GET, "/v1/orders/export".to_owned()),
+        OrdersCommand::Resolve {
+            id,
+            resolution,
+            by,
+            note,
+            force,
+            socket,
+        } => {
+            let mut body = json!({"resolution": resolution, "by": by, "force": force});
+            if let Some(note) = note {
+                body["note"] = json!(note);
+            }
+            return resolve_order(id, &body, socket).await;
+        }
     };
     let client = match socket.client() {
         Ok(client) => client,
@@ -221,6 +254,25 @@ pub async fn orders(command: OrdersCommand) -> Exit {
         };
     }
     match call(&client, method, &path, None).await {
+        Ok(answer) => {
+            outln!(
+                "{}",
+                serde_json::to_string_pretty(&answer).expect("JSON values serialise")
+            );
+            Exit::Ok
+        }
+        Err(exit) => exit,
+    }
+}
+
+/// Resolves an order and prints the answer: the order, and what becomes of its receipt.
+async fn resolve_order(id: &str, body: &Value, socket: &SocketArg) -> Exit {
+    let client = match socket.client() {
+        Ok(client) => client,
+        Err(e) => return fail_usage(&e),
+    };
+    let path = format!("/v1/charges/{id}/resolve");
+    match call(&client, Method::POST, &path, Some(body)).await {
         Ok(answer) => {
             outln!(
                 "{}",

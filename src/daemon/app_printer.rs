@@ -125,15 +125,17 @@ impl AppPrinter {
 
     /// Queues a test page.
     pub fn enqueue_test_page(&self, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.enqueue_orderless(AppJobKind::Test, bytes)
+    }
+
+    /// Queues a link printed as a QR code.
+    pub fn enqueue_link(&self, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.enqueue_orderless(AppJobKind::Link, bytes)
+    }
+
+    fn enqueue_orderless(&self, kind: AppJobKind, bytes: Vec<u8>) -> Result<(), StoreError> {
         let number = self.store.next_app_job_number()?;
-        let job = AppJob::new(
-            number,
-            None,
-            AppJobKind::Test,
-            false,
-            bytes,
-            crate::clock::now(),
-        );
+        let job = AppJob::new(number, None, kind, false, bytes, crate::clock::now());
         self.store.put_app_job(&job)?;
         self.queued(&job);
         Ok(())

@@ -33,6 +33,9 @@ pub enum EventKind {
     Abandoned,
     Cancelled,
     NeedsAttention,
+    /// A person resolved an order that needed attention (`paid` or `not_paid`, and who, in
+    /// `detail`).
+    Resolved,
     /// The invoice is not issued yet (pending or failed): the receipt says so.
     InvoiceNotIssued,
     Printing,

@@ -15,10 +15,12 @@ pub mod orders;
 pub mod print_jobs;
 pub mod printing;
 mod reachability;
+mod resolve;
 pub mod routes;
 pub mod scanning;
 pub mod shifts;
 mod supervise;
+pub mod wallet_link;
 
 use crate::config::{Config, ConfigError};
 use crate::envelope::AgentKey;

@@ -300,7 +300,7 @@ impl Orders {
     }
 
     /// Loads, changes and saves one order under its lock, then wakes its task.
-    async fn update(
+    pub(super) async fn update(
         &self,
         id: &str,
         change: impl FnOnce(&mut Order) -> Result<(), crate::order::OrderError> + Send + 'static,
@@ -582,6 +582,17 @@ impl Orders {
     }
 
     async fn query(&self, order: &Order, pass: Pass<'_>) -> QueryResult {
+        let outcome = self.querydirect(order).await;
+        pass.finished(&outcome);
+        match outcome {
+            Outcome::NotSent(_) => QueryResult::NotSent,
+            Outcome::Unknown(_) => QueryResult::Unknown,
+            Outcome::Answered(raw) => self.read_query(order, &raw),
+        }
+    }
+
+    /// Sends `api/querydirect` about the order, without a pass: the caller bounds it.
+    pub(super) async fn querydirect(&self, order: &Order) -> Outcome<Value> {
         let request = api::QueryDirectRequest {
             store_uid: self.merchant.store_uid.clone(),
             order_id: order.id().to_string(),
@@ -589,30 +600,27 @@ impl Orders {
             cost: None,
         };
         let body = serde_json::to_value(&request).expect("requests serialise");
-        let outcome = self.gateway.call_json(Command::QueryDirect, &body).await;
-        pass.finished(&outcome);
-        match outcome {
-            Outcome::NotSent(_) => QueryResult::NotSent,
-            Outcome::Unknown(_) => QueryResult::Unknown,
-            Outcome::Answered(raw) => {
-                let done = raw
-                    .get("code")
-                    .and_then(|code| serde_json::from_value::<Code>(code.clone()).ok())
-                    == Some(Code::Done);
-                // B500 or anything else proves nothing about the order: ask again later.
-                if !done {
-                    return QueryResult::Unknown;
-                }
-                let rows = match raw.get("rows") {
-                    None | Some(Value::Null) => Vec::new(),
-                    Some(Value::Array(rows)) => rows.clone(),
-                    Some(_) => return QueryResult::Unknown,
-                };
-                match verdict::find_row(&rows, self.key_of(order)) {
-                    Some((code, answer)) => QueryResult::Found { code, answer },
-                    None => QueryResult::NotFound,
-                }
-            }
+        self.gateway.call_json(Command::QueryDirect, &body).await
+    }
+
+    /// What an answer to `api/querydirect` says about the order.
+    pub(super) fn read_query(&self, order: &Order, raw: &Value) -> QueryResult {
+        let done = raw
+            .get("code")
+            .and_then(|code| serde_json::from_value::<Code>(code.clone()).ok())
+            == Some(Code::Done);
+        // B500 or anything else proves nothing about the order: ask again later.
+        if !done {
+            return QueryResult::Unknown;
+        }
+        let rows = match raw.get("rows") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(rows)) => rows.clone(),
+            Some(_) => return QueryResult::Unknown,
+        };
+        match verdict::find_row(&rows, self.key_of(order)) {
+            Some((code, answer)) => QueryResult::Found { code, answer },
+            None => QueryResult::NotFound,
         }
     }
 
@@ -631,7 +639,11 @@ impl Orders {
             State::Abandoned => EventKind::Abandoned,
             State::Cancelled => EventKind::Cancelled,
             State::NeedsAttention { .. } => EventKind::NeedsAttention,
-            State::AwaitingPaymentCode | State::WaitingToSend { .. } | State::Sending { .. } => {
+            // A person's resolution is announced by the resolver, with who resolved it.
+            State::AwaitingPaymentCode
+            | State::WaitingToSend { .. }
+            | State::Sending { .. }
+            | State::NotPaid => {
                 return;
             }
         };

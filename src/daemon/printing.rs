@@ -75,6 +75,8 @@ pub enum PrintRequest {
     TestPage,
     /// Print a closed shift's report, stored with it.
     ShiftReport(ShiftId),
+    /// Print a link for the customer's phone as a QR code under `caption`.
+    Link { caption: String, url: String },
     /// Answer, to show the thread is taking requests (the watchdog asks).
     Ping(std::sync::mpsc::SyncSender<()>),
     /// Stop after the current job: the daemon is stopping.
@@ -128,7 +130,7 @@ impl InHand {
             .queued_tags()
             .filter_map(|tag| match tag {
                 JobTag::Receipt(id, seq) => Some((id.clone(), *seq)),
-                JobTag::ShiftReport(_) | JobTag::TestPage => None,
+                JobTag::ShiftReport(_) | JobTag::Link(_) | JobTag::TestPage => None,
             })
             .collect();
     }
@@ -175,6 +177,8 @@ enum JobTag {
     /// Print job `seq` of an order.
     Receipt(OrderId, u32),
     ShiftReport(ShiftId),
+    /// A stored link job, by number.
+    Link(u64),
     TestPage,
 }
 
@@ -229,6 +233,7 @@ impl Printer {
                 Ok(PrintRequest::Order(id)) => self.print_order(&id),
                 Ok(PrintRequest::TestPage) => self.print_test_page(),
                 Ok(PrintRequest::ShiftReport(id)) => self.print_report(id),
+                Ok(PrintRequest::Link { caption, url }) => self.print_link(&caption, &url),
                 Ok(PrintRequest::Ping(answer)) => {
                     let _ = answer.try_send(());
                 }
@@ -255,6 +260,15 @@ impl Printer {
                 }
             }
             Err(e) => tracing::error!("cannot read the owed print jobs: {e}"),
+        }
+        match self.store.unprinted_link_jobs() {
+            Ok(jobs) => {
+                for job in jobs {
+                    tracing::info!(caption = %job.caption, "printing a link owed from before");
+                    self.deliver_link(job);
+                }
+            }
+            Err(e) => tracing::error!("cannot read the owed link jobs: {e}"),
         }
         match self.store.unprinted_reports() {
             Ok(reports) => {
@@ -422,6 +436,42 @@ impl Printer {
         }
     }
 
+    /// A link as a QR code: stored (or queued for the app) before it goes to the printer, like a
+    /// receipt.
+    fn print_link(&mut self, caption: &str, url: &str) {
+        let bytes = match self.renderer.link(caption, url) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::error!("cannot lay out the link {caption}: {e}");
+                self.events
+                    .publish(Event::new(EventKind::PrintFailed).detail(format!("{caption}: {e}")));
+                return;
+            }
+        };
+        if let Some(app) = &self.app {
+            self.renderer.write_preview("link", &bytes);
+            if let Err(e) = app.enqueue_link(bytes) {
+                tracing::error!("cannot queue the link for the app: {e}");
+            }
+            return;
+        }
+        match self
+            .store
+            .save_link_job(caption, bytes, crate::clock::now())
+        {
+            Ok(job) => self.deliver_link(job),
+            Err(e) => tracing::error!("cannot store the link job: {e}"),
+        }
+    }
+
+    fn deliver_link(&mut self, job: crate::order::LinkJob) {
+        self.events
+            .publish(Event::new(EventKind::Printing).detail(job.caption.clone()));
+        self.renderer
+            .write_preview(&format!("link-{}", job.number), &job.escpos);
+        self.submit(job.escpos, JobTag::Link(job.number));
+    }
+
     fn deliver(&mut self, id: OrderId, seq: u32, bytes: Vec<u8>) {
         self.events
             .publish(Event::new(EventKind::Printing).order(id.as_str()));
@@ -543,6 +593,15 @@ impl Printer {
                     }
                 }
             }
+            JobTag::Link(number) => {
+                match self
+                    .store
+                    .record_link_print(number, &PrintOutcome::Printed, now)
+                {
+                    Ok(()) => self.events.publish(Event::new(EventKind::Printed)),
+                    Err(e) => tracing::error!("link printed, but cannot record it: {e}"),
+                }
+            }
             JobTag::TestPage => {}
         }
     }
@@ -570,6 +629,11 @@ impl Printer {
                         .detail(format!("shift {id} report: {reason}")),
                 );
                 self.store.record_report_print(*id, &outcome, now)
+            }
+            JobTag::Link(number) => {
+                self.events
+                    .publish(Event::new(EventKind::PrintFailed).detail(reason.to_owned()));
+                self.store.record_link_print(*number, &outcome, now)
             }
             JobTag::TestPage => {
                 tracing::error!("the test page could not be printed: {reason}");
@@ -670,6 +734,13 @@ impl Renderer {
     pub fn shift_report(&self, report: &ShiftReport) -> Result<Vec<u8>, String> {
         let width = self.setup.profile.printer.width_dots;
         self.encode(&crate::shift::layout::blocks(report, width))
+    }
+
+    /// A link for the customer's phone as a QR code under its caption.
+    pub fn link(&self, caption: &str, url: &str) -> Result<Vec<u8>, String> {
+        let blocks = receipt::link::page(caption, url, self.setup.profile.printer.width_dots)
+            .map_err(|e| e.to_string())?;
+        self.encode(&blocks)
     }
 
     /// The test page: the profile's header, then the sample e-invoice and its detail.

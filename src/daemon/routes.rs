@@ -73,6 +73,7 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/v1/events", get(events))
         .merge(super::print_jobs::routes())
         .merge(super::shifts::routes())
+        .merge(super::resolve::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -366,6 +367,9 @@ pub struct OrderView {
     /// Charged against the gateway simulator: no money moved.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub simulated: bool,
+    /// How a person resolved the order after it needed attention.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<crate::order::Resolution>,
 }
 
 impl From<&Order> for OrderView {
@@ -386,6 +390,7 @@ impl From<&Order> for OrderView {
             gateway: order.last_answer().map(|a| a.raw.clone()),
             history: order.history().to_vec(),
             simulated: order.simulated(),
+            resolution: order.resolution().cloned(),
         }
     }
 }
@@ -621,7 +626,7 @@ struct ScanBody {
 }
 
 /// An optional field that, when given, holds a value: `null` is refused rather than read as absent.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+pub(super) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,
@@ -894,6 +899,7 @@ async fn wallet_command(
             "the body must be a JSON object",
         ));
     };
+    let print_link = super::wallet_link::take(object, command, kind)?;
     // The gateway's types read the flattened blocks of a deal leniently and so cannot refuse an
     // unknown field themselves; a misspelt optional field would otherwise vanish unnoticed.
     if let Some(unknown) = object.keys().find(|key| !fields.contains(&key.as_str())) {
@@ -925,7 +931,10 @@ async fn wallet_command(
         )
     })?;
     match api.gateway.call_json(command, &body).await {
-        Outcome::Answered(answer) => Ok(Json(answer)),
+        Outcome::Answered(answer) => Ok(Json(match print_link {
+            Some(caption) => super::wallet_link::print(&api, caption, answer),
+            None => answer,
+        })),
         Outcome::NotSent(e) => Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
             None,

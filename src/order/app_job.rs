@@ -27,6 +27,8 @@ pub enum AppJobKind {
     Test,
     /// A closed shift's report (交班報表).
     ShiftReport,
+    /// A link for the customer's phone, as a QR code.
+    Link,
 }
 
 /// One job in the app's queue, as stored.

@@ -27,6 +27,7 @@ use super::id::OrderId;
 use super::outcome::{GatewayAnswer, QueryResult, SendResult};
 use super::policy::Policy;
 use super::receipt::{PrintStatus, Receipt};
+use super::resolution::{Resolution, Verdict};
 use super::state::State;
 use super::time::Timestamp;
 use crate::api::Code;
@@ -73,6 +74,8 @@ pub enum OrderError {
     NotReconciling { id: OrderId, state: State },
     #[error("order {id} has no receipt to print: it is {state}")]
     NoReceipt { id: OrderId, state: State },
+    #[error("order {id} cannot be resolved: it is {state}; only an order that needs attention can")]
+    NotResolvable { id: OrderId, state: State },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,6 +108,9 @@ pub struct Order {
     /// The wallet the payment code's shape names, kept after the code itself is wiped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     wallet: Option<String>,
+    /// How a person resolved the order after it needed attention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resolution: Option<Resolution>,
 }
 
 impl Order {
@@ -133,6 +139,7 @@ impl Order {
             }],
             simulated: false,
             wallet: None,
+            resolution: None,
         })
     }
 
@@ -219,6 +226,69 @@ impl Order {
 
     pub fn history(&self) -> &[Transition] {
         &self.history
+    }
+
+    /// How a person resolved the order, if one did.
+    pub fn resolution(&self) -> Option<&Resolution> {
+        self.resolution.as_ref()
+    }
+
+    /// Whether the order waits for a person to resolve it.
+    pub fn needs_attention(&self) -> bool {
+        matches!(self.state, State::NeedsAttention { .. })
+    }
+
+    /// Keeps what the gateway said when asked about an order that needs attention, whether or
+    /// not the person's resolution stands on it.
+    pub fn gateway_rechecked(&mut self, answer: GatewayAnswer) -> Result<(), OrderError> {
+        self.require_needs_attention()?;
+        self.updated_at = self.updated_at.max(answer.at);
+        self.last_answer = Some(answer);
+        Ok(())
+    }
+
+    /// A person's resolution of an order that needs attention: `paid` makes it `Paid` (its
+    /// receipt owed when `receipt_owed`, that is when an e-invoice is known), `not_paid` makes it
+    /// `NotPaid`. The only way out of `NeedsAttention`.
+    pub fn resolve(
+        &mut self,
+        resolution: Resolution,
+        receipt_owed: bool,
+    ) -> Result<(), OrderError> {
+        self.require_needs_attention()?;
+        let now = resolution.at;
+        let to = match resolution.resolved_as {
+            Verdict::Paid => State::Paid,
+            Verdict::NotPaid => State::NotPaid,
+        };
+        if to == State::Paid && receipt_owed {
+            self.receipt.status = PrintStatus::Pending;
+        }
+        let forced = if resolution.forced { ", forced" } else { "" };
+        self.history.push(Transition {
+            from: Some(self.state.clone()),
+            to: to.clone(),
+            at: now,
+            why: format!(
+                "resolved as {} by {}{forced}: {}",
+                resolution.resolved_as, resolution.by, resolution.gateway
+            ),
+        });
+        self.state = to;
+        self.updated_at = self.updated_at.max(now);
+        self.resolution = Some(resolution);
+        Ok(())
+    }
+
+    fn require_needs_attention(&self) -> Result<(), OrderError> {
+        if self.needs_attention() {
+            Ok(())
+        } else {
+            Err(OrderError::NotResolvable {
+                id: self.id.clone(),
+                state: self.state.clone(),
+            })
+        }
     }
 
     /// The customer's payment code was scanned.

@@ -11,6 +11,7 @@
 //! - [`policy`]: backoff, lifetimes, limits and caps.
 //! - [`machine`]: the [`Order`] and its state machine.
 //! - [`receipt`]: the receipt's print status and print jobs.
+//! - [`resolution`]: a person's resolution of an order that needs attention, and its audit.
 //! - [`app_job`]: print jobs handed to the POS app, leased one at a time.
 //! - [`time`]: timestamps, in milliseconds since the Unix epoch.
 pub mod app_job;
@@ -19,6 +20,7 @@ pub mod machine;
 pub mod outcome;
 pub mod policy;
 pub mod receipt;
+pub mod resolution;
 pub mod shift_id;
 pub mod state;
 pub mod time;
@@ -29,7 +31,8 @@ pub use id::{OrderId, OrderIdGenerator};
 pub use machine::{Action, Order, OrderError, Transition};
 pub use outcome::{GatewayAnswer, QueryResult, SendResult};
 pub use policy::{CapError, OpenTotals, Policy};
-pub use receipt::{PrintJob, PrintOutcome, PrintStatus, Receipt};
+pub use receipt::{LinkJob, PrintJob, PrintOutcome, PrintStatus, Receipt};
+pub use resolution::{Agreement, GatewayCheck, Resolution, Verdict};
 pub use shift_id::ShiftId;
 pub use state::{State, StateKind};
 pub use time::Timestamp;

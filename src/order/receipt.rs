@@ -62,6 +62,20 @@ pub struct PrintJob {
     pub uncertain: bool,
 }
 
+/// A link printed as a QR code (an e-wallet command's URL for the customer's phone): no order's,
+/// kept until it is printed so that paper out or a restart holds it rather than loses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkJob {
+    /// Its place among the link jobs; numbers only grow.
+    pub number: u64,
+    /// What the link is for, as printed above it.
+    pub caption: String,
+    #[serde(with = "base64_bytes")]
+    pub escpos: Vec<u8>,
+    pub status: PrintStatus,
+    pub created_at: Timestamp,
+}
+
 /// What became of one print job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PrintOutcome {

@@ -15,6 +15,9 @@
 //!                                     │ max age, or max attempts spent
 //!                                     ▼
 //!                               NeedsAttention { reason }
+//!                                     │ a person resolves it (the gateway asked once more)
+//!                                     ▼
+//!                               Paid / NotPaid
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -48,6 +51,9 @@ pub enum State {
     Cancelled,
     /// The machine cannot finish this order alone; a person has to look.
     NeedsAttention { reason: String },
+    /// A person resolved an order that needed attention as not paid (its resolution says who
+    /// and on what answer of the gateway).
+    NotPaid,
 }
 
 /// [`State`] without its data, for filtering and counting.
@@ -66,6 +72,7 @@ pub enum StateKind {
     Abandoned,
     Cancelled,
     NeedsAttention,
+    NotPaid,
 }
 
 impl State {
@@ -83,6 +90,7 @@ impl State {
             State::Abandoned => StateKind::Abandoned,
             State::Cancelled => StateKind::Cancelled,
             State::NeedsAttention { .. } => StateKind::NeedsAttention,
+            State::NotPaid => StateKind::NotPaid,
         }
     }
 
@@ -92,7 +100,7 @@ impl State {
 }
 
 impl StateKind {
-    pub const ALL: [StateKind; 12] = [
+    pub const ALL: [StateKind; 13] = [
         StateKind::AwaitingPaymentCode,
         StateKind::WaitingToSend,
         StateKind::Sending,
@@ -105,6 +113,7 @@ impl StateKind {
         StateKind::Abandoned,
         StateKind::Cancelled,
         StateKind::NeedsAttention,
+        StateKind::NotPaid,
     ];
 
     /// A final order never changes state again and holds no payment code.
@@ -145,6 +154,7 @@ impl fmt::Display for StateKind {
             StateKind::Abandoned => "abandoned",
             StateKind::Cancelled => "cancelled",
             StateKind::NeedsAttention => "needs attention",
+            StateKind::NotPaid => "not paid",
         })
     }
 }

@@ -19,6 +19,7 @@
 
 mod answer;
 pub mod code39;
+pub mod link;
 mod logo;
 pub mod qr;
 mod settings;

@@ -102,6 +102,50 @@ pub fn draw_pair(left: &[u8], right: &[u8], width: u32) -> Result<(Bitmap, QrGeo
     Ok((bitmap, geometry))
 }
 
+/// The largest module drawn for a code printed alone: 1 mm at 8 dots/mm, big enough for any
+/// phone camera without spending paper on it.
+const MAX_MODULE_DOTS: u32 = 8;
+
+/// Draws one code, byte for byte from `data`, at the smallest version that carries it (and the
+/// strongest error correction that version allows), with its quiet zone, at most `width` dots
+/// wide.
+pub fn draw_one(data: &[u8], width: u32) -> Result<(Bitmap, QrGeometry), QrError> {
+    let too_long = || QrError::TooLong {
+        side: "link",
+        len: data.len(),
+    };
+    let version = (1..=40)
+        .find(|version| byte_mode(data, *version, EcLevel::L).is_some())
+        .ok_or_else(too_long)?;
+    let (ec_level, code) = [EcLevel::H, EcLevel::Q, EcLevel::M, EcLevel::L]
+        .into_iter()
+        .find_map(|level| Some((level, byte_mode(data, version, level)?)))
+        .ok_or_else(too_long)?;
+    let modules = code.width() as u32;
+    let module_dots = (width.saturating_sub(2 * QUIET_DOTS) / modules).min(MAX_MODULE_DOTS);
+    if module_dots == 0 {
+        return Err(QrError::TooDense {
+            version,
+            side: 0,
+            width,
+            left: data.len(),
+            right: 0,
+        });
+    }
+    let side_dots = modules * module_dots;
+    let geometry = QrGeometry {
+        version,
+        ec_level,
+        module_dots,
+        side_dots,
+        left_x: QUIET_DOTS,
+        right_x: QUIET_DOTS,
+    };
+    let mut bitmap = Bitmap::new(side_dots + 2 * QUIET_DOTS, side_dots + 2 * QUIET_DOTS);
+    draw_code(&mut bitmap, &code, QUIET_DOTS, QUIET_DOTS, module_dots);
+    Ok((bitmap, geometry))
+}
+
 /// `data` as one byte-mode segment, if it fits `version` at `level`.
 fn byte_mode(data: &[u8], version: i16, level: EcLevel) -> Option<QrCode> {
     let mut bits = Bits::new(Version::Normal(version));
@@ -139,6 +183,27 @@ mod tests {
         assert!(geometry.right_x - (geometry.left_x + geometry.side_dots) >= QUIET_DOTS);
         assert!(geometry.right_x + geometry.side_dots + QUIET_DOTS <= 384);
         assert_eq!(bitmap.width(), 384);
+    }
+
+    #[test]
+    fn a_code_alone_takes_the_smallest_version_and_keeps_its_quiet_zone() {
+        let link =
+            b"https://ocp.simulator.invalid/open/0123456789abcdef0123456789abcdef?cmd=api/ewallet";
+        let (bitmap, geometry) = draw_one(link, 384).unwrap();
+        let smallest = (1..=40)
+            .find(|v| byte_mode(link, *v, EcLevel::L).is_some())
+            .unwrap();
+        assert_eq!(geometry.version, smallest);
+        assert_eq!(geometry.module_dots, MAX_MODULE_DOTS);
+        assert_eq!(bitmap.width(), geometry.side_dots + 2 * QUIET_DOTS);
+        assert!(bitmap.width() <= 384);
+        let long = vec![b'x'; 1500];
+        let (bitmap, geometry) = draw_one(&long, 384).unwrap();
+        assert!(bitmap.width() <= 384 && geometry.module_dots >= 1);
+        assert!(matches!(
+            draw_one(&vec![b'x'; 3000], 384),
+            Err(QrError::TooLong { .. })
+        ));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The shift report on paper (交班報表): receipt blocks for the printer path, fitted to the paper's
 //! columns (32 on 58 mm paper, 48 on 80 mm).
 
-use super::{OrderLine, ShiftReport, Tally};
+use super::{OrderLine, ResolvedLine, ShiftReport, Tally};
 use crate::order::{StateKind, Timestamp};
 use crate::receipt::text::{COLUMN_DOTS, wrap};
 use crate::receipt::{Align, Block, SIMULATED_NOTICE, Style};
@@ -85,6 +85,8 @@ pub fn blocks(report: &ShiftReport, width_dots: u32) -> Vec<Block> {
     paper.orders(&report.unfinished);
     paper.heading("待處理訂單");
     paper.orders(&report.needs_attention);
+    paper.heading("人工處理");
+    paper.resolved(&report.resolved);
     paper.blocks.push(Block::Feed(1));
     paper.blocks.push(Block::Cut);
     paper.blocks
@@ -143,6 +145,29 @@ impl Paper {
         self.pair(label, &format!("{} 筆  {} 元", tally.count, tally.amount));
     }
 
+    fn resolved(&mut self, resolved: &[ResolvedLine]) {
+        if resolved.is_empty() {
+            self.line("無", Style::PLAIN);
+        }
+        for order in resolved {
+            self.wrapped(order.order_id.as_str());
+            self.pair(
+                &format!(" {}", state_name(order.state)),
+                &format!("{} 元", order.amount),
+            );
+            let resolution = &order.resolution;
+            let forced = if resolution.forced {
+                " (未經閘道確認)"
+            } else {
+                ""
+            };
+            self.wrapped(&format!(" 處理人 {}{forced}", resolution.by));
+            if let Some(note) = &resolution.note {
+                self.wrapped(&format!(" {note}"));
+            }
+        }
+    }
+
     fn orders(&mut self, orders: &[OrderLine]) {
         if orders.is_empty() {
             self.line("無", Style::PLAIN);
@@ -174,6 +199,7 @@ fn state_name(state: StateKind) -> &'static str {
         StateKind::Abandoned => "放棄",
         StateKind::Cancelled => "取消",
         StateKind::NeedsAttention => "待處理",
+        StateKind::NotPaid => "確認未付款",
     }
 }
 
@@ -253,6 +279,19 @@ mod tests {
                 StateKind::NeedsAttention,
                 Some("still unresolved after 1800 s; the gateway may hold a charge for it"),
             )],
+            resolved: vec![ResolvedLine {
+                order_id: crate::order::OrderId::parse("R-1").unwrap(),
+                state: StateKind::Paid,
+                amount: 60,
+                resolution: crate::order::Resolution {
+                    resolved_as: crate::order::Verdict::Paid,
+                    by: "店長 王".into(),
+                    note: Some("客人手機顯示付款成功".into()),
+                    at: Timestamp::from_millis(1_764_570_000_000),
+                    gateway: crate::order::GatewayCheck::NotFound,
+                    forced: true,
+                },
+            }],
         }
     }
 
@@ -297,6 +336,14 @@ mod tests {
                     .any(|l| l.starts_with("補印") && l.ends_with('2'))
             );
             assert!(all.iter().any(|l| l.contains("still unresolved")));
+            let resolved = all
+                .iter()
+                .position(|l| *l == "人工處理")
+                .expect("resolutions");
+            assert_eq!(all[resolved + 1], "R-1");
+            assert!(all[resolved + 2].starts_with(" 已付款"), "{all:?}");
+            assert_eq!(all[resolved + 3], " 處理人 店長 王 (未經閘道確認)");
+            assert_eq!(all[resolved + 4], " 客人手機顯示付款成功");
         }
     }
 

@@ -14,7 +14,7 @@ pub mod layout;
 use crate::api::TransactionResponse;
 use crate::api::values::InvoiceState;
 pub use crate::order::ShiftId;
-use crate::order::{Order, OrderId, PrintStatus, StateKind, Timestamp};
+use crate::order::{Order, OrderId, PrintStatus, Resolution, StateKind, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 
@@ -80,6 +80,15 @@ pub struct OrderLine {
     pub reason: Option<String>,
 }
 
+/// An order a person resolved out of `needs_attention`, with the audit of who did and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedLine {
+    pub order_id: OrderId,
+    pub state: StateKind,
+    pub amount: u64,
+    pub resolution: Resolution,
+}
+
 /// A closed shift's report. Stored once at the close and never changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShiftReport {
@@ -108,6 +117,10 @@ pub struct ShiftReport {
     pub unfinished: Vec<OrderLine>,
     /// This shift's orders in `needs_attention`, with the reason.
     pub needs_attention: Vec<OrderLine>,
+    /// This shift's orders a person resolved out of `needs_attention` (each is counted here, in
+    /// the shift of its resolution, under its new state).
+    #[serde(default)]
+    pub resolved: Vec<ResolvedLine>,
 }
 
 impl ShiftReport {
@@ -197,6 +210,7 @@ impl<'a> ReportBuilder<'a> {
                 unprinted: Vec::new(),
                 unfinished: Vec::new(),
                 needs_attention: Vec::new(),
+                resolved: Vec::new(),
             },
             states: BTreeMap::new(),
             wallets: BTreeMap::new(),
@@ -230,6 +244,14 @@ impl<'a> ReportBuilder<'a> {
         self.states.entry(rank).or_default().add(amount);
         if kind == StateKind::NeedsAttention {
             report.needs_attention.push(line(order));
+        }
+        if let Some(resolution) = order.resolution() {
+            report.resolved.push(ResolvedLine {
+                order_id: order.id().clone(),
+                state: kind,
+                amount,
+                resolution: resolution.clone(),
+            });
         }
         if !matches!(kind, StateKind::Paid | StateKind::PaidWithMismatch) {
             return;

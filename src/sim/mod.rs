@@ -42,6 +42,8 @@ pub struct SimConfig {
     pub faults: Faults,
     /// Largest request body accepted.
     pub max_body: usize,
+    /// Where the links of the e-wallet commands' answers point; a test may make them plain HTTP.
+    pub wallet_link_base: String,
 }
 
 impl SimConfig {
@@ -54,6 +56,7 @@ impl SimConfig {
             certificates: None,
             faults: Faults::default(),
             max_body: 256 * 1024,
+            wallet_link_base: "https://ocp.simulator.invalid/open/".to_owned(),
         }
     }
 }
@@ -382,7 +385,7 @@ fn dispatch(command: Command, data: &Value, state: &State) -> Value {
                 api::parse_body(data).expect("checked by check_body");
             let bound = state.is_bound(&request.user_id);
             if bound {
-                wallet_url(command)
+                wallet_url(&state.config, command)
             } else {
                 json!({"code": Code::NoPasswordSet, "msg": "此會員沒設過交易密碼,不需執行忘記交易密碼流程"})
             }
@@ -394,9 +397,11 @@ fn dispatch(command: Command, data: &Value, state: &State) -> Value {
             if request.kind == api::values::EWalletType::Bind {
                 state.members().insert(request.user_id.to_lowercase());
             }
-            wallet_url(command)
+            wallet_url(&state.config, command)
         }
-        Command::DirectDeal | Command::ShoppingDeal | Command::Verification => wallet_url(command),
+        Command::DirectDeal | Command::ShoppingDeal | Command::Verification => {
+            wallet_url(&state.config, command)
+        }
     }
 }
 
@@ -407,12 +412,12 @@ fn add_odd_field(answer: &mut Value) {
     }
 }
 
-fn wallet_url(command: Command) -> Value {
+fn wallet_url(config: &SimConfig, command: Command) -> Value {
     let token: u128 = rand::random();
     json!({
         "code": Code::Done,
         "msg": "",
-        "url": format!("https://ocp.simulator.invalid/open/{token:032x}?cmd={}", command.cmd()),
+        "url": format!("{}{token:032x}?cmd={}", config.wallet_link_base, command.cmd()),
     })
 }
 

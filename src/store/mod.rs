@@ -18,6 +18,7 @@
 //!   `app_queue`).
 //! - `shifts`, `shift_prints`: closed shifts' reports and their printouts, by shift number (see
 //!   `shifts`).
+//! - `link_jobs`: links printed as QR codes (see `link_jobs`), until printed.
 //! - `meta`: the latest stamp of a generated order id, so ids stay unique across restarts even
 //!   when the clock goes back.
 //!
@@ -25,6 +26,7 @@
 
 mod app_queue;
 mod durability;
+mod link_jobs;
 mod record;
 mod shifts;
 mod vault;
@@ -57,6 +59,7 @@ const APP_RESULTS: &str = "app_results";
 const META: &str = "meta";
 const SHIFTS: &str = "shifts";
 const SHIFT_PRINTS: &str = "shift_prints";
+const LINK_JOBS: &str = "link_jobs";
 /// In `meta`: the latest stamp of a generated order id (8 bytes, big-endian).
 const ID_STAMP: &[u8] = b"order_id_stamp";
 
@@ -166,6 +169,7 @@ pub struct Store {
     meta: sled::Tree,
     shifts: sled::Tree,
     shift_prints: sled::Tree,
+    link_jobs: sled::Tree,
     vault: Vault,
     durability: Durability,
     /// Makes "check the caps, then insert" one step for concurrent callers.
@@ -315,6 +319,7 @@ impl Store {
             meta: tree(META)?,
             shifts: tree(SHIFTS)?,
             shift_prints: tree(SHIFT_PRINTS)?,
+            link_jobs: tree(LINK_JOBS)?,
             vault,
             durability,
             db,
@@ -944,6 +949,7 @@ impl Store {
             ORDERS => &self.orders,
             APP_JOBS => &self.app_jobs,
             APP_RESULTS => &self.app_results,
+            LINK_JOBS => &self.link_jobs,
             _ => &self.print_jobs,
         };
         let result = (source, &self.open, &self.quarantine).transaction(|(source, open, q)| {

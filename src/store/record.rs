@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::order::{AppJob, AppResult, Order, OrderId, PrintJob, Receipt, State, Timestamp};
+use crate::order::{
+    AppJob, AppResult, LinkJob, Order, OrderId, PrintJob, Receipt, State, Timestamp,
+};
 
 /// The layout written by this version.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -123,6 +125,14 @@ pub fn encode_app_result(result: &AppResult) -> Vec<u8> {
 }
 
 pub fn decode_app_result(bytes: &[u8]) -> Result<AppResult, String> {
+    decode_app(bytes)
+}
+
+pub fn encode_link_job(job: &LinkJob) -> Vec<u8> {
+    encode_app(job)
+}
+
+pub fn decode_link_job(bytes: &[u8]) -> Result<LinkJob, String> {
     decode_app(bytes)
 }
 

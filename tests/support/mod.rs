@@ -219,7 +219,7 @@ impl Drop for Daemon {
     }
 }
 
-const FINAL: [&str; 8] = [
+const FINAL: [&str; 9] = [
     "paid",
     "paid_with_mismatch",
     "declined",
@@ -228,6 +228,7 @@ const FINAL: [&str; 8] = [
     "abandoned",
     "cancelled",
     "needs_attention",
+    "not_paid",
 ];
 
 pub fn is_final(state: &str) -> bool {
@@ -362,6 +363,30 @@ pub fn read_receipt(bytes: &[u8]) -> PaperReadBack {
         right_qr: read(192, pair.y, 192, pair.height, BarcodeFormat::QR_CODE),
         text_lines: preview.text_lines,
     }
+}
+
+/// A link printed as a QR code on 58 mm paper, read back by `rxing`: the text lines (its caption,
+/// unless the printer prints text as raster) and what the code (the tallest image) says.
+pub fn read_link(bytes: &[u8]) -> (Vec<String>, String) {
+    use posd::escpos::{interpret, native_encoding};
+    use posd::profile::TextEncoding;
+    let preview = interpret(bytes, 384, native_encoding(TextEncoding::Gb18030)).unwrap();
+    assert!(preview.overflows.is_empty() && preview.wide_images.is_empty());
+    let code = *preview
+        .images
+        .iter()
+        .max_by_key(|image| image.height)
+        .expect("the code on the paper");
+    assert!(code.width <= 384);
+    let text = read_code(
+        &preview.bitmap,
+        0,
+        code.y,
+        384,
+        code.height,
+        rxing::BarcodeFormat::QR_CODE,
+    );
+    (preview.text_lines, text)
 }
 
 fn read_code(

@@ -25,6 +25,10 @@ pub struct Args {
     /// Serve plain HTTP instead of TLS (for curl and the provider's sample clients).
     #[arg(long)]
     plain_http: bool,
+    /// A further name or address the TLS certificate must cover (repeatable), such as the host's
+    /// address as a virtual machine sees it (`10.0.2.2` under qemu's user networking).
+    #[arg(long = "tls-name", value_name = "NAME")]
+    tls_names: Vec<String>,
     /// Where to write the CA certificate clients must trust.
     #[arg(long, value_name = "FILE")]
     ca_out: Option<PathBuf>,
@@ -77,6 +81,19 @@ pub async fn run(args: Args) -> Exit {
             return Exit::Failed;
         }
     };
+    if config.tls && !args.tls_names.is_empty() {
+        let mut names = args.tls_names.clone();
+        if let Ok(addr) = listener.local_addr() {
+            names.push(addr.ip().to_string());
+        }
+        match sim::tls::make(&names) {
+            Ok(certificates) => config.certificates = Some(certificates),
+            Err(e) => {
+                eprintln!("posd: --tls-name: {e}");
+                return Exit::Usage;
+            }
+        }
+    }
     let running = match sim::start(config, listener).await {
         Ok(running) => running,
         Err(e) => {

@@ -26,6 +26,7 @@
 
 mod app_queue;
 mod durability;
+mod group_commit;
 mod link_jobs;
 mod record;
 mod shifts;
@@ -41,7 +42,8 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use self::durability::Durability;
+use self::durability::{Durability, SyncCount};
+use self::group_commit::GroupCommit;
 use self::vault::Vault;
 use crate::order::{
     CapError, OpenTotals, Order, OrderError, OrderId, Policy, PrintJob, PrintOutcome, PrintStatus,
@@ -172,6 +174,9 @@ pub struct Store {
     link_jobs: sled::Tree,
     vault: Vault,
     durability: Durability,
+    /// Concurrent writers share one flush and sync (see `group_commit`).
+    group_commit: GroupCommit,
+    syncs: SyncCount,
     /// Makes "check the caps, then insert" one step for concurrent callers.
     insert_lock: Mutex<()>,
     /// Set by the first failed flush: sled has applied the change in memory but not on disk, and
@@ -294,14 +299,18 @@ impl Store {
         let path = dir.as_ref().to_path_buf();
         let sled_dir = path.join("sled");
         let db = open_sled(&path, &sled_dir)?;
-        let vault = Vault::open(path.join("payment_codes")).map_err(|e| StoreError::Open {
-            path: path.clone(),
-            source: e,
+        let syncs = SyncCount::default();
+        let vault = Vault::open(path.join("payment_codes"), syncs.clone()).map_err(|e| {
+            StoreError::Open {
+                path: path.clone(),
+                source: e,
+            }
         })?;
-        let durability = Durability::new(&sled_dir).map_err(|e| StoreError::Open {
-            path: path.clone(),
-            source: e,
-        })?;
+        let durability =
+            Durability::new(&sled_dir, syncs.clone()).map_err(|e| StoreError::Open {
+                path: path.clone(),
+                source: e,
+            })?;
         let tree = |name: &str| {
             db.open_tree(name).map_err(|e| StoreError::Open {
                 path: path.clone(),
@@ -322,6 +331,8 @@ impl Store {
             link_jobs: tree(LINK_JOBS)?,
             vault,
             durability,
+            group_commit: GroupCommit::default(),
+            syncs,
             db,
             insert_lock: Mutex::new(()),
             failure: tokio::sync::watch::Sender::new(None),
@@ -978,22 +989,27 @@ impl Store {
         Ok(record)
     }
 
-    /// sled's flush, then the sync it leaves out (see `durability`). The first failure fails the
-    /// store for good: what memory holds is no longer what the disk holds.
+    /// sled's flush, then the sync it leaves out (see `durability`), shared with every writer
+    /// that applied its change before the sync began (see `group_commit`). The first failure
+    /// fails the store for good: what memory holds is no longer what the disk holds.
     fn flush(&self) -> Result<(), StoreError> {
         self.usable()?;
-        let flushed = self
-            .db
-            .flush()
-            .map(drop)
-            .map_err(io::Error::from)
-            .and_then(|()| self.durability.sync());
+        if cfg!(feature = "power-cut-negative-control") {
+            return Ok(());
+        }
+        let flushed = self.group_commit.commit(|| self.durability.flush(&self.db));
         flushed.map_err(|e| {
             let reason = e.to_string();
             tracing::error!("the order store could not flush to disk: {reason}");
             self.failure.send_replace(Some(reason));
             StoreError::Flush(e)
         })
+    }
+
+    /// The sync calls this store has made since it was opened (sled's flushes, `fdatasync` and
+    /// `fsync` of its files and of the payment code vault): what the sync budget is measured by.
+    pub fn sync_calls(&self) -> u64 {
+        self.syncs.get()
     }
 
     /// Refuses work once a flush has failed.

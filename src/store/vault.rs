@@ -20,16 +20,18 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use super::durability::SyncCount;
 use crate::order::{OrderId, PaymentCode};
 
 pub struct Vault {
     dir: PathBuf,
+    syncs: SyncCount,
 }
 
 impl Vault {
-    pub fn open(dir: PathBuf) -> io::Result<Vault> {
+    pub fn open(dir: PathBuf, syncs: SyncCount) -> io::Result<Vault> {
         fs::create_dir_all(&dir)?;
-        Ok(Vault { dir })
+        Ok(Vault { dir, syncs })
     }
 
     fn path(&self, id: &OrderId) -> PathBuf {
@@ -46,9 +48,10 @@ impl Vault {
         let partial = path.with_extension("partial");
         let mut file = File::create(&partial)?;
         file.write_all(code.expose().as_bytes())?;
+        self.syncs.add();
         file.sync_data()?;
         fs::rename(&partial, &path)?;
-        sync_dir(&self.dir)
+        self.sync_dir()
     }
 
     /// The code kept for order `id`, if any. An unreadable file counts as none: the order is then
@@ -63,8 +66,10 @@ impl Vault {
 
     /// Overwrites and removes the code of order `id`, if one is kept.
     pub fn wipe(&self, id: &OrderId) -> io::Result<()> {
-        wipe_file(&self.path(id))?;
-        sync_dir(&self.dir)
+        if self.wipe_file(&self.path(id))? {
+            self.sync_dir()?;
+        }
+        Ok(())
     }
 
     /// Wipes every kept code whose order `keep` does not claim: codes of final, missing or
@@ -81,30 +86,34 @@ impl Vault {
                 .and_then(|id| OrderId::parse(id).ok())
                 .is_some_and(|id| keep(&id));
             if !claimed {
-                wipe_file(&path)?;
+                self.wipe_file(&path)?;
                 wiped += 1;
             }
         }
         if wiped > 0 {
-            sync_dir(&self.dir)?;
+            self.sync_dir()?;
         }
         Ok(wiped)
     }
-}
 
-fn wipe_file(path: &Path) -> io::Result<()> {
-    let mut file = match OpenOptions::new().write(true).open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    let len = file.metadata()?.len();
-    file.write_all(&vec![0; usize::try_from(len).unwrap_or(0)])?;
-    file.sync_data()?;
-    drop(file);
-    fs::remove_file(path)
-}
+    /// Overwrites and unlinks one file; `false` when there was none (nothing to sync then).
+    fn wipe_file(&self, path: &Path) -> io::Result<bool> {
+        let mut file = match OpenOptions::new().write(true).open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let len = file.metadata()?.len();
+        file.write_all(&vec![0; usize::try_from(len).unwrap_or(0)])?;
+        self.syncs.add();
+        file.sync_data()?;
+        drop(file);
+        fs::remove_file(path)?;
+        Ok(true)
+    }
 
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    fn sync_dir(&self) -> io::Result<()> {
+        self.syncs.add();
+        File::open(&self.dir)?.sync_all()
+    }
 }

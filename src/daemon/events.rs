@@ -58,6 +58,9 @@ pub struct Event {
     pub order_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// On `needs_attention` and `resolved`: how many orders now wait for a person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_for_a_person: Option<u64>,
     /// The daemon charges against the gateway simulator: nothing in it is a real payment.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub simulated: bool,
@@ -69,6 +72,7 @@ impl Event {
             kind,
             order_id: None,
             detail: None,
+            waiting_for_a_person: None,
             simulated: false,
         }
     }
@@ -80,6 +84,11 @@ impl Event {
 
     pub fn detail(mut self, detail: impl Into<String>) -> Event {
         self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn waiting_for_a_person(mut self, count: u64) -> Event {
+        self.waiting_for_a_person = Some(count);
         self
     }
 }

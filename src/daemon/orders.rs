@@ -651,6 +651,9 @@ impl Orders {
         if let Some(why) = order.history().last().map(|t| t.why.clone()) {
             event = event.detail(why);
         }
+        if matches!(order.state(), State::NeedsAttention { .. }) {
+            event = event.waiting_for_a_person(self.store.needs_attention_count());
+        }
         self.events.publish(event);
     }
 }

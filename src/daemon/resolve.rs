@@ -119,7 +119,8 @@ async fn resolve_charge(
     orders.events().publish(
         Event::new(EventKind::Resolved)
             .order(order.id().as_str())
-            .detail(format!("{} by {by}", body.resolution)),
+            .detail(format!("{} by {by}", body.resolution))
+            .waiting_for_a_person(orders.store().needs_attention_count()),
     );
     let message = match (body.resolution, invoice) {
         (Verdict::Paid, true) => "the receipt goes to the printer".to_owned(),

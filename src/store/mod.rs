@@ -683,6 +683,12 @@ impl Store {
         Ok(page)
     }
 
+    /// How many orders wait for a person (`needs_attention`), from memory.
+    pub fn needs_attention_count(&self) -> u64 {
+        self.needs_attention
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The queue at a glance, read from the heads of the records only (a summary of thousands of
     /// orders stays small).
     /// Reads the unfinished orders only (as many as the policy's cap at most), never the

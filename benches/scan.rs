@@ -31,6 +31,8 @@ use posd::scan::{CodeRules, Decoder, DecoderConfig};
 
 const DECODERS: [&str; 3] = ["posd", "rxing", "plain rqrr"];
 
+type Reader<'a> = dyn Fn(&DynamicImage) -> Option<String> + 'a;
+
 fn ours(decoder: &Decoder, frame: &DynamicImage) -> Option<String> {
     decoder.decode(frame).code().map(|c| c.expose().to_owned())
 }
@@ -198,8 +200,7 @@ fn run_corpus(
     decoder: &Decoder,
     export: &mut Option<Export>,
 ) -> std::io::Result<()> {
-    let readers: [&dyn Fn(&DynamicImage) -> Option<String>; 3] =
-        [&|f| ours(decoder, f), &rxing, &plain_rqrr];
+    let readers: [&Reader; 3] = [&|f| ours(decoder, f), &rxing, &plain_rqrr];
     println!("\n{corpus_name} corpus: {} frames", frames.len());
     let mut header = "| condition |".to_owned();
     for name in DECODERS {

@@ -110,7 +110,7 @@ pub fn finder_patterns(bitmap: &Bitmap) -> Vec<FinderPattern> {
             }
         }
     }
-    found.sort_by(|a, b| b.hits.cmp(&a.hits));
+    found.sort_by_key(|p| std::cmp::Reverse(p.hits));
     found
 }
 

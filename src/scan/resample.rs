@@ -99,9 +99,10 @@ impl Homography {
             system.swap(column, pivot);
             for row in 0..8 {
                 if row != column {
-                    let factor = system[row][column] / system[column][column];
-                    for k in column..9 {
-                        system[row][k] -= factor * system[column][k];
+                    let pivot_row = system[column];
+                    let factor = system[row][column] / pivot_row[column];
+                    for (value, pivot_value) in system[row].iter_mut().zip(pivot_row).skip(column) {
+                        *value -= factor * pivot_value;
                     }
                 }
             }

@@ -337,45 +337,6 @@ mod tests {
         }
     }
 
-    fn rendered(
-        text: &str,
-        module_px: f64,
-        to_image: impl Fn(f64, f64) -> (f64, f64),
-    ) -> (usize, impl Fn(i32, i32) -> bool) {
-        let qr = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).unwrap();
-        let size = qr.width();
-        let colors = qr.to_colors();
-        // Inverse-map by brute force: cheap enough for a test, and independent of the code
-        // under test.
-        let mut dark = std::collections::HashSet::new();
-        let steps = (size as f64 * module_px * 4.0) as usize;
-        for j in 0..steps {
-            for i in 0..steps {
-                let (u, v) = (i as f64 / 4.0 / module_px, j as f64 / 4.0 / module_px);
-                if colors[v as usize * size + u as usize] == qrcode::Color::Dark {
-                    let (x, y) = to_image(u, v);
-                    dark.insert((x.floor() as i32, y.floor() as i32));
-                }
-            }
-        }
-        (size, move |x, y| dark.contains(&(x, y)))
-    }
-
-    #[test]
-    fn reads_a_code_in_perspective_from_its_finders() {
-        // Version 2: 25 modules and an alignment pattern; the bottom edge 20 % wider.
-        let text = "MY12345678abcdEFGH";
-        let to_image = |u: f64, v: f64| {
-            let widen = 1.0 + 0.2 * v / 25.0;
-            (40.0 + (u - 12.5) * 5.0 * widen + 62.5, 30.0 + v * 5.0)
-        };
-        let (size, is_dark) = rendered(text, 5.0, to_image);
-        assert_eq!(size, 25);
-        let finders = [to_image(3.5, 3.5), to_image(21.5, 3.5), to_image(3.5, 21.5)];
-        let payload = decode_from_finders(finders, 5.4, is_dark).unwrap();
-        assert_eq!(payload, text.as_bytes());
-    }
-
     #[test]
     fn homography_maps_its_points() {
         let from = [(3.5, 3.5), (21.5, 3.5), (18.5, 18.5), (3.5, 21.5)];

@@ -43,9 +43,9 @@ fn assert_reads(condition: Condition, seed: u64) -> (Stage, bool) {
 }
 
 #[test]
-fn clean_frames_are_read_in_their_code_region() {
+fn clean_frames_are_read_by_their_finder_patterns() {
     for seed in 0..2 {
-        assert_eq!(assert_reads(Condition::Clean, seed), (Stage::Region, false));
+        assert_eq!(assert_reads(Condition::Clean, seed), (Stage::Finder, false));
     }
 }
 

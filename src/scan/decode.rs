@@ -24,19 +24,24 @@ use std::time::{Duration, Instant};
 
 use image::{DynamicImage, GrayImage};
 
+use super::finder::{CodeSighting, code_sightings, finder_patterns};
 use super::locate::{Region, code_regions};
 use super::preprocess::{
-    Bitmap, adaptive_threshold, downscale_by, downscale_to_fit, grayscale, mean_level,
-    stretch_contrast, upscale_double,
+    Bitmap, adaptive_threshold, block_threshold, downscale_by, downscale_to_fit, grayscale,
+    mean_level, stretch_contrast, upscale_double,
 };
-use super::resample::decode_with_corner_search;
+use super::resample::{decode_from_finders, decode_with_corner_search};
 use super::validate::{CodeRules, PaymentCode, Refusal};
 
 /// Tuning of the pipeline. The defaults suit 640×480 frames from a handheld's camera.
 #[derive(Debug, Clone)]
 pub struct DecoderConfig {
-    /// Larger frames are shrunk to this many pixels on their longest side first.
+    /// Larger frames are shrunk to this many pixels on their longest side for the whole-frame
+    /// attempts.
     pub max_side: u32,
+    /// The finder-pattern search sees frames up to this size unshrunk, so a 1280×720 preview
+    /// keeps its small modules.
+    pub finder_max_side: u32,
     /// No new attempt starts once a frame has taken this long.
     pub frame_budget: Duration,
 }
@@ -45,6 +50,7 @@ impl Default for DecoderConfig {
     fn default() -> Self {
         Self {
             max_side: 800,
+            finder_max_side: 1280,
             frame_budget: Duration::from_millis(80),
         }
     }
@@ -53,6 +59,7 @@ impl Default for DecoderConfig {
 /// Which attempt of the pipeline read the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
+    Finder,
     Region,
     Plain,
     Thresholded,
@@ -115,15 +122,19 @@ impl Decoder {
     /// Decodes one frame: the first valid payment code found, or why there is none.
     pub fn decode(&self, frame: &DynamicImage) -> DecodeOutcome {
         let started = Instant::now();
-        let grey = downscale_to_fit(grayscale(frame), self.config.max_side);
-        let dark_first = mean_level(&grey) < DARK_FRAME_MEAN;
-        let polarities = [dark_first, !dark_first];
         let mut attempt = Attempts {
             rules: &self.rules,
             last_refusal: None,
             started,
             budget: self.config.frame_budget,
         };
+        let full = downscale_to_fit(grayscale(frame), self.config.finder_max_side);
+        if let Some(found) = by_finder_patterns(&mut attempt, &full) {
+            return found;
+        }
+        let grey = downscale_to_fit(full, self.config.max_side);
+        let dark_first = mean_level(&grey) < DARK_FRAME_MEAN;
+        let polarities = [dark_first, !dark_first];
         let stretched = stretch_contrast(&grey);
         let bitmap = threshold(&stretched);
 
@@ -181,6 +192,71 @@ impl Decoder {
             Some(refusal) => DecodeOutcome::Refused(refusal),
             None => DecodeOutcome::NothingRead,
         }
+    }
+}
+
+/// Sightings of a code tried per frame: a busy frame may pair the wrong three patterns first.
+const SIGHTINGS_TRIED: usize = 3;
+/// Quiet modules kept around a sighted code: the quiet zone, and room for a fourth corner that
+/// perspective moved.
+const SIGHTING_MARGIN_MODULES: f32 = 5.0;
+/// Sighted codes with smaller modules are enlarged 2× before `rqrr` looks at them.
+const ENLARGE_MODULES_BELOW_PX: f32 = 3.5;
+
+/// The cheapest attempt: find finder patterns in the whole frame, then run `rqrr` only on the
+/// code they outline, enlarged when its modules are small.
+fn by_finder_patterns(attempt: &mut Attempts, grey: &GrayImage) -> Option<DecodeOutcome> {
+    let bitmap = block_threshold(grey);
+    let sightings = code_sightings(&finder_patterns(&bitmap));
+    let mut tried: Vec<Region> = Vec::new();
+    for sighting in sightings.iter().take(SIGHTINGS_TRIED) {
+        let region = sighting.region(SIGHTING_MARGIN_MODULES, grey.width(), grey.height());
+        if region.width < 21 || region.height < 21 || tried.contains(&region) {
+            continue;
+        }
+        tried.push(region);
+        let inverted = sighting.light_on_dark();
+        if attempt.out_of_time() {
+            break;
+        }
+        let is_dark = |x: i32, y: i32| {
+            x >= 0
+                && y >= 0
+                && (x as u32) < bitmap.width()
+                && (y as u32) < bitmap.height()
+                && bitmap.is_dark(x as u32, y as u32) != inverted
+        };
+        if let Some(bytes) =
+            decode_from_finders(sighting.finders(), f64::from(sighting.module), is_dark)
+            && let Some(found) = attempt.check(Stage::Finder, inverted, &bytes)
+        {
+            return Some(found);
+        }
+        let crop = sighting_bitmap(grey, &bitmap, sighting, &region);
+        if let Some(found) = attempt.run(Stage::Finder, inverted, || {
+            if inverted {
+                crop.inverted().to_prepared()
+            } else {
+                crop.to_prepared()
+            }
+        }) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// The sighted code's region, binarised at a scale where its modules are a few pixels wide.
+fn sighting_bitmap(
+    grey: &GrayImage,
+    bitmap: &Bitmap,
+    sighting: &CodeSighting,
+    region: &Region,
+) -> Bitmap {
+    if sighting.module < ENLARGE_MODULES_BELOW_PX {
+        block_threshold(&upscale_double(&crop_of(grey, region)))
+    } else {
+        bitmap.crop(region)
     }
 }
 
@@ -261,18 +337,23 @@ impl Attempts<'_> {
                 .into_iter()
                 .filter_map(|(bounds, size)| decode_with_corner_search(bounds, size, is_dark)),
         );
-        for bytes in payloads {
-            match self.rules.check(&bytes) {
-                Ok(code) => {
-                    return Some(DecodeOutcome::Found {
-                        code,
-                        stage,
-                        inverted,
-                    });
-                }
-                Err(refusal) => self.last_refusal = Some(refusal),
+        payloads
+            .into_iter()
+            .find_map(|bytes| self.check(stage, inverted, &bytes))
+    }
+
+    /// The outcome if `bytes` are a payment code; otherwise remembers why not.
+    fn check(&mut self, stage: Stage, inverted: bool, bytes: &[u8]) -> Option<DecodeOutcome> {
+        match self.rules.check(bytes) {
+            Ok(code) => Some(DecodeOutcome::Found {
+                code,
+                stage,
+                inverted,
+            }),
+            Err(refusal) => {
+                self.last_refusal = Some(refusal);
+                None
             }
         }
-        None
     }
 }

@@ -6,6 +6,7 @@
 //!
 //! - [`preprocess`]: pure image stages (grayscale, downscaling, contrast, adaptive threshold,
 //!   inversion) that give `rqrr` a fair chance at poor frames.
+//! - [`finder`]: finder patterns found in one pass over the frame, paired into sighted codes.
 //! - [`locate`]: where in a frame a code probably is, so `rqrr` searches only there.
 //! - [`resample`]: a second reading of grids `rqrr` found but could not decode.
 //! - [`decode`]: the per-frame pipeline that tries those stages in turn within a time budget and
@@ -21,6 +22,7 @@
 
 pub mod decode;
 pub mod dedupe;
+pub mod finder;
 pub mod key;
 pub mod locate;
 pub mod preprocess;

@@ -161,6 +161,20 @@ impl Bitmap {
         self.0.get_pixel(x, y)[0] == Self::DARK
     }
 
+    /// The part of the bitmap inside `region`.
+    pub fn crop(&self, region: &super::locate::Region) -> Self {
+        Self(
+            image::imageops::crop_imm(&self.0, region.x, region.y, region.width, region.height)
+                .to_image(),
+        )
+    }
+
+    /// Row `y`, one byte a pixel, non-zero for dark.
+    pub fn row(&self, y: u32) -> &[u8] {
+        let width = self.0.width() as usize;
+        &self.0.as_raw()[y as usize * width..(y as usize + 1) * width]
+    }
+
     /// Swaps dark and light: a dark-mode screen shows light modules on a dark background,
     /// which the detector only finds once inverted.
     pub fn inverted(&self) -> Self {
@@ -197,6 +211,73 @@ pub fn adaptive_threshold(image: &GrayImage, radius: u32, bias: u8) -> Bitmap {
             let area = ((bottom - top) * (right - left)) as u64;
             let value = u64::from(pixels[y * width + x]) + u64::from(bias);
             bits.push(u8::from(value * area < sum));
+        }
+    }
+    Bitmap(GrayImage::from_raw(image.width(), image.height(), bits).expect("one bit per pixel"))
+}
+
+/// Side of the blocks [`block_threshold`] measures, in pixels.
+const BLOCK: usize = 8;
+/// Blocks whose darkest and brightest pixels differ by less than this are flat.
+const FLAT_RANGE: u8 = 24;
+
+/// Marks a pixel dark when it is at or below the mean of the black points of the 5×5 blocks
+/// of 8×8 pixels around its own: ZXing's hybrid binarizer. A flat block (inside a large dark
+/// module, or plain screen) borrows its neighbours' black point instead of its own mean, so the
+/// inside of a finder pattern with 8-pixel modules stays dark where a plain mean threshold
+/// would hollow it out; a glare patch still gets its own, higher threshold.
+pub fn block_threshold(image: &GrayImage) -> Bitmap {
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    let (columns, rows) = (width.div_ceil(BLOCK), height.div_ceil(BLOCK));
+    let pixels = image.as_raw();
+    let mut black_points = vec![0u8; columns * rows];
+    for by in 0..rows {
+        for bx in 0..columns {
+            let (y0, x0) = (
+                (by * BLOCK).min(height - BLOCK.min(height)),
+                (bx * BLOCK).min(width - BLOCK.min(width)),
+            );
+            let (mut sum, mut low, mut high) = (0u32, u8::MAX, u8::MIN);
+            let (y1, x1) = ((y0 + BLOCK).min(height), (x0 + BLOCK).min(width));
+            for y in y0..y1 {
+                for &p in &pixels[y * width + x0..y * width + x1] {
+                    sum += u32::from(p);
+                    low = low.min(p);
+                    high = high.max(p);
+                }
+            }
+            let mut point = (sum / ((y1 - y0) * (x1 - x0)) as u32) as u8;
+            if high - low <= FLAT_RANGE {
+                point = low / 2;
+                if bx > 0 && by > 0 {
+                    let above = u16::from(black_points[(by - 1) * columns + bx]);
+                    let left = u16::from(black_points[by * columns + bx - 1]);
+                    let diagonal = u16::from(black_points[(by - 1) * columns + bx - 1]);
+                    let neighbours = ((above + 2 * left + diagonal) / 4) as u8;
+                    if low < neighbours {
+                        point = neighbours;
+                    }
+                }
+            }
+            black_points[by * columns + bx] = point;
+        }
+    }
+    let mut bits = vec![0u8; width * height];
+    for by in 0..rows {
+        for bx in 0..columns {
+            let (mut sum, mut count) = (0u32, 0u32);
+            for ny in by.saturating_sub(2)..(by + 3).min(rows) {
+                for nx in bx.saturating_sub(2)..(bx + 3).min(columns) {
+                    sum += u32::from(black_points[ny * columns + nx]);
+                    count += 1;
+                }
+            }
+            let threshold = (sum / count) as u8;
+            for y in by * BLOCK..((by + 1) * BLOCK).min(height) {
+                for x in bx * BLOCK..((bx + 1) * BLOCK).min(width) {
+                    bits[y * width + x] = u8::from(pixels[y * width + x] <= threshold);
+                }
+            }
         }
     }
     Bitmap(GrayImage::from_raw(image.width(), image.height(), bits).expect("one bit per pixel"))

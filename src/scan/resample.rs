@@ -1,5 +1,14 @@
-//! A second look at grids `rqrr` found but could not decode.
+//! Reading a code's modules ourselves, through a perspective mapping, and handing the grid to
+//! `rqrr`'s decoder.
 //!
+//! Two uses. [`decode_from_finders`] reads a code from the three finder-pattern centres that
+//! [`finder`](super::finder) found: the code's size follows from their distance, the fourth
+//! point of the mapping is the bottom-right alignment pattern (looked for around where the
+//! other three put it) or, for a version-1 code, a corner searched for as below. This needs no
+//! connected regions in the bitmap, so it reads blurred and tiny codes whose finder rings have
+//! merged with their neighbours, which `rqrr`'s own detector cannot.
+//!
+//! [`decode_with_corner_search`] is a second look at grids `rqrr` found but could not decode.
 //! For a version-1 code (no alignment pattern) `rqrr` guesses the fourth corner from the
 //! edges of two finder patterns; under perspective or slight blur that guess is often off by
 //! a module, and every module read near that corner is wrong. The other three corners come
@@ -70,6 +79,197 @@ impl Perspective {
     }
 }
 
+/// A projective map between two planes, from four matched points.
+struct Homography([f64; 8]);
+
+impl Homography {
+    /// `None` when three of the points are in line.
+    fn from_points(from: [(f64, f64); 4], to: [(f64, f64); 4]) -> Option<Self> {
+        let mut system = [[0.0f64; 9]; 8];
+        for (i, ((x, y), (u, v))) in from.into_iter().zip(to).enumerate() {
+            system[2 * i] = [x, y, 1.0, 0.0, 0.0, 0.0, -u * x, -u * y, u];
+            system[2 * i + 1] = [0.0, 0.0, 0.0, x, y, 1.0, -v * x, -v * y, v];
+        }
+        for column in 0..8 {
+            let pivot = (column..8)
+                .max_by(|&a, &b| system[a][column].abs().total_cmp(&system[b][column].abs()))?;
+            if system[pivot][column].abs() < 1e-9 {
+                return None;
+            }
+            system.swap(column, pivot);
+            for row in 0..8 {
+                if row != column {
+                    let pivot_row = system[column];
+                    let factor = system[row][column] / pivot_row[column];
+                    for (value, pivot_value) in system[row].iter_mut().zip(pivot_row).skip(column) {
+                        *value -= factor * pivot_value;
+                    }
+                }
+            }
+        }
+        let mut h = [0.0; 8];
+        for (i, value) in h.iter_mut().enumerate() {
+            *value = system[i][8] / system[i][i];
+        }
+        Some(Self(h))
+    }
+
+    fn map(&self, x: f64, y: f64) -> (f64, f64) {
+        let h = &self.0;
+        let den = h[6] * x + h[7] * y + 1.0;
+        (
+            (h[0] * x + h[1] * y + h[2]) / den,
+            (h[3] * x + h[4] * y + h[5]) / den,
+        )
+    }
+}
+
+/// Reads the `size`×`size` module grid through `mapping` and decodes it.
+fn decode_mapped(
+    size: usize,
+    mapping: &Homography,
+    is_dark: &impl Fn(i32, i32) -> bool,
+) -> Option<Vec<u8>> {
+    let dark = (0..size * size)
+        .map(|i| {
+            let (x, y) = mapping.map((i % size) as f64 + 0.5, (i / size) as f64 + 0.5);
+            is_dark(x.floor() as i32, y.floor() as i32)
+        })
+        .collect();
+    let mut payload = Vec::new();
+    rqrr::Grid::new(SampledGrid { size, dark })
+        .decode_to(&mut payload)
+        .ok()?;
+    Some(payload)
+}
+
+/// Alignment-pattern matches (of 25 modules) below this are not taken.
+const ALIGNMENT_MIN_MATCH: usize = 21;
+/// How far from its estimate the alignment pattern is looked for, in modules.
+const ALIGNMENT_SEARCH_MODULES: f64 = 4.0;
+/// Module steps tried around an estimated corner of a code without an alignment pattern.
+const CORNER_STEPS: i32 = 2;
+
+/// Reads a code whose finder patterns' centres are `finders` (top-left, top-right,
+/// bottom-left, or mirrored: the decoder also reads the grid transposed), with modules of
+/// about `module` pixels; the payload of the first size and placement that decodes.
+pub fn decode_from_finders(
+    finders: [(f64, f64); 3],
+    module: f64,
+    is_dark: impl Fn(i32, i32) -> bool,
+) -> Option<Vec<u8>> {
+    let [top_left, top_right, bottom_left] = finders;
+    let distance = |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).hypot(a.1 - b.1);
+    let span = (distance(top_left, top_right) + distance(top_left, bottom_left)) / 2.0;
+    let estimate = span / module + 7.0;
+    let nearest = ((estimate - 17.0) / 4.0).round() as i32;
+    for version in [nearest, nearest - 1, nearest + 1] {
+        if !(1..=40).contains(&version) {
+            continue;
+        }
+        let size = 17 + 4 * version as usize;
+        let side = size as f64;
+        let found = if version == 1 {
+            None
+        } else {
+            find_alignment(finders, side, &is_dark)
+        };
+        let payload = match found {
+            Some(alignment) => Homography::from_points(
+                [
+                    (3.5, 3.5),
+                    (side - 3.5, 3.5),
+                    (side - 6.5, side - 6.5),
+                    (3.5, side - 3.5),
+                ],
+                [top_left, top_right, alignment, bottom_left],
+            )
+            .and_then(|mapping| decode_mapped(size, &mapping, &is_dark)),
+            None => decode_with_corner_steps(finders, side, &is_dark),
+        };
+        if payload.is_some() {
+            return payload;
+        }
+    }
+    None
+}
+
+/// The affine map the three finder centres define: module coordinates to image coordinates.
+fn affine(finders: [(f64, f64); 3], side: f64) -> impl Fn(f64, f64) -> (f64, f64) {
+    let [tl, tr, bl] = finders;
+    let span = side - 7.0;
+    let across = ((tr.0 - tl.0) / span, (tr.1 - tl.1) / span);
+    let down = ((bl.0 - tl.0) / span, (bl.1 - tl.1) / span);
+    move |u, v| {
+        let (du, dv) = (u - 3.5, v - 3.5);
+        (
+            tl.0 + du * across.0 + dv * down.0,
+            tl.1 + du * across.1 + dv * down.1,
+        )
+    }
+}
+
+/// The bottom-right alignment pattern's centre: the best match of its 5×5 module template
+/// (dark ring, light ring, dark centre) around where the finders put it, in quarter-module
+/// steps.
+fn find_alignment(
+    finders: [(f64, f64); 3],
+    side: f64,
+    is_dark: &impl Fn(i32, i32) -> bool,
+) -> Option<(f64, f64)> {
+    let to_image = affine(finders, side);
+    let centre = side - 6.5;
+    let reach = (ALIGNMENT_SEARCH_MODULES * 4.0) as i32;
+    let mut best: Option<(usize, f64, (f64, f64))> = None;
+    for dv in -reach..=reach {
+        for du in -reach..=reach {
+            let (u, v) = (centre + f64::from(du) / 4.0, centre + f64::from(dv) / 4.0);
+            let matches = (-2..=2i32)
+                .flat_map(|j| (-2..=2i32).map(move |i| (i, j)))
+                .filter(|&(i, j)| {
+                    let ring = i.abs().max(j.abs());
+                    let (x, y) = to_image(u + f64::from(i), v + f64::from(j));
+                    is_dark(x.floor() as i32, y.floor() as i32) == (ring != 1)
+                })
+                .count();
+            let off = f64::from(du * du + dv * dv);
+            let better = match best {
+                None => true,
+                Some((m, o, _)) => matches > m || (matches == m && off < o),
+            };
+            if better {
+                best = Some((matches, off, to_image(u, v)));
+            }
+        }
+    }
+    best.filter(|(matches, _, _)| *matches >= ALIGNMENT_MIN_MATCH)
+        .map(|(_, _, at)| at)
+}
+
+/// A code without a found alignment pattern: the bottom-right corner where the finders put it,
+/// then moved by whole modules around that.
+fn decode_with_corner_steps(
+    finders: [(f64, f64); 3],
+    side: f64,
+    is_dark: &impl Fn(i32, i32) -> bool,
+) -> Option<Vec<u8>> {
+    let to_image = affine(finders, side);
+    let [top_left, top_right, bottom_left] = finders;
+    let mut offsets: Vec<(i32, i32)> = (-CORNER_STEPS..=CORNER_STEPS)
+        .flat_map(|dy| (-CORNER_STEPS..=CORNER_STEPS).map(move |dx| (dx, dy)))
+        .collect();
+    offsets.sort_by_key(|(dx, dy)| dx * dx + dy * dy);
+    offsets.into_iter().find_map(|(du, dv)| {
+        let corner = (side - 3.5, side - 3.5);
+        let moved = to_image(corner.0 + f64::from(du), corner.1 + f64::from(dv));
+        let mapping = Homography::from_points(
+            [(3.5, 3.5), (side - 3.5, 3.5), corner, (3.5, side - 3.5)],
+            [top_left, top_right, moved, bottom_left],
+        )?;
+        decode_mapped(side as usize, &mapping, is_dark)
+    })
+}
+
 /// Half-module steps tried around the fourth corner, in each direction.
 const STEPS: i32 = 3;
 
@@ -134,6 +334,17 @@ mod tests {
         {
             let (x, y) = p.map(u, v);
             assert!((x - expected.0).abs() < 1e-6 && (y - expected.1).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn homography_maps_its_points() {
+        let from = [(3.5, 3.5), (21.5, 3.5), (18.5, 18.5), (3.5, 21.5)];
+        let to = [(10.0, 20.0), (110.0, 25.0), (96.0, 110.0), (5.0, 118.0)];
+        let h = Homography::from_points(from, to).unwrap();
+        for (a, b) in from.into_iter().zip(to) {
+            let (x, y) = h.map(a.0, a.1);
+            assert!((x - b.0).abs() < 1e-6 && (y - b.1).abs() < 1e-6);
         }
     }
 

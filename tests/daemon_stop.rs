@@ -164,7 +164,8 @@ async fn the_watchdog_is_fed_only_while_the_printer_thread_answers() {
         .unwrap();
     assert!(status.is_success(), "{status} {body}");
     // The printer thread is now stuck in its write; what was sent before it stuck is dropped.
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    printer.wait_full(Duration::from_secs(20));
+    tokio::time::sleep(Duration::from_millis(300)).await;
     watchdog_pings(&notify, Duration::from_millis(10));
     assert_eq!(
         watchdog_pings(&notify, Duration::from_millis(1500)),
@@ -219,7 +220,7 @@ async fn sigterm_while_the_printer_takes_no_bytes_stops_and_the_receipt_is_owed_
     let order = wait_final(&daemon.client(), "STOP-PRINT-1", Duration::from_secs(15)).await;
     assert_eq!(order["state"], "paid", "{order}");
     // The receipt is on its way into the printer that takes no more.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    printer.wait_full(Duration::from_secs(20));
 
     let took = terminate(&mut daemon, Duration::from_secs(10));
     assert!(took < Duration::from_secs(8), "stopping took {took:?}");

@@ -457,6 +457,27 @@ impl PipePrinter {
         assert!(size >= 4096, "{}", std::io::Error::last_os_error());
     }
 
+    /// Waits until the pipe holds a page of bytes unread: the daemon's writer is now blocked in
+    /// its write (with [`PipePrinter::hold_one_page`]).
+    pub fn wait_full(&self, within: Duration) {
+        use std::os::fd::AsRawFd;
+        let deadline = Instant::now() + within;
+        loop {
+            let mut waiting: libc::c_int = 0;
+            // SAFETY: FIONREAD writes one int through the pointer, which points at `waiting`.
+            let asked = unsafe { libc::ioctl(self.pipe.as_raw_fd(), libc::FIONREAD, &mut waiting) };
+            assert_eq!(asked, 0, "{}", std::io::Error::last_os_error());
+            if waiting >= 4096 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the printer got {waiting} bytes in {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Everything written so far.
     pub fn drain(&mut self) -> &[u8] {
         use std::io::Read;

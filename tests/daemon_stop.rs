@@ -6,10 +6,11 @@ mod support;
 
 use hyper::Method;
 use posd::sim::faults::Faults;
-use serde_json::json;
 use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant};
-use support::{Daemon, PipePrinter, latte, set_env, simulator, text_printer_profile, wait_final};
+use support::{
+    Daemon, PipePrinter, charge_with_code, set_env, simulator, text_printer_profile, wait_final,
+};
 
 /// The `WATCHDOG=1` messages the daemon sends to `notify` within `window`.
 fn watchdog_pings(notify: &UnixDatagram, window: Duration) -> usize {
@@ -68,15 +69,7 @@ async fn sigterm_during_a_charge_in_flight_stops_and_the_charge_is_finished_once
     set_env(&mut env, "POSD_GATEWAY_TIMEOUT_MS", "30000");
     let mut daemon = Daemon::start(dir.path(), env);
     daemon.ready().await;
-    let mut charge = latte(100);
-    charge["order_id"] = json!("STOP-1");
-    charge["payment_code"] = json!("MY13697573pbmQsYhY");
-    let (status, body) = daemon
-        .client()
-        .request(Method::POST, "/v1/charges", Some(&charge))
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{body}");
+    charge_with_code(&daemon.client(), "STOP-1", 100, "MY13697573pbmQsYhY").await;
     // The gateway has the request and sits on its answer.
     let deadline = Instant::now() + Duration::from_secs(10);
     while !sim.ledger().iter().any(|e| e.order_id == "STOP-1") {
@@ -208,15 +201,7 @@ async fn sigterm_while_the_printer_takes_no_bytes_stops_and_the_receipt_is_owed_
     set_env(&mut env, "POSD_PROFILE", stuck.display().to_string());
     let mut daemon = Daemon::start(dir.path(), env.clone());
     daemon.ready().await;
-    let mut charge = latte(100);
-    charge["order_id"] = json!("STOP-PRINT-1");
-    charge["payment_code"] = json!("MY13697573pbmQsYhY");
-    let (status, body) = daemon
-        .client()
-        .request(Method::POST, "/v1/charges", Some(&charge))
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{body}");
+    charge_with_code(&daemon.client(), "STOP-PRINT-1", 100, "MY13697573pbmQsYhY").await;
     let order = wait_final(&daemon.client(), "STOP-PRINT-1", Duration::from_secs(15)).await;
     assert_eq!(order["state"], "paid", "{order}");
     // The receipt is on its way into the printer that takes no more.

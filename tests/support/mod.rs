@@ -25,6 +25,18 @@ pub async fn simulator_on(listener: tokio::net::TcpListener, faults: Faults) -> 
     sim::start(config, listener).await.unwrap()
 }
 
+/// Posts a latte at `amount` TWD as order `id` with its payment code, and expects it stored.
+pub async fn charge_with_code(client: &LocalClient, id: &str, amount: u64, code: &str) {
+    let mut charge = latte(amount);
+    charge["order_id"] = serde_json::json!(id);
+    charge["payment_code"] = serde_json::json!(code);
+    let (status, body) = client
+        .request(Method::POST, "/v1/charges", Some(&charge))
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{body}");
+}
+
 /// A charge of one latte at `amount` TWD, as the POS app posts it.
 pub fn latte(amount: u64) -> Value {
     serde_json::json!({

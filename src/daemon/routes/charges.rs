@@ -1,6 +1,31 @@
 //! `/v1/charges…` and `/v1/orders/export`: charges, their views and the accounting export.
 
-use super::*;
+use super::Api;
+use super::error::ApiError;
+use super::error::Body;
+use super::error::typed;
+use super::scan::scan_for_order;
+use super::scan::scan_refused;
+use crate::charge::Charge;
+use crate::charge::InvoiceOptions;
+use crate::charge::Item;
+use crate::daemon::events::EventKind;
+use crate::order::Order;
+use crate::order::OrderId;
+use crate::order::StateKind;
+use crate::store::OrderQuery;
+use axum::Json;
+use axum::extract::Path;
+use axum::extract::Query;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::response::Response;
+use serde::Deserialize;
+use serde::Serialize;
+use serde_json::Value;
+use std::sync::Arc;
+use tokio_stream::wrappers::ReceiverStream;
 
 /// `POST /v1/charges`: the charge, plus an optional order id and payment code. The charge's fields
 /// are repeated rather than flattened in, because serde cannot refuse unknown fields of a

@@ -1,6 +1,14 @@
 //! The API's error answer and the extractors that refuse bad input by name.
 
-use super::*;
+use crate::daemon::orders::OrdersError;
+use crate::store::StoreError;
+use axum::Json;
+use axum::extract::FromRequest;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::response::Response;
+use serde_json::Value;
+use serde_json::json;
 
 /// A JSON error answer.
 #[derive(Debug)]

@@ -1,6 +1,22 @@
 //! `/v1/health` and `/v1/events`: the daemon at a glance, and its event stream.
 
-use super::*;
+use super::Api;
+use super::MAX_EVENT_STREAMS;
+use super::error::ApiError;
+use crate::daemon::events::EventKind;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::sse::Event as SseEvent;
+use axum::response::sse::KeepAlive;
+use axum::response::sse::Sse;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use serde_json::json;
+use std::sync::Arc;
+use tokio_stream::StreamExt as _;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 pub(super) async fn health(State(api): State<Arc<Api>>) -> Result<Json<Value>, ApiError> {
     let queue = api.orders.queue_summary().await?;

@@ -5,30 +5,19 @@
 //! answer; the agent key is never reachable from here.
 //!
 //! One file per resource: `charges` (and the export), `scan` (scans and frames), `printer`,
-//! `wallet`, `health` (and events); `error` holds the error answer and the extractors. They
-//! share the imports below (`use super::*`). The app printer link's routes are in
-//! `daemon::print_jobs`, the shifts' in `daemon::shifts`, a resolution's in `daemon::resolve`.
+//! `wallet`, `health` (and events); `error` holds the error answer and the extractors. Each file
+//! names what it uses; this one only assembles the router and its layers. The app printer link's
+//! routes are in `daemon::print_jobs`, the shifts' in `daemon::shifts`, a resolution's in
+//! `daemon::resolve`.
 
-use crate::api::{self, Command};
-use crate::charge::{Charge, InvoiceOptions, Item};
-use crate::daemon::events::EventKind;
-use crate::daemon::orders::{Orders, OrdersError};
-use crate::gateway::Outcome;
-use crate::order::{Order, OrderId, StateKind};
-use crate::store::{OrderQuery, StoreError};
-use axum::extract::{FromRequest, Path, Query, State};
+use crate::daemon::orders::Orders;
+use crate::store::StoreError;
+use axum::Router;
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::Duration;
-use tokio_stream::StreamExt as _;
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
-use tokio_stream::wrappers::{BroadcastStream, ReceiverStream};
 
 mod charges;
 mod error;
@@ -37,14 +26,11 @@ mod printer;
 mod scan;
 mod wallet;
 
-use charges::view;
 pub use charges::{ChargeRequest, OrderView};
 pub(in crate::daemon) use error::json_object;
-use error::typed;
 pub use error::{ApiError, Body};
 pub(in crate::daemon) use scan::present;
 pub use scan::scan_for_order;
-use scan::scan_refused;
 pub use wallet::wallet_command_named;
 
 /// Largest JSON body the API reads.

@@ -1,6 +1,19 @@
 //! `/v1/scan…` and `/v1/frames`: scans asked for, cancelled, and the frames the POS app pushes.
 
-use super::*;
+use super::Api;
+use super::charges::view;
+use super::error::ApiError;
+use super::error::json_object;
+use axum::Json;
+use axum::extract::Query;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Scans in the background and hands the code to the order; the code never leaves the daemon.
 pub fn scan_for_order(api: Arc<Api>, slot: crate::daemon::scanning::ScanSlot, id: String) {

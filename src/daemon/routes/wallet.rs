@@ -1,6 +1,17 @@
 //! `/v1/wallet/{command}`: the e-wallet commands, passed on to the gateway.
 
-use super::*;
+use super::Api;
+use super::error::ApiError;
+use super::error::Body;
+use crate::api;
+use crate::api::Command;
+use crate::gateway::Outcome;
+use axum::Json;
+use axum::extract::Path;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::Value;
+use std::sync::Arc;
 
 /// The fields the POS app may send with each wallet command: the gateway's request fields, less
 /// those the daemon fills in (`type` of `api/ewallet`).

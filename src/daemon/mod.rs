@@ -12,13 +12,10 @@ pub mod events;
 pub mod gate;
 pub mod listen;
 pub mod orders;
-pub mod print_jobs;
 pub mod printing;
 mod reachability;
-mod resolve;
 pub mod routes;
 pub mod scanning;
-pub mod shifts;
 mod supervise;
 pub mod wallet_link;
 
@@ -292,7 +289,7 @@ pub async fn start(
         None
     };
     let (printer, print_requests) = std::sync::mpsc::channel();
-    let shifts = Arc::new(shifts::Shifts::new(renderer.clone()));
+    let shifts = Arc::new(routes::shifts::Shifts::new(renderer.clone()));
     let printer_thread = printing::spawn(
         renderer,
         store.clone(),

@@ -115,7 +115,7 @@ where
 }
 
 /// Reads a JSON object body as `T`; see [`Body`].
-pub(in crate::daemon) fn json_object<T: serde::de::DeserializeOwned>(
+pub(super) fn json_object<T: serde::de::DeserializeOwned>(
     headers: &axum::http::HeaderMap,
     bytes: &[u8],
 ) -> Result<T, ApiError> {

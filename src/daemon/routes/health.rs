@@ -37,7 +37,7 @@ pub(super) async fn health(State(api): State<Arc<Api>>) -> Result<Json<Value>, A
         },
         "printer": match &api.app_printer {
             Some(link) => {
-                let mut view = crate::daemon::print_jobs::state_view(link);
+                let mut view = super::printer::state_view(link);
                 view["transport"] = json!("app");
                 view
             }

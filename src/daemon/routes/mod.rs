@@ -4,11 +4,11 @@
 //! was wrong and 5xx when the daemon could not do its part. A payment code never appears in an
 //! answer; the agent key is never reachable from here.
 //!
-//! One file per resource: `charges` (and the export), `scan` (scans and frames), `printer`,
-//! `wallet`, `health` (and events); `error` holds the error answer and the extractors. Each file
-//! names what it uses; this one only assembles the router and its layers. The app printer link's
-//! routes are in `daemon::print_jobs`, the shifts' in `daemon::shifts`, a resolution's in
-//! `daemon::resolve`.
+//! One file per resource: `charges` (and the export), `resolve` (a person's resolution of a
+//! charge), `scan` (scans and frames), `printer` (the test page, and the app printer link's print
+//! jobs and printer state), `wallet`, `shifts`, `health` (and events); `error` holds the error
+//! answer and the extractors. Each file names what it uses and brings its own routes; this one
+//! only assembles the router and its layers.
 
 use crate::daemon::orders::Orders;
 use crate::store::StoreError;
@@ -23,13 +23,13 @@ mod charges;
 mod error;
 mod health;
 mod printer;
+mod resolve;
 mod scan;
+pub mod shifts;
 mod wallet;
 
 pub use charges::{ChargeRequest, OrderView};
-pub(in crate::daemon) use error::json_object;
 pub use error::{ApiError, Body};
-pub(in crate::daemon) use scan::present;
 pub use scan::scan_for_order;
 pub use wallet::wallet_command_named;
 
@@ -50,7 +50,7 @@ pub struct Api {
     pub reachability: Arc<crate::daemon::reachability::Reachability>,
     /// One permit per open event stream, [`MAX_EVENT_STREAMS`] in all.
     pub event_streams: Arc<tokio::sync::Semaphore>,
-    pub shifts: Arc<crate::daemon::shifts::Shifts>,
+    pub shifts: Arc<shifts::Shifts>,
 }
 
 /// Event streams open at once: each holds a connection for as long as it lasts, and the
@@ -78,7 +78,6 @@ pub fn router(api: Arc<Api>) -> Router {
             post(charges::reconcile_charge),
         )
         .route("/v1/orders/export", get(charges::export_orders))
-        .route("/v1/print-test", post(printer::print_test))
         .route("/v1/scan", post(scan::scan))
         .route("/v1/scan/cancel", post(scan::cancel_scan))
         .route(
@@ -88,9 +87,9 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/v1/wallet/{command}", post(wallet::wallet_command))
         .route("/v1/health", get(health::health))
         .route("/v1/events", get(health::events))
-        .merge(crate::daemon::print_jobs::routes())
-        .merge(crate::daemon::shifts::routes())
-        .merge(crate::daemon::resolve::routes())
+        .merge(printer::routes())
+        .merge(shifts::routes())
+        .merge(resolve::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,

@@ -40,7 +40,7 @@ pub(super) struct ScanBody {
 }
 
 /// An optional field that, when given, holds a value: `null` is refused rather than read as absent.
-pub(in crate::daemon) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+pub(super) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

@@ -6,12 +6,14 @@
 //! charge it has not settled yet) refuses it too (`503`), unless the person forces it, which the
 //! audit records.
 
-use super::events::{Event, EventKind};
-use super::orders::{Orders, OrdersError};
-use super::printing::PrintRequest;
-use super::routes::{Api, ApiError, Body, OrderView};
+use super::Api;
+use super::charges::OrderView;
+use super::error::{ApiError, Body};
 use crate::api::Code;
 use crate::clock;
+use crate::daemon::events::{Event, EventKind};
+use crate::daemon::orders::{Orders, OrdersError};
+use crate::daemon::printing::PrintRequest;
 use crate::gateway::Outcome;
 use crate::order::resolution::check_person;
 use crate::order::{
@@ -35,7 +37,7 @@ pub fn routes() -> Router<Arc<Api>> {
 struct ResolveBody {
     resolution: Verdict,
     by: String,
-    #[serde(default, deserialize_with = "super::routes::present")]
+    #[serde(default, deserialize_with = "super::scan::present")]
     note: Option<String>,
     /// Resolve even though the gateway could not say how the charge stands.
     #[serde(default)]

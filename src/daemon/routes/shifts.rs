@@ -5,9 +5,10 @@
 //! printout go to the printer (or the app's queue), so a crash or an empty paper roll never loses
 //! it.
 
-use super::app_printer::AppPrinter;
-use super::printing::{PrintRequest, Renderer};
-use super::routes::{Api, ApiError, json_object};
+use super::Api;
+use super::error::{ApiError, json_object};
+use crate::daemon::app_printer::AppPrinter;
+use crate::daemon::printing::{PrintRequest, Renderer};
 use crate::order::PrintStatus;
 use crate::shift::{ReportBuilder, ReportPrint, ShiftId, ShiftReport};
 use crate::store::{Store, StoreError};

@@ -107,8 +107,8 @@ fn call_and_file(line: &str) -> String {
     format!("{call} {file}")
 }
 
-/// Takes `CHARGES` charges while strace counts; `printed` waits until charge `id`'s receipt is
-/// printed (and prints it, on the app link).
+/// Takes `CHARGES` charges while strace counts, each until its receipt is printed (on the app
+/// link, by leasing it and reporting it printed as the POS app does).
 async fn count_syncs(daemon: &Daemon, dir: &Path, app: bool) -> Vec<String> {
     let client = daemon.client();
     let trace = Trace::attach(daemon.child.id(), dir);

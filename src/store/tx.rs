@@ -12,10 +12,13 @@ use super::journal::Change;
 use super::{Store, StoreError, storage};
 use crate::order::{OrderId, PaymentCode};
 
+/// What a step has written so far, by tree and key (`None`: removed).
+type Overlay = HashMap<(&'static str, Vec<u8>), Option<Vec<u8>>>;
+
 pub struct Tx<'s> {
     pub(super) store: &'s Store,
     pub(super) changes: RefCell<Vec<Change>>,
-    overlay: RefCell<HashMap<(&'static str, Vec<u8>), Option<Vec<u8>>>>,
+    overlay: RefCell<Overlay>,
     /// Codes to keep, and orders whose code goes, with this step.
     pub(super) keep: RefCell<Vec<(OrderId, PaymentCode)>>,
     pub(super) drop: RefCell<Vec<OrderId>>,

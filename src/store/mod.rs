@@ -35,7 +35,8 @@
 //! - `meta`: the latest stamp of a generated order id, so ids stay unique across restarts even
 //!   when the clock goes back.
 //!
-//! An order and its index entry (and a print job with its order) change in one sled transaction.
+//! An order and its index entry (and a print job with its order) change in one step: one journal
+//! record, applied to sled under the writer lock (see `tx`).
 
 mod app_queue;
 mod durability;

@@ -159,7 +159,6 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("posd-printer".into())
         .spawn(move || {
-            yield_to_charges();
             // The printer starts again from what the store owes, as after a restart.
             super::supervise::restart_on_panic("the printer thread", RETRY_EVERY, || {
                 Printer::new(renderer.clone(), store.clone(), events.clone(), app.clone())
@@ -170,28 +169,6 @@ pub fn spawn(
         })
         .expect("a thread can be started");
     thread
-}
-
-/// Lowers the printer thread's scheduling priority (nice 10): laying out a receipt (the codes'
-/// rasters, the text) is the daemon's largest CPU cost, and under load it would take a core from
-/// the charges whose answers someone waits for. A printer prints about one receipt a second, so
-/// the layout never needs to be first; when the CPU is idle it runs at full speed anyway.
-fn yield_to_charges() {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        // SAFETY: gettid and setpriority take and return plain integers. On Linux the nice value
-        // is per thread, and PRIO_PROCESS with a thread id sets this thread's only.
-        let result = unsafe {
-            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-            libc::setpriority(libc::PRIO_PROCESS as _, tid, 10)
-        };
-        if result != 0 {
-            tracing::debug!(
-                "cannot lower the printer thread's priority: {}",
-                std::io::Error::last_os_error()
-            );
-        }
-    }
 }
 
 /// What a job on a printer link prints, so that its outcome is recorded where it belongs.

@@ -9,7 +9,10 @@
 //! bare round trip is one `api/transaction` through `posd::gateway::Client`. Their difference
 //! is what the daemon adds (storage, its local API, the order worker), to within the polling
 //! step. Both are measured one at a time and with 16 clients at once; the daemon's resident
-//! memory is read from `/proc` when idle and, at its highest, during the load.
+//! memory is read from `/proc` when idle and, at its highest, during the load. The third peer is
+//! one bare 512-byte write and `fdatasync` on the same disk, in the same rounds: a charge costs
+//! two durable steps, each one `fdatasync` of the store's journal, shared by concurrent charges
+//! (group commit), so the 16-client p99 is read against the 1-client p99 and against it.
 //!
 //! Run with `cargo bench --bench daemon`.
 
@@ -103,7 +106,12 @@ async fn run() {
 
     let (mut daemon_one, mut bare_one) = (Vec::new(), Vec::new());
     let (mut daemon_many, mut bare_many) = (Latencies::default(), Latencies::default());
+    let mut syncs = Vec::new();
+    let mut probe = std::fs::File::create(dir.path().join("sync-probe")).expect("probe file");
     for _ in 0..ROUNDS {
+        for _ in 0..SEQUENTIAL / ROUNDS {
+            syncs.push(bare_fdatasync(&mut probe));
+        }
         for _ in 0..SEQUENTIAL / ROUNDS {
             daemon_one.push(charge_until_paid(&local, &codes).await);
             bare_one.push(bare_round_trip(&bare, &codes).await);
@@ -139,6 +147,7 @@ async fn run() {
             bare_many.samples,
             Some(bare_many.elapsed),
         ),
+        Row::new("bare 512-byte write + fdatasync", syncs, None),
     ];
     print_table(&rows);
     println!();
@@ -151,6 +160,18 @@ async fn run() {
             ms(daemon_row.p99) - ms(bare_row.p99),
         );
     }
+    let sync = ms(rows[4].p50);
+    println!(
+        "16 clients against 1: p99 {:.2}x, p50 {:.2}x; in fdatasyncs (median {:.2} ms): 1 client \
+         p50 {:.1}, p99 {:.1}; 16 clients p50 {:.1}, p99 {:.1}",
+        ms(rows[2].p99) / ms(rows[0].p99),
+        ms(rows[2].p50) / ms(rows[0].p50),
+        sync,
+        ms(rows[0].p50) / sync,
+        ms(rows[0].p99) / sync,
+        ms(rows[2].p50) / sync,
+        ms(rows[2].p99) / sync,
+    );
     println!(
         "daemon RSS: idle {} KiB, highest under load {} KiB",
         idle_rss,
@@ -205,6 +226,15 @@ async fn bare_round_trip(client: &Client, codes: &AtomicU64) -> Duration {
     let elapsed = start.elapsed();
     std::hint::black_box(answer);
     elapsed
+}
+
+/// One small durable write on the disk under the daemon's data, as the journal makes them.
+fn bare_fdatasync(probe: &mut std::fs::File) -> Duration {
+    use std::io::Write;
+    let start = Instant::now();
+    probe.write_all(&[0u8; 512]).expect("write");
+    probe.sync_data().expect("fdatasync");
+    start.elapsed()
 }
 
 /// A fresh code the simulator pays (its scripted endings are digits; this one ends in letters).

@@ -48,6 +48,10 @@ async fn run() {
     ] {
         support::set_env(&mut env, key, value);
     }
+    // `POSD_DRAIN_IN_FLIGHT` overrides `policy.max_requests_in_flight` (default 4) for a run.
+    if let Ok(in_flight) = std::env::var("POSD_DRAIN_IN_FLIGHT") {
+        support::set_env(&mut env, "POSD_POLICY_MAX_REQUESTS_IN_FLIGHT", in_flight);
+    }
     let daemon = Daemon::start(dir.path(), env);
     daemon.ready().await;
     let pid = daemon.child.id();

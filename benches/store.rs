@@ -1,13 +1,15 @@
 //! What it costs to make an order durable, against the floor set by the disk itself.
 //!
-//! - `insert_order`: a new order stored and flushed (what happens before a charge is accepted).
-//! - `transition`: one transition (attempt marked in flight) saved and flushed (what happens
-//!   before every request is sent).
+//! - `insert_order`: a new order stored durably: its journal record (and its payment code's)
+//!   appended and one `fdatasync` of the journal (what happens before a charge is accepted).
+//! - `transition`: one transition (attempt marked in flight) saved durably, the same way (what
+//!   happens before every request is sent).
 //! - `fdatasync_small_write`: one 512-byte write and `File::sync_data` on the same disk, the
 //!   least any durable write can cost there.
 //! - `sled_flush_alone`: a record-sized insert and `flush` on a bare sled database, without the
 //!   store's own sync: it comes out cheaper than one `fdatasync` because sled 0.34 only calls
-//!   `sync_file_range`, which is why the store syncs the log itself.
+//!   `sync_file_range`, which is why the store keeps a journal of its own and flushes sled only at
+//!   checkpoints.
 //!
 //! Only the durable step is timed; preparing and finishing each order happens outside the clock,
 //! so the set of unfinished orders stays as small as on a real till.

@@ -151,6 +151,9 @@ pub struct DaemonSettings {
     /// New charges are refused while the disk holding the data directory has less than this many
     /// MiB free, so the orders already taken always have room to finish (0 turns it off).
     pub min_free_mb: u64,
+    /// The order store checkpoints once this many seconds after its last write (sled made
+    /// durable, the journal emptied), never again while nothing changes.
+    pub checkpoint_idle_secs: u64,
     /// Open connections to the local API at once.
     pub max_connections: usize,
 }
@@ -167,6 +170,7 @@ impl Default for DaemonSettings {
             device_id: None,
             retention_days: 90,
             min_free_mb: 32,
+            checkpoint_idle_secs: 30,
             max_connections: 64,
         }
     }
@@ -333,6 +337,7 @@ overrides! {
     "POSD_DEVICE_ID" => "daemon.device_id": |c, v| parse_opt(&mut c.daemon.device_id, v);
     "POSD_RETENTION_DAYS" => "daemon.retention_days": |c, v| parse(&mut c.daemon.retention_days, v);
     "POSD_MIN_FREE_MB" => "daemon.min_free_mb": |c, v| parse(&mut c.daemon.min_free_mb, v);
+    "POSD_CHECKPOINT_IDLE_SECS" => "daemon.checkpoint_idle_secs": |c, v| parse(&mut c.daemon.checkpoint_idle_secs, v);
     "POSD_MAX_CONNECTIONS" => "daemon.max_connections": |c, v| parse(&mut c.daemon.max_connections, v);
     "POSD_PROFILE" => "printer.profile": |c, v| parse(&mut c.printer.profile, v);
     "POSD_PRINTER_DEVICE" => "printer.device": |c, v| parse_opt(&mut c.printer.device, v);

@@ -209,7 +209,9 @@ async fn the_app_prints_the_sunmi_receipts_holds_them_on_paper_out_and_marks_a_l
     assert!(lease(&client, 0).await.is_none(), "the printed job is gone");
 
     // A reprint asked for, leased, and the daemon killed before the app reports: after the
-    // restart the job goes out again under a new lease, marked 補印.
+    // restart the job goes out again under a new lease, marked 補印. (A lease is noted without a
+    // sync of its own; after an unclean end the store skips one lease number, so a lease lost
+    // in a cut is never handed out twice under one id.)
     let (status, _) = client
         .request(Method::POST, &format!("/v1/charges/{id}/reprint"), None)
         .await
@@ -226,12 +228,11 @@ async fn the_app_prints_the_sunmi_receipts_holds_them_on_paper_out_and_marks_a_l
     let after = lease(&client, 15)
         .await
         .expect("the leased job after the restart");
-    assert_eq!(
-        after["job_id"],
-        format!(
-            "{reprint_number}-{}",
-            reprint_lease.parse::<u32>().unwrap() + 1
-        )
+    let (after_number, after_lease) = after["job_id"].as_str().unwrap().split_once('-').unwrap();
+    assert_eq!(after_number, reprint_number, "{after}");
+    assert!(
+        after_lease.parse::<u32>().unwrap() > reprint_lease.parse::<u32>().unwrap(),
+        "{after}"
     );
     assert_eq!(after["reprint"], true);
     assert!(marked_reprint(&support::read_receipt(&bytes_of(&after))));

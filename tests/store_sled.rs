@@ -915,7 +915,7 @@ fn a_print_job_past_sleds_blob_threshold_is_kept_byte_for_byte() {
 }
 
 #[test]
-fn codes_left_behind_by_a_crash_are_wiped_at_open() {
+fn codes_left_in_the_old_code_directory_are_wiped_at_open() {
     let dir = tempfile::tempdir().unwrap();
     let done = paid(sending("CRASH-1", 10));
     {
@@ -925,13 +925,16 @@ fn codes_left_behind_by_a_crash_are_wiped_at_open() {
             .insert(&sending("CRASH-2", 10), &Policy::default())
             .unwrap();
     }
-    // A crash between the final record and the wipe, and one in the middle of keeping a code.
+    // A store from before the journal kept codes in files of their own: a final order's code
+    // left behind by a crash, and one in the middle of being kept.
     let codes = dir.path().join("payment_codes");
+    fs::create_dir_all(&codes).unwrap();
     fs::write(codes.join(hex::encode("CRASH-1")), OTHER_CODE).unwrap();
     fs::write(codes.join("4352415348.partial"), "287777777777777777").unwrap();
     let store = Store::open(dir.path()).unwrap();
     assert!(!disk_holds(dir.path(), OTHER_CODE.as_bytes()));
     assert!(!disk_holds(dir.path(), b"287777777777777777"));
+    assert!(!codes.exists(), "the old directory is gone");
     let open = store.list_open().unwrap();
     assert_eq!(
         open[0].payment_code().map(PaymentCode::expose),

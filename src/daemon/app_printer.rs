@@ -115,9 +115,17 @@ impl AppPrinter {
         }
     }
 
-    /// Queues an order's print job, in one durable step with the job and the order.
-    pub fn enqueue_order_job(&self, order: &Order, job: &PrintJob) -> Result<(), StoreError> {
-        let app_job = self.order_job(job)?;
+    /// Queues an order's print job, in one step with the job and the order (noted: see
+    /// [`Store::save_print_job`]). `marked` says the bytes are marked `補印` although the job is
+    /// the order's first (its receipt may have gone out before an unclean end).
+    pub fn enqueue_order_job(
+        &self,
+        order: &Order,
+        job: &PrintJob,
+        marked: bool,
+    ) -> Result<(), StoreError> {
+        let mut app_job = self.order_job(job)?;
+        app_job.marked_reprint |= marked;
         self.store.save_print_job_for_app(order, job, &app_job)?;
         self.queued(&app_job);
         Ok(())

@@ -190,6 +190,14 @@ impl RunningDaemon {
                 );
             }
         }
+        // The closing checkpoint: the next start finds an empty journal and knows this run ended
+        // cleanly.
+        let store = self.orders.store().clone();
+        match tokio::task::spawn_blocking(move || store.close()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("the order store could not close cleanly: {e}"),
+            Err(e) => tracing::error!("closing the order store panicked: {e}"),
+        }
     }
 
     /// Whether the parts a watchdog vouches for answer within `within`: the store reads, and the
@@ -250,6 +258,7 @@ pub async fn start(
             .expect("opening the store does not panic")?,
     );
     store.keep_free(config.daemon.min_free_mb.saturating_mul(1024 * 1024));
+    store.spawn_idle_checkpoints(Duration::from_secs(config.daemon.checkpoint_idle_secs));
     for record in store.quarantined_at_open() {
         tracing::error!(
             tree = %record.tree,

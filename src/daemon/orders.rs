@@ -76,6 +76,9 @@ pub struct Orders {
     printer: PrintQueue,
 }
 
+/// Told once a new order is durable, or why it could not be made so.
+type Created = tokio::sync::oneshot::Sender<Result<(), StoreError>>;
+
 /// What an order's task does next, as read from the store.
 enum Step {
     /// The machine's decision, already durable; `before` is the state it was loaded in.
@@ -141,6 +144,11 @@ impl Orders {
 
     /// Stores a new charge durably and starts driving it. With a payment code the order goes
     /// straight to sending; without one it waits for a scan.
+    ///
+    /// The order is staged in the store and its task takes the first step at once: when the
+    /// gate has a place, the order is saved as `Sending` and that one durable step makes the
+    /// charge durable too, so a charge costs one sync before its request leaves, not two. Either
+    /// way the order is durable before this returns.
     pub async fn create(
         self: &Arc<Self>,
         charge: Charge,
@@ -168,14 +176,16 @@ impl Orders {
         }
         let policy = self.policy.clone();
         let stored = order.clone();
-        self.blocking(move |store| match stamp {
-            Some(stamp) => store.insert_generated(&stored, &policy, stamp),
-            None => store.insert(&stored, &policy),
-        })
-        .await?;
-        self.events
-            .publish(Event::new(EventKind::Created).order(id.as_str()));
-        self.spawn_driver(id);
+        self.blocking(move |store| store.insert_staged(&stored, &policy, stamp))
+            .await?;
+        let (durable, stored) = tokio::sync::oneshot::channel();
+        self.spawn_driver_with(id, Some(durable));
+        match stored.await {
+            Ok(result) => result?,
+            // The task ended before its first step (it panicked): the order is made durable here,
+            // and its task started again resumes it.
+            Err(_) => self.blocking(Store::make_durable).await?,
+        }
         Ok(order)
     }
 
@@ -331,6 +341,12 @@ impl Orders {
     /// on what they read. A task that panics is started again after [`STORE_RETRY`], from what
     /// the store holds.
     fn spawn_driver(self: &Arc<Self>, id: OrderId) {
+        self.spawn_driver_with(id, None);
+    }
+
+    /// Starts the order's task; `created` hears once the new order is durable (see
+    /// [`Orders::create`]).
+    fn spawn_driver_with(self: &Arc<Self>, id: OrderId, created: Option<Created>) {
         let waker = {
             let mut wakers = self.wakers.lock().expect("wakers lock");
             if wakers.contains_key(&id) {
@@ -341,11 +357,13 @@ impl Orders {
             waker
         };
         let orders = self.clone();
+        let created = Arc::new(Mutex::new(created));
         tokio::spawn(async move {
             let what = format!("the task of order {id}");
             restart_task_on_panic(&what, STORE_RETRY, || {
                 let (driver, key, wake) = (orders.clone(), id.clone(), waker.clone());
-                async move { driver.drive(&key, &wake).await }
+                let created = created.lock().expect("created lock").take();
+                async move { driver.drive(&key, &wake, created).await }
             })
             .await;
             orders.wakers.lock().expect("wakers lock").remove(&id);
@@ -376,11 +394,33 @@ impl Orders {
             .expect("store work does not panic")
     }
 
-    /// One order's life, until it is final.
-    async fn drive(&self, id: &OrderId, waker: &Notify) {
+    /// One order's life, until it is final. A new order's first step tries for a pass without
+    /// waiting, and `created` hears once the order is durable.
+    async fn drive(&self, id: &OrderId, waker: &Notify, mut created: Option<Created>) {
         let mut pass: Option<Pass<'_>> = None;
         loop {
-            let (action, before, order) = match self.step(id, pass.is_some()).await {
+            if created.is_some() && pass.is_none() {
+                pass = tokio::select! {
+                    biased;
+                    granted = self.gate.pass() => Some(granted),
+                    () = std::future::ready(()) => None,
+                };
+            }
+            let stepped = self.step(id, pass.is_some()).await;
+            if let Some(created) = created.take() {
+                // Free when the step saved the order (`Sending`): that sync covered the insert.
+                let durable = self.blocking(Store::make_durable).await;
+                let failed = durable.is_err();
+                if !failed {
+                    self.events
+                        .publish(Event::new(EventKind::Created).order(id.as_str()));
+                }
+                let _ = created.send(durable);
+                if failed {
+                    return;
+                }
+            }
+            let (action, before, order) = match stepped {
                 Ok(Step::Act {
                     action,
                     before,

@@ -230,7 +230,7 @@ impl Printer {
         self.print_pending_receipts();
         loop {
             match requests.recv_timeout(RETRY_EVERY) {
-                Ok(PrintRequest::Order(id)) => self.print_order(&id),
+                Ok(PrintRequest::Order(id)) => self.print_order(&id, false),
                 Ok(PrintRequest::TestPage) => self.print_test_page(),
                 Ok(PrintRequest::ShiftReport(id)) => self.print_report(id),
                 Ok(PrintRequest::Link { caption, url }) => self.print_link(&caption, &url),
@@ -318,18 +318,21 @@ impl Printer {
     }
 
     /// Receipts owed by paid orders that have no job yet; `print_order` skips the ones that do.
+    /// After an unclean end (see [`Store::opened_unclean`]) a job noted but lost may have gone
+    /// to paper already, so these are laid out marked `補印`.
     fn print_pending_receipts(&mut self) {
+        let uncertain = self.store.opened_unclean();
         match self.store.receipts_pending() {
             Ok(ids) => {
                 for id in ids {
-                    self.print_order(&id);
+                    self.print_order(&id, uncertain);
                 }
             }
             Err(e) => tracing::error!("cannot read the receipts owed: {e}"),
         }
     }
 
-    fn print_order(&mut self, id: &OrderId) {
+    fn print_order(&mut self, id: &OrderId, uncertain: bool) {
         let order = match self.store.get(id) {
             Ok(Some(order)) => order,
             Ok(None) => return,
@@ -344,7 +347,7 @@ impl Printer {
         let Some(answer) = order.last_answer() else {
             return;
         };
-        let reprint = order.receipt().reprints > 0;
+        let reprint = order.receipt().reprints > 0 || uncertain;
         let typed: Option<TransactionResponse> = serde_json::from_value(answer.raw.clone()).ok();
         let merchant_prints = typed.as_ref().and_then(|t| t.invoice.invoice_print_device)
             == Some(InvoicePrintDevice::Merchant);
@@ -396,7 +399,7 @@ impl Printer {
         };
         if let Some(app) = &self.app {
             self.renderer.write_preview(&format!("{id}-{seq}"), &bytes);
-            if let Err(e) = app.enqueue_order_job(&order, &job) {
+            if let Err(e) = app.enqueue_order_job(&order, &job, uncertain) {
                 tracing::error!(order = %id, "cannot queue the print job for the app: {e}");
             }
             return;

@@ -5,9 +5,10 @@
 //! the same step that records the order's receipt as printed, so the queue and the orders never
 //! disagree after a crash.
 
-use sled::Transactional;
-
-use super::{Store, StoreError, abort, apply_print, record, storage, transaction};
+use super::{
+    APP_JOBS, APP_RESULTS, Commit, ORDERS, PRINT_JOBS, SHIFT_PRINTS, Store, StoreError, abort,
+    apply_print, record, storage,
+};
 use crate::order::{
     AppJob, AppJobId, AppResult, Order, OrderId, PrintJob, PrintOutcome, Timestamp,
 };
@@ -40,12 +41,11 @@ fn result_key(id: AppJobId) -> [u8; 12] {
 impl Store {
     /// A new place at the end of the app's queue. Numbers only grow, across restarts too.
     pub fn next_app_job_number(&self) -> Result<u64, StoreError> {
-        self.db
-            .generate_id()
-            .map_err(storage("numbering a print job"))
+        self.next_job_number()
     }
 
-    /// Saves an order with its print job and the app's copy of it, durably, in one step.
+    /// Saves an order with its print job and the app's copy of it in one step, noted (see
+    /// [`Store::save_print_job`]).
     pub fn save_print_job_for_app(
         &self,
         order: &Order,
@@ -56,13 +56,14 @@ impl Store {
     }
 
     /// Adds a job that belongs to no new print job (a test page, or a job owed from before the
-    /// app link), or saves a queued job again (a lease taken or ended), durably.
+    /// app link), or saves a queued job again (a lease taken or ended). Noted: a lease lost in a cut
+    /// makes the store open unclean, and the job goes out again marked `補印`.
     pub fn put_app_job(&self, job: &AppJob) -> Result<(), StoreError> {
         self.usable()?;
-        self.app_jobs
-            .insert(number_key(job.number), record::encode_app_job(job))
-            .map_err(storage("saving a print job for the app"))?;
-        self.flush()
+        let bytes = record::encode_app_job(job);
+        self.write("saving a print job for the app", Commit::Noted, |tx| {
+            tx.tree(APP_JOBS).insert(number_key(job.number), &bytes)
+        })
     }
 
     /// The app's queue, first job first.
@@ -150,58 +151,65 @@ impl Store {
         .transpose()
     }
 
-    /// Records a reported result, durably, in one step with what it changes.
+    /// Records a reported result in one step with what it changes, noted: a result lost in a cut
+    /// leaves the job owed, to go out again marked `補印`.
     pub fn finish_app_job(&self, finish: &Finish) -> Result<(), StoreError> {
         self.usable()?;
         let result_bytes = record::encode_app_result(finish.result);
         let requeued = finish.requeued.map(record::encode_app_job);
-        let result = (
-            &self.orders,
-            &self.print_jobs,
-            &self.app_jobs,
-            &self.app_results,
-            &self.shift_prints,
-        )
-            .transaction(|(orders, jobs, app_jobs, app_results, reports)| {
-                let key = number_key(finish.number);
-                if app_jobs.get(key)?.is_none() {
-                    return abort(StoreError::Corrupt {
-                        tree: super::APP_JOBS.to_owned(),
-                        key: finish.number.to_string(),
-                        detail: "the job left the queue while its result was recorded".to_owned(),
-                    });
-                }
-                match &requeued {
-                    Some(bytes) => app_jobs.insert(&key, bytes.as_slice())?,
-                    None => app_jobs.remove(&key)?,
-                };
-                app_results.insert(&result_key(finish.job_id), result_bytes.as_slice())?;
-                if let Some((id, seq, outcome)) = finish.print {
-                    apply_print(orders, jobs, id, seq, outcome, finish.at)?;
-                }
-                if let Some((shift, outcome)) = finish.report {
-                    super::shifts::apply_report_print(reports, shift, outcome, finish.at)?;
-                }
-                Ok(())
-            });
-        transaction("recording a print result", result)?;
-        self.flush()
+        self.write("recording a print result", Commit::Noted, |tx| {
+            let (orders, jobs, app_jobs, app_results, reports) = (
+                tx.tree(ORDERS),
+                tx.tree(PRINT_JOBS),
+                tx.tree(APP_JOBS),
+                tx.tree(APP_RESULTS),
+                tx.tree(SHIFT_PRINTS),
+            );
+            let key = number_key(finish.number);
+            if app_jobs.get(key)?.is_none() {
+                return abort(StoreError::Corrupt {
+                    tree: super::APP_JOBS.to_owned(),
+                    key: finish.number.to_string(),
+                    detail: "the job left the queue while its result was recorded".to_owned(),
+                });
+            }
+            match &requeued {
+                Some(bytes) => app_jobs.insert(key, bytes.as_slice())?,
+                None => app_jobs.remove(key)?,
+            };
+            app_results.insert(result_key(finish.job_id), result_bytes.as_slice())?;
+            if let Some((id, seq, outcome)) = finish.print {
+                apply_print(&orders, &jobs, id, seq, outcome, finish.at)?;
+            }
+            if let Some((shift, outcome)) = finish.report {
+                super::shifts::apply_report_print(&reports, shift, outcome, finish.at)?;
+            }
+            Ok(())
+        })
     }
 
     /// Forgets results reported before `cutoff`; the jobs they finished are long gone.
     pub(super) fn prune_app_results_before(&self, cutoff: Timestamp) -> Result<(), StoreError> {
+        let mut old_keys = Vec::new();
         for entry in self.app_results.iter() {
             let (key, bytes) = entry.map_err(storage("reading the app's print results"))?;
             let old = record::decode_app_result(&bytes)
                 .map(|result| result.recorded_at < cutoff)
                 .unwrap_or(true);
             if old {
-                self.app_results
-                    .remove(key)
-                    .map_err(storage("pruning the app's print results"))?;
+                old_keys.push(key);
             }
         }
-        Ok(())
+        if old_keys.is_empty() {
+            return Ok(());
+        }
+        self.write("pruning the app's print results", Commit::Noted, |tx| {
+            let results = tx.tree(APP_RESULTS);
+            for key in &old_keys {
+                results.remove(key)?;
+            }
+            Ok(())
+        })
     }
 }
 

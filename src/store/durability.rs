@@ -3,8 +3,8 @@
 //! sled 0.34's `flush` writes its log and then calls `sync_file_range` on Linux, which pushes the
 //! written pages to the device but, unlike `fdatasync`, neither commits the file's size nor
 //! asks the device to empty its write cache; its blobs (values past 128 KiB, in `blobs/`) are
-//! written with no sync at all. After each flush the store therefore syncs the log file itself
-//! and every blob file it has not synced yet. `fsync` acts on the file, not on the descriptor, so
+//! written with no sync at all. After each flush (at a checkpoint: see the journal in `mod.rs`)
+//! the store therefore syncs the log file itself and every blob file it has not synced yet. `fsync` acts on the file, not on the descriptor, so
 //! our own read-only handle reaches what sled wrote.
 //!
 //! Every sync the store asks for is counted ([`SyncCount`]): the store is held to a budget of
@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The sync calls the store has made: each sled flush (it ends in `sync_file_range`), each
-/// `fdatasync` and each `fsync`, of the log, the blobs and the payment code vault alike.
+/// `fdatasync` and each `fsync`: of the journal, and at checkpoints of sled's log and blobs.
 #[derive(Clone, Default)]
 pub struct SyncCount(Arc<AtomicU64>);
 

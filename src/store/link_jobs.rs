@@ -1,7 +1,7 @@
 //! Links printed as QR codes (`link_jobs`, by number): each is stored before it goes to the
 //! printer and removed once printed, so the tree holds only what the printer still owes.
 
-use super::{LINK_JOBS, Store, StoreError, record, storage};
+use super::{Commit, LINK_JOBS, Store, StoreError, record, storage};
 use crate::order::{LinkJob, PrintOutcome, PrintStatus, Timestamp};
 
 impl Store {
@@ -13,10 +13,7 @@ impl Store {
         at: Timestamp,
     ) -> Result<LinkJob, StoreError> {
         self.usable()?;
-        let number = self
-            .db
-            .generate_id()
-            .map_err(storage("numbering a link job"))?;
+        let number = self.next_job_number()?;
         let job = LinkJob {
             number,
             caption: caption.to_owned(),
@@ -24,10 +21,10 @@ impl Store {
             status: PrintStatus::Pending,
             created_at: at,
         };
-        self.link_jobs
-            .insert(number.to_be_bytes(), record::encode_link_job(&job))
-            .map_err(storage("saving a link job"))?;
-        self.flush()?;
+        let bytes = record::encode_link_job(&job);
+        self.write("saving a link job", Commit::Durable, |tx| {
+            tx.tree(LINK_JOBS).insert(number.to_be_bytes(), &bytes)
+        })?;
         Ok(job)
     }
 
@@ -56,32 +53,24 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.usable()?;
         let key = number.to_be_bytes();
-        match outcome {
-            PrintOutcome::Printed => {
-                self.link_jobs
-                    .remove(key)
-                    .map_err(storage("removing a printed link job"))?;
+        self.write("recording a link's print", Commit::Durable, |tx| {
+            let jobs = tx.tree(LINK_JOBS);
+            match outcome {
+                PrintOutcome::Printed => jobs.remove(key),
+                PrintOutcome::Failed { reason, .. } => {
+                    let Some(bytes) = jobs.get(key)? else {
+                        return Ok(());
+                    };
+                    let Ok(mut job) = record::decode_link_job(&bytes) else {
+                        return Ok(());
+                    };
+                    job.status = PrintStatus::Failed {
+                        reason: reason.clone(),
+                        at,
+                    };
+                    jobs.insert(key, record::encode_link_job(&job))
+                }
             }
-            PrintOutcome::Failed { reason, .. } => {
-                let Some(bytes) = self
-                    .link_jobs
-                    .get(key)
-                    .map_err(storage("reading a link job"))?
-                else {
-                    return Ok(());
-                };
-                let Ok(mut job) = record::decode_link_job(&bytes) else {
-                    return Ok(());
-                };
-                job.status = PrintStatus::Failed {
-                    reason: reason.clone(),
-                    at,
-                };
-                self.link_jobs
-                    .insert(key, record::encode_link_job(&job))
-                    .map_err(storage("saving a link job"))?;
-            }
-        }
-        self.flush()
+        })
     }
 }

@@ -1,12 +1,25 @@
-//! The order store: every order and print job, durable on disk in sled.
+//! The order store: every order and print job, durable on disk in a write-ahead journal and
+//! indexed in sled.
 //!
 //! This is the only module that sees sled. Its promise to the rest of the daemon is simple: when
-//! a write method returns `Ok`, the change is flushed and synced to disk (see `durability`), so the
-//! caller may go on to its next side effect (send a request, print, answer the POS app). When the
-//! flush fails the method returns an error and the caller must not act on the change.
+//! a durable write method returns `Ok`, the change is in the journal and the journal is synced
+//! (one `fdatasync`, shared by concurrent writers: see `journal_file`), so the caller may go on to
+//! its next side effect (send a request, answer the POS app, tell anyone). When the write or the
+//! sync fails the method returns an error and the caller must not act on the change. A few writes
+//! are *noted* only (a print job's bytes, a print result, a lease to the app): they are in the
+//! journal but become durable with the next sync or checkpoint; after a cut that may have lost
+//! them, the store opens *unclean* ([`Store::opened_unclean`]) and every receipt still owed goes
+//! out again marked `補印`.
 //!
-//! On disk, `<dir>/sled` holds the sled database and `<dir>/payment_codes` the payment codes of
-//! unfinished orders (see `vault`), kept out of sled so that they can really be removed.
+//! On disk, `<dir>/journal` holds every change since the last checkpoint (see `journal`), and
+//! `<dir>/sled` the sled database, written with no syncs of its own and made durable only at a
+//! checkpoint (sled flush and sync, then the journal rewritten empty but for the payment codes
+//! still needed): when the store opens, when it closes, when the journal passes
+//! [`CHECKPOINT_BYTES`], and once [`Store::spawn_idle_checkpoints`]'s delay after the last write,
+//! never again while nothing changes. At open the journal is replayed into sled, so a sled left
+//! behind by a cut catches up. A torn tail of the journal is moved to `<dir>/quarantine/` with
+//! its reason, and the store opens. Payment codes of unfinished orders are in memory and in the
+//! journal only (see `vault`), never in sled, so that they can really be removed.
 //!
 //! Layout, one sled tree each:
 //! - `orders`: order id → order record (JSON with a schema version, see `record`).
@@ -22,32 +35,37 @@
 //! - `meta`: the latest stamp of a generated order id, so ids stay unique across restarts even
 //!   when the clock goes back.
 //!
-//! An order and its index entry (and a print job with its order) change in one sled transaction.
+//! An order and its index entry (and a print job with its order) change in one step: one journal
+//! record, applied to sled under the writer lock (see `tx`).
 
 mod app_queue;
 mod durability;
 mod group_commit;
+pub mod journal;
+mod journal_file;
 mod link_jobs;
 mod record;
 mod shifts;
+mod tx;
 mod vault;
 
 use std::io;
 use std::ops::{Bound, ControlFlow};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use self::durability::{Durability, SyncCount};
-use self::group_commit::GroupCommit;
-use self::vault::Vault;
+use self::journal::{Change, Entry};
+use self::journal_file::JournalFile;
+use self::tx::{Tx, TxTree};
+use self::vault::{Codes, Kept};
 use crate::order::{
-    CapError, OpenTotals, Order, OrderError, OrderId, Policy, PrintJob, PrintOutcome, PrintStatus,
-    StateKind, Timestamp,
+    CapError, OpenTotals, Order, OrderError, OrderId, PaymentCode, Policy, PrintJob, PrintOutcome,
+    PrintStatus, StateKind, Timestamp,
 };
 pub use app_queue::Finish;
 pub use record::{OrderHead, SCHEMA_VERSION};
@@ -64,6 +82,27 @@ const SHIFT_PRINTS: &str = "shift_prints";
 const LINK_JOBS: &str = "link_jobs";
 /// In `meta`: the latest stamp of a generated order id (8 bytes, big-endian).
 const ID_STAMP: &[u8] = b"order_id_stamp";
+/// In `meta`: the last number given to a job of the app's print queue (8 bytes, big-endian).
+const APP_JOB_NUMBER: &[u8] = b"app_job_number";
+/// The trees the journal may name, so a replayed record never creates a stray one.
+const TREES: [&str; 10] = [
+    ORDERS,
+    OPEN,
+    PRINT_JOBS,
+    QUARANTINE,
+    APP_JOBS,
+    APP_RESULTS,
+    META,
+    SHIFTS,
+    SHIFT_PRINTS,
+    LINK_JOBS,
+];
+
+/// A journal longer than this is checkpointed (sled made durable, the journal emptied).
+pub const CHECKPOINT_BYTES: u64 = 4 * 1024 * 1024;
+
+/// How long after the last write the daemon's one idle checkpoint comes by default.
+pub const IDLE_CHECKPOINT: Duration = Duration::from_secs(30);
 
 /// sled's page cache. Its default (1 GiB) is sized for a server; on a handheld the hot records
 /// are few, and the kernel's page cache keeps the rest of the file close anyway.
@@ -172,11 +211,21 @@ pub struct Store {
     shifts: sled::Tree,
     shift_prints: sled::Tree,
     link_jobs: sled::Tree,
-    vault: Vault,
+    /// Payment codes of unfinished orders (see `vault`).
+    codes: Mutex<Codes>,
+    /// Every change, before sled sees it (see `journal`).
+    journal: JournalFile,
+    /// One step at a time appends to the journal and applies to sled, so both see the same order.
+    writer: Mutex<()>,
+    /// sled's flush and the syncs it leaves out, at a checkpoint.
     durability: Durability,
-    /// Concurrent writers share one flush and sync (see `group_commit`).
-    group_commit: GroupCommit,
     syncs: SyncCount,
+    /// The journal held changes at open: the last run ended without its closing checkpoint.
+    unclean: bool,
+    /// The last number given to a job of the app's queue.
+    app_job_number: AtomicU64,
+    idle: Arc<Idle>,
+    closed: AtomicBool,
     /// Makes "check the caps, then insert" one step for concurrent callers.
     insert_lock: Mutex<()>,
     /// Set by the first failed flush: sled has applied the change in memory but not on disk, and
@@ -197,15 +246,36 @@ fn storage(doing: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
     }
 }
 
-/// Turns a sled transaction's outcome into ours.
-fn transaction<T>(
-    doing: &'static str,
-    result: Result<T, TransactionError<StoreError>>,
-) -> Result<T, StoreError> {
-    result.map_err(|e| match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => storage(doing)(e),
-    })
+/// When the one idle checkpoint is due: the last write not yet checkpointed, if any.
+#[derive(Default)]
+struct Idle {
+    state: Mutex<IdleState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct IdleState {
+    last_write: Option<Instant>,
+    /// The journal passed [`CHECKPOINT_BYTES`]: checkpoint now.
+    full: bool,
+    /// A thread checkpoints (see [`Store::spawn_idle_checkpoints`]).
+    watched: bool,
+    closed: bool,
+}
+
+impl Idle {
+    fn lock(&self) -> MutexGuard<'_, IdleState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Whether a step's changes must be on the disk before it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Commit {
+    /// Synced before the write returns: someone is told, or something leaves, next.
+    Durable,
+    /// In the journal, durable with the next sync or checkpoint.
+    Noted,
 }
 
 /// Opens sled, whose lock on its directory keeps two daemons from driving the same orders. The
@@ -239,8 +309,8 @@ fn open_sled(store_dir: &Path, sled_dir: &Path) -> Result<sled::Db, StoreError> 
     }
 }
 
-fn abort<T>(e: StoreError) -> Result<T, ConflictableTransactionError<StoreError>> {
-    Err(ConflictableTransactionError::Abort(e))
+fn abort<T>(e: StoreError) -> Result<T, StoreError> {
+    Err(e)
 }
 
 fn job_key(order: &OrderId, seq: u32) -> Vec<u8> {
@@ -293,30 +363,22 @@ impl OrderQuery {
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir`, then reads every record once: unreadable ones are
-    /// moved to quarantine and reported by [`Store::quarantined_at_open`].
+    /// Opens (or creates) the store in `dir`: replays the journal into sled (a torn tail moved to
+    /// quarantine first), reads every record once (unreadable ones are moved to quarantine and
+    /// reported by [`Store::quarantined_at_open`]), then checkpoints.
     pub fn open(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
         let path = dir.as_ref().to_path_buf();
+        let opening = |source: io::Error| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
         let sled_dir = path.join("sled");
         let db = open_sled(&path, &sled_dir)?;
         let syncs = SyncCount::default();
-        let vault = Vault::open(path.join("payment_codes"), syncs.clone()).map_err(|e| {
-            StoreError::Open {
-                path: path.clone(),
-                source: e,
-            }
-        })?;
-        let durability =
-            Durability::new(&sled_dir, syncs.clone()).map_err(|e| StoreError::Open {
-                path: path.clone(),
-                source: e,
-            })?;
-        let tree = |name: &str| {
-            db.open_tree(name).map_err(|e| StoreError::Open {
-                path: path.clone(),
-                source: e.into(),
-            })
-        };
+        let durability = Durability::new(&sled_dir, syncs.clone()).map_err(opening)?;
+        let (journal, scan, torn) =
+            JournalFile::open(&path, &path.join("quarantine"), syncs.clone()).map_err(opening)?;
+        let tree = |name: &str| db.open_tree(name).map_err(|e| opening(e.into()));
         let mut store = Store {
             path: path.clone(),
             orders: tree(ORDERS)?,
@@ -329,10 +391,15 @@ impl Store {
             shifts: tree(SHIFTS)?,
             shift_prints: tree(SHIFT_PRINTS)?,
             link_jobs: tree(LINK_JOBS)?,
-            vault,
+            codes: Mutex::new(Codes::default()),
+            journal,
+            writer: Mutex::new(()),
             durability,
-            group_commit: GroupCommit::default(),
             syncs,
+            unclean: false,
+            app_job_number: AtomicU64::new(0),
+            idle: Arc::new(Idle::default()),
+            closed: AtomicBool::new(false),
             db,
             insert_lock: Mutex::new(()),
             failure: tokio::sync::watch::Sender::new(None),
@@ -340,16 +407,209 @@ impl Store {
             needs_attention: std::sync::atomic::AtomicU64::new(0),
             quarantined_at_open: Vec::new(),
         };
-        store.quarantined_at_open = store.sweep()?;
-        let open = &store.open;
-        store
-            .vault
-            .wipe_all_but(|id| open.contains_key(id.as_str()).unwrap_or(true))
-            .map_err(|e| StoreError::Open {
-                path: path.clone(),
-                source: e,
+        store.unclean = store.replay(scan.entries).map_err(opening)?;
+        let legacy_codes = path.join("payment_codes");
+        for (id, code) in vault::read_legacy(&legacy_codes).map_err(opening)? {
+            store.lock_codes().kept.entry(id).or_insert(Kept {
+                code,
+                at: 0,
+                len: 0,
+            });
+        }
+        let mut quarantined = Vec::new();
+        if let Some(torn) = torn {
+            tracing::warn!(
+                "the order store's journal ends in a torn record ({}); it was moved to {}",
+                torn.reason,
+                torn.saved_as.display()
+            );
+            let record = QuarantinedRecord {
+                tree: journal_file::FILE_NAME.to_owned(),
+                key: format!("byte {}", torn.offset),
+                detail: torn.reason,
+                bytes: torn.bytes,
+            };
+            let value = serde_json::to_vec(&record).expect("a quarantined record serializes");
+            let key = quarantine_key(&record.tree, record.key.as_bytes());
+            store.write("quarantining the journal's tail", Commit::Noted, |tx| {
+                tx.tree(QUARANTINE).insert(key, value)
             })?;
+            quarantined.push(record);
+        }
+        quarantined.extend(store.sweep()?);
+        store.quarantined_at_open = quarantined;
+        // Codes of orders no longer unfinished (final, missing, quarantined) go.
+        let stale: Vec<OrderId> = {
+            let codes = store.lock_codes();
+            codes
+                .kept
+                .keys()
+                .filter(|id| !store.open.contains_key(id.as_str()).unwrap_or(false))
+                .cloned()
+                .collect()
+        };
+        if !stale.is_empty() {
+            store.write("wiping codes no longer needed", Commit::Noted, |tx| {
+                for id in &stale {
+                    tx.drop_code(id);
+                }
+                Ok(())
+            })?;
+        }
+        if store.unclean {
+            store.mark_owed_as_uncertain()?;
+        }
+        store.app_job_number = AtomicU64::new(store.last_app_job_number()?);
+        store.checkpoint()?;
+        vault::remove_legacy(&legacy_codes).map_err(opening)?;
         Ok(store)
+    }
+
+    /// Applies the journal's records to sled and the codes; returns whether any change was
+    /// found (the last run ended without its closing checkpoint).
+    fn replay(&self, entries: Vec<(usize, Entry)>) -> io::Result<bool> {
+        let mut changed = false;
+        let mut codes = self.lock_codes();
+        for (offset, entry) in entries {
+            match entry {
+                Entry::Code { id, code, secret } => {
+                    let (Ok(id), Some(Ok(code))) = (OrderId::parse(id), code.map(PaymentCode::new))
+                    else {
+                        continue;
+                    };
+                    codes.kept.insert(
+                        id,
+                        Kept {
+                            code,
+                            at: (offset + secret.start) as u64,
+                            len: secret.len(),
+                        },
+                    );
+                }
+                Entry::Batch(batch) => {
+                    changed = true;
+                    for change in batch {
+                        match change {
+                            Change::Put { tree, key, value } => {
+                                if let Some(tree) = self.tree_by_name(&tree) {
+                                    tree.insert(key, value)?;
+                                }
+                            }
+                            Change::Remove { tree, key } => {
+                                if let Some(tree) = self.tree_by_name(&tree) {
+                                    tree.remove(key)?;
+                                }
+                            }
+                            Change::DropCode { id } => {
+                                if let Ok(id) = OrderId::parse(id) {
+                                    codes.kept.remove(&id);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(changed)
+    }
+
+    fn tree_by_name(&self, name: &str) -> Option<&sled::Tree> {
+        TREES
+            .iter()
+            .find(|known| **known == name)
+            .map(|known| self.tree(known))
+    }
+
+    fn tree(&self, name: &'static str) -> &sled::Tree {
+        match name {
+            ORDERS => &self.orders,
+            OPEN => &self.open,
+            PRINT_JOBS => &self.print_jobs,
+            QUARANTINE => &self.quarantine,
+            APP_JOBS => &self.app_jobs,
+            APP_RESULTS => &self.app_results,
+            META => &self.meta,
+            SHIFTS => &self.shifts,
+            SHIFT_PRINTS => &self.shift_prints,
+            LINK_JOBS => &self.link_jobs,
+            other => unreachable!("no tree is named {other}"),
+        }
+    }
+
+    fn lock_codes(&self) -> MutexGuard<'_, Codes> {
+        self.codes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next number of a job in the app's queue or of a link job: numbers only grow, across
+    /// restarts too (a number noted but lost in a cut was given to nothing that survived it).
+    fn next_job_number(&self) -> Result<u64, StoreError> {
+        let number = self.app_job_number.fetch_add(1, Ordering::SeqCst) + 1;
+        self.write("numbering a print job", Commit::Noted, |tx| {
+            let meta = tx.tree(META);
+            let last = meta
+                .get(APP_JOB_NUMBER)?
+                .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_ref()).ok())
+                .map_or(0, u64::from_be_bytes);
+            meta.insert(APP_JOB_NUMBER, number.max(last).to_be_bytes())
+        })?;
+        Ok(number)
+    }
+
+    /// The highest job number stored anywhere.
+    fn last_app_job_number(&self) -> Result<u64, StoreError> {
+        let read = |bytes: Option<&[u8]>| {
+            bytes
+                .and_then(|b| b.get(..8))
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map_or(0, u64::from_be_bytes)
+        };
+        let meta = self
+            .meta
+            .get(APP_JOB_NUMBER)
+            .map_err(storage("reading the job number"))?;
+        let mut last = read(meta.as_deref());
+        for tree in [&self.app_jobs, &self.app_results, &self.link_jobs] {
+            let key = tree
+                .last()
+                .map_err(storage("reading the job number"))?
+                .map(|(key, _)| key);
+            last = last.max(read(key.as_deref()));
+        }
+        Ok(last)
+    }
+
+    /// Whether the last run ended without its closing checkpoint (a cut, a crash, `kill -9`):
+    /// print jobs and leases noted but perhaps not durable may have been lost, so every receipt
+    /// still owed was marked at open to go out again as `補印`.
+    pub fn opened_unclean(&self) -> bool {
+        self.unclean
+    }
+
+    /// After an unclean end, every print job not recorded printed may be on paper already.
+    fn mark_owed_as_uncertain(&self) -> Result<(), StoreError> {
+        let jobs = self.unprinted_jobs()?;
+        let app_jobs = self.app_jobs()?;
+        self.write("marking owed receipts as reprints", Commit::Noted, |tx| {
+            let jobs_tree = tx.tree(PRINT_JOBS);
+            for mut job in jobs.iter().cloned() {
+                job.uncertain = true;
+                jobs_tree.insert(
+                    job_key(&job.order_id, job.seq),
+                    record::encode_print_job(&job),
+                )?;
+            }
+            let app_tree = tx.tree(APP_JOBS);
+            for mut job in app_jobs.iter().cloned() {
+                if job.order_id.is_some() {
+                    // A lease noted but lost may have handed this job out: the next lease gets a
+                    // number of its own, and lays the receipt out as a reprint.
+                    job.leases += 1;
+                    job.leased = true;
+                    app_tree.insert(job.number.to_be_bytes(), record::encode_app_job(&job))?;
+                }
+            }
+            Ok(())
+        })
     }
 
     /// Records found unreadable (and moved to quarantine) when the store was opened.
@@ -372,7 +632,18 @@ impl Store {
     /// Stores a new order, durably. Refused when the id is taken (or was quarantined), or when an
     /// unfinished order would break the caps of `policy`.
     pub fn insert(&self, order: &Order, policy: &Policy) -> Result<(), StoreError> {
-        self.insert_with(order, policy, None)
+        self.insert_with(order, policy, None, Commit::Durable)
+    }
+
+    /// Stores a new order in the journal without syncing it: the caller makes it durable with
+    /// the order's next durable step, or with [`Store::make_durable`], before anyone is told.
+    pub fn insert_staged(
+        &self,
+        order: &Order,
+        policy: &Policy,
+        stamp: Option<u64>,
+    ) -> Result<(), StoreError> {
+        self.insert_with(order, policy, stamp, Commit::Noted)
     }
 
     /// Stores a new order whose id was generated at `stamp` (see [`Store::last_id_stamp`]), in
@@ -383,7 +654,7 @@ impl Store {
         policy: &Policy,
         stamp: u64,
     ) -> Result<(), StoreError> {
-        self.insert_with(order, policy, Some(stamp))
+        self.insert_with(order, policy, Some(stamp), Commit::Durable)
     }
 
     /// The latest stamp of a generated order id: ids made after a restart start past it, so a
@@ -403,6 +674,7 @@ impl Store {
         order: &Order,
         policy: &Policy,
         stamp: Option<u64>,
+        commit: Commit,
     ) -> Result<(), StoreError> {
         self.usable()?;
         let reserve = self.reserve();
@@ -424,8 +696,6 @@ impl Store {
         if quarantined {
             return Err(StoreError::Duplicate(order.id().clone()));
         }
-        // Checked here as well as in the transaction, so a refused order leaves no payment code on
-        // disk; the insert lock keeps the two checks from disagreeing.
         let taken = self
             .orders
             .contains_key(key)
@@ -436,45 +706,54 @@ impl Store {
         if !order.is_final() {
             policy.admit(self.open_totals()?, order.charge().amount)?;
         }
-        self.keep_payment_code(order)?;
         let bytes = record::encode_order(order);
-        let result = (&self.orders, &self.open, &self.meta).transaction(|(orders, open, meta)| {
+        self.write("inserting an order", commit, |tx| {
+            let (orders, open, meta) = (tx.tree(ORDERS), tx.tree(OPEN), tx.tree(META));
             if orders.get(key)?.is_some() {
                 return abort(StoreError::Duplicate(order.id().clone()));
             }
+            Self::keep_payment_code(tx, order);
             orders.insert(key, bytes.as_slice())?;
             if !order.is_final() {
-                open.insert(key, &amount_bytes(order))?;
+                open.insert(key, amount_bytes(order))?;
             }
             if let Some(stamp) = stamp {
                 let last = meta
                     .get(ID_STAMP)?
                     .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_ref()).ok())
                     .map_or(0, u64::from_be_bytes);
-                meta.insert(ID_STAMP, &stamp.max(last).to_be_bytes())?;
+                meta.insert(ID_STAMP, stamp.max(last).to_be_bytes())?;
             }
             Ok(())
-        });
-        transaction("inserting an order", result)?;
+        })?;
         self.count_attention(false, needs_attention_in(order.state()));
-        self.flush()?;
-        self.wipe_payment_code_if_final(order)
+        Ok(())
     }
 
     /// Saves a changed order, durably. The order must be in the store, and a final order stays final.
     pub fn save(&self, order: &Order) -> Result<(), StoreError> {
-        self.usable()?;
-        self.keep_payment_code(order)?;
-        let bytes = record::encode_order(order);
-        let result = (&self.orders, &self.open)
-            .transaction(|(orders, open)| Self::save_in(orders, open, order, &bytes));
-        let was = self.refused_save_keeps_no_code(order, transaction("saving an order", result))?;
-        self.count_attention(was, needs_attention_in(order.state()));
-        self.flush()?;
-        self.wipe_payment_code_if_final(order)
+        self.save_with(order, Commit::Durable)
     }
 
-    /// Saves an order together with one of its print jobs, durably, in one step.
+    /// Saves a changed order into the journal, durable with the next sync or checkpoint: for
+    /// changes nobody is told of and nothing acts on before then.
+    pub fn note(&self, order: &Order) -> Result<(), StoreError> {
+        self.save_with(order, Commit::Noted)
+    }
+
+    fn save_with(&self, order: &Order, commit: Commit) -> Result<(), StoreError> {
+        self.usable()?;
+        let bytes = record::encode_order(order);
+        let was = self.write("saving an order", commit, |tx| {
+            Self::save_in(tx, order, &bytes)
+        })?;
+        self.count_attention(was, needs_attention_in(order.state()));
+        Ok(())
+    }
+
+    /// Saves an order together with one of its print jobs, in one step. The job is noted, not
+    /// synced: the receipt is owed by the order already, and a job lost in a cut goes out again
+    /// marked `補印` (see [`Store::opened_unclean`]).
     pub fn save_print_job(&self, order: &Order, job: &PrintJob) -> Result<(), StoreError> {
         self.save_print_job_with(order, job, None)
     }
@@ -493,98 +772,45 @@ impl Store {
                 order: order.id().clone(),
             });
         }
-        self.keep_payment_code(order)?;
         let bytes = record::encode_order(order);
         let job_bytes = record::encode_print_job(job);
         let app_job = app_job.map(|app_job| (app_job.number, record::encode_app_job(app_job)));
-        let result = (&self.orders, &self.open, &self.print_jobs, &self.app_jobs).transaction(
-            |(orders, open, jobs, app_jobs)| {
-                let was = Self::save_in(orders, open, order, &bytes)?;
-                jobs.insert(job_key(order.id(), job.seq), job_bytes.as_slice())?;
-                if let Some((number, app_bytes)) = &app_job {
-                    app_jobs.insert(&number.to_be_bytes(), app_bytes.as_slice())?;
-                }
-                Ok(was)
-            },
-        );
-        let was =
-            self.refused_save_keeps_no_code(order, transaction("saving a print job", result))?;
-        self.count_attention(was, needs_attention_in(order.state()));
-        self.flush()?;
-        self.wipe_payment_code_if_final(order)
-    }
-
-    /// The payment code is on disk before the record that lets the order be sent.
-    fn keep_payment_code(&self, order: &Order) -> Result<(), StoreError> {
-        match order.payment_code() {
-            Some(code) if !order.is_final() => {
-                self.vault
-                    .keep(order.id(), code)
-                    .map_err(|source| StoreError::Vault {
-                        doing: "keeping",
-                        id: order.id().clone(),
-                        source,
-                    })
+        let was = self.write("saving a print job", Commit::Noted, |tx| {
+            let was = Self::save_in(tx, order, &bytes)?;
+            tx.tree(PRINT_JOBS)
+                .insert(job_key(order.id(), job.seq), job_bytes.as_slice())?;
+            if let Some((number, app_bytes)) = &app_job {
+                tx.tree(APP_JOBS)
+                    .insert(number.to_be_bytes(), app_bytes.as_slice())?;
             }
-            _ => Ok(()),
-        }
+            Ok(was)
+        })?;
+        self.count_attention(was, needs_attention_in(order.state()));
+        Ok(())
     }
 
-    /// A save refused because the order is missing or already final leaves no code behind.
-    fn refused_save_keeps_no_code<T>(
-        &self,
-        order: &Order,
-        saved: Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        if let Err(StoreError::NotFound(id) | StoreError::Reopen(id)) = &saved {
-            self.vault.wipe(id).map_err(|source| StoreError::Vault {
-                doing: "wiping",
-                id: order.id().clone(),
-                source,
-            })?;
+    /// The payment code goes into the journal with the record that lets the order be sent, and
+    /// is wiped with the record that makes it final.
+    fn keep_payment_code(tx: &Tx, order: &Order) {
+        match order.payment_code() {
+            _ if order.is_final() => tx.drop_code(order.id()),
+            Some(code) => tx.keep_code(order.id(), code),
+            None => {}
         }
-        saved
-    }
-
-    /// Removes the code once the record saying "final" is durable; a crash in between is
-    /// caught by the sweep at the next open.
-    fn wipe_payment_code_if_final(&self, order: &Order) -> Result<(), StoreError> {
-        if !order.is_final() {
-            return Ok(());
-        }
-        self.vault
-            .wipe(order.id())
-            .map_err(|source| StoreError::Vault {
-                doing: "wiping",
-                id: order.id().clone(),
-                source,
-            })
     }
 
     /// Gives an unfinished order read from its record back its payment code.
     fn with_payment_code(&self, mut order: Order) -> Result<Order, StoreError> {
-        if !order.is_final() {
-            let code = self
-                .vault
-                .get(order.id())
-                .map_err(|source| StoreError::Vault {
-                    doing: "reading",
-                    id: order.id().clone(),
-                    source,
-                })?;
-            if let Some(code) = code {
-                order.restore_payment_code(code);
-            }
+        if !order.is_final()
+            && let Some(code) = self.lock_codes().get(order.id())
+        {
+            order.restore_payment_code(code);
         }
         Ok(order)
     }
 
-    fn save_in(
-        orders: &sled::transaction::TransactionalTree,
-        open: &sled::transaction::TransactionalTree,
-        order: &Order,
-        bytes: &[u8],
-    ) -> Result<bool, ConflictableTransactionError<StoreError>> {
+    fn save_in(tx: &Tx, order: &Order, bytes: &[u8]) -> Result<bool, StoreError> {
+        let (orders, open) = (tx.tree(ORDERS), tx.tree(OPEN));
         let key = order.id().as_str().as_bytes();
         let Some(before) = orders.get(key)? else {
             return abort(StoreError::NotFound(order.id().clone()));
@@ -596,8 +822,9 @@ impl Store {
         } else if open.get(key)?.is_none() {
             return abort(StoreError::Reopen(order.id().clone()));
         } else {
-            open.insert(key, &amount_bytes(order))?;
+            open.insert(key, amount_bytes(order))?;
         }
+        Self::keep_payment_code(tx, order);
         orders.insert(key, bytes)?;
         Ok(was_attention)
     }
@@ -647,9 +874,9 @@ impl Store {
             match order {
                 Ok(Some(order)) => orders.push(order),
                 Ok(None) | Err(StoreError::Corrupt { .. }) => {
-                    self.open
-                        .remove(&key)
-                        .map_err(storage("repairing the open index"))?;
+                    self.write("repairing the open index", Commit::Durable, |tx| {
+                        tx.tree(OPEN).remove(&key)
+                    })?;
                 }
                 Err(e) => return Err(e),
             }
@@ -796,24 +1023,25 @@ impl Store {
                 .keys()
                 .collect::<Result<_, _>>()
                 .map_err(storage("listing print jobs to prune"))?;
-            let result = (&self.orders, &self.print_jobs).transaction(|(orders, jobs)| {
-                orders.remove(key)?;
+            self.write("pruning an order", Commit::Noted, |tx| {
+                tx.tree(ORDERS).remove(key)?;
+                let jobs = tx.tree(PRINT_JOBS);
                 for job in &job_keys {
                     jobs.remove(job)?;
                 }
                 Ok(())
-            });
-            transaction("pruning an order", result)?;
+            })?;
             self.count_attention(*attention, false);
         }
         self.prune_app_results_before(cutoff)?;
-        self.flush()?;
+        self.make_durable()?;
         Ok(expired.len())
     }
 
     /// Records what became of print job `seq` of order `id`, with the order's receipt, in one
-    /// durable step. The order is read inside that step, so a reprint asked for meanwhile is
-    /// kept: the receipt follows only its latest print.
+    /// step. The order is read inside that step, so a reprint asked for meanwhile is kept: the
+    /// receipt follows only its latest print. Noted, not synced: a result lost in a cut leaves
+    /// the job owed, and it goes out again marked `補印`.
     pub fn record_print(
         &self,
         id: &OrderId,
@@ -822,22 +1050,20 @@ impl Store {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         self.usable()?;
-        let result = (&self.orders, &self.print_jobs)
-            .transaction(|(orders, jobs)| apply_print(orders, jobs, id, seq, outcome, at));
-        transaction("recording a print", result)?;
-        self.flush()
+        self.write("recording a print", Commit::Noted, |tx| {
+            apply_print(&tx.tree(ORDERS), &tx.tree(PRINT_JOBS), id, seq, outcome, at)
+        })
     }
 
     /// Replaces the bytes of an unprinted job (laid out again, marked as a reprint).
     pub fn relay_print_job(&self, job: &PrintJob) -> Result<(), StoreError> {
         self.usable()?;
-        self.print_jobs
-            .insert(
+        self.write("saving a print job", Commit::Noted, |tx| {
+            tx.tree(PRINT_JOBS).insert(
                 job_key(&job.order_id, job.seq),
                 record::encode_print_job(job),
             )
-            .map_err(storage("saving a print job"))?;
-        self.flush()
+        })
     }
 
     /// The print jobs of one order, in sequence.
@@ -963,65 +1189,290 @@ impl Store {
         };
         let value = serde_json::to_vec(&record).expect("a quarantined record serializes");
         let source = match tree {
-            ORDERS => &self.orders,
-            APP_JOBS => &self.app_jobs,
-            APP_RESULTS => &self.app_results,
-            LINK_JOBS => &self.link_jobs,
-            _ => &self.print_jobs,
+            ORDERS | APP_JOBS | APP_RESULTS | LINK_JOBS => tree,
+            _ => PRINT_JOBS,
         };
-        let result = (source, &self.open, &self.quarantine).transaction(|(source, open, q)| {
-            source.remove(key)?;
-            if tree == ORDERS {
-                open.remove(key)?;
-            }
-            q.insert(quarantine_key(tree, key), value.as_slice())?;
-            Ok(())
-        });
-        transaction("quarantining a record", result)?;
-        self.flush()?;
-        if let Some(id) = std::str::from_utf8(key)
+        let order = std::str::from_utf8(key)
             .ok()
             .and_then(|k| OrderId::parse(k).ok())
-            .filter(|_| tree == ORDERS)
-        {
+            .filter(|_| tree == ORDERS);
+        self.write("quarantining a record", Commit::Durable, |tx| {
+            tx.tree(source).remove(key)?;
+            if tree == ORDERS {
+                tx.tree(OPEN).remove(key)?;
+            }
+            tx.tree(QUARANTINE)
+                .insert(quarantine_key(tree, key), value.as_slice())?;
             // Nothing drives a quarantined order any more; its bearer token must not linger.
-            self.vault.wipe(&id).map_err(|source| StoreError::Vault {
-                doing: "wiping",
-                id,
-                source,
-            })?;
-        }
+            if let Some(id) = &order {
+                tx.drop_code(id);
+            }
+            Ok(())
+        })?;
         tracing::warn!("{}", record.error());
         Ok(record)
     }
 
-    /// sled's flush, then the sync it leaves out (see `durability`), shared with every writer
-    /// that applied its change before the sync began (see `group_commit`). The first failure
-    /// fails the store for good: what memory holds is no longer what the disk holds.
-    fn flush(&self) -> Result<(), StoreError> {
+    /// Runs one step under the writer lock: `step` reads and gathers changes; they go to the
+    /// journal as one record (a kept payment code as a record of its own before it), then into
+    /// sled, then the codes of orders that ended are wiped in the journal. With
+    /// [`Commit::Durable`] the journal is synced before this returns (one `fdatasync` shared with
+    /// every step appended before it began). A failed append or sync fails the store for good.
+    fn write<T>(
+        &self,
+        doing: &'static str,
+        commit: Commit,
+        step: impl FnOnce(&Tx) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         self.usable()?;
+        let (out, seq) = {
+            let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            let tx = Tx::new(self);
+            let out = step(&tx)?;
+            let seq = self.apply(doing, tx)?;
+            (out, seq)
+        };
+        if commit == Commit::Durable {
+            self.sync_through(seq)?;
+        }
+        self.wrote();
+        Ok(out)
+    }
+
+    /// Appends a step's records and applies them; returns the number of the last append.
+    fn apply(&self, doing: &'static str, tx: Tx) -> Result<u64, StoreError> {
+        let mut changes = tx.changes.into_inner();
+        let keep = tx.keep.into_inner();
+        let mut codes = self.lock_codes();
+        let mut dropped = Vec::new();
+        for id in tx.drop.into_inner() {
+            if codes.kept.contains_key(&id) && !dropped.contains(&id) {
+                changes.push(Change::DropCode {
+                    id: id.as_str().to_owned(),
+                });
+                dropped.push(id);
+            }
+        }
+        let mut seq = self.journal.appended();
+        for (id, code) in keep {
+            let (bytes, secret) = journal::encode_code(id.as_str(), code.expose());
+            let (n, offset) = self.journal.append(&bytes).map_err(|e| self.fail(e))?;
+            seq = n;
+            if let Some(old) = codes.kept.insert(
+                id,
+                Kept {
+                    code,
+                    at: offset + secret.start as u64,
+                    len: secret.len(),
+                },
+            ) {
+                self.wipe_code(&old)?;
+            }
+        }
+        if changes.is_empty() {
+            return Ok(seq);
+        }
+        let (n, _) = self
+            .journal
+            .append(&journal::encode_batch(&changes))
+            .map_err(|e| self.fail(e))?;
+        for change in changes {
+            let applied = match change {
+                Change::Put { tree, key, value } => self
+                    .tree_by_name(&tree)
+                    .map(|tree| tree.insert(key, value).map(drop)),
+                Change::Remove { tree, key } => self
+                    .tree_by_name(&tree)
+                    .map(|tree| tree.remove(key).map(drop)),
+                Change::DropCode { .. } => None,
+            };
+            if let Some(Err(e)) = applied {
+                // The journal holds the step and sled does not: only a reopen agrees again.
+                tracing::error!("order store: {doing} failed in sled: {e}");
+                return Err(self.fail(e.into()));
+            }
+        }
+        for id in dropped {
+            if let Some(old) = codes.kept.remove(&id) {
+                self.wipe_code(&old)?;
+            }
+        }
+        Ok(n)
+    }
+
+    fn wipe_code(&self, kept: &Kept) -> Result<(), StoreError> {
+        if kept.len == 0 {
+            return Ok(());
+        }
+        self.journal
+            .wipe(kept.at, kept.len)
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Returns once journal append `seq` is on the disk.
+    fn sync_through(&self, seq: u64) -> Result<(), StoreError> {
         if cfg!(feature = "power-cut-negative-control") {
             return Ok(());
         }
-        let flushed = self.group_commit.commit(|| self.durability.flush(&self.db));
-        flushed.map_err(|e| {
-            let reason = e.to_string();
-            tracing::error!("the order store could not flush to disk: {reason}");
-            self.failure.send_replace(Some(reason));
-            StoreError::Flush(e)
-        })
+        self.journal.sync_through(seq).map_err(|e| self.fail(e))?;
+        if self.journal.len() > CHECKPOINT_BYTES {
+            let watched = {
+                let mut idle = self.idle.lock();
+                idle.full = true;
+                idle.watched
+            };
+            if watched {
+                self.idle.changed.notify_all();
+            } else {
+                self.checkpoint()?;
+            }
+        }
+        Ok(())
     }
 
-    /// The sync calls this store has made since it was opened (sled's flushes, `fdatasync` and
-    /// `fsync` of its files and of the payment code vault): what the sync budget is measured by.
+    /// Makes every change noted so far durable: free when a sync since has covered them.
+    pub fn make_durable(&self) -> Result<(), StoreError> {
+        self.usable()?;
+        self.sync_through(self.journal.appended())
+    }
+
+    /// The first failure of the journal fails the store for good: what memory holds is no longer
+    /// what the disk holds.
+    fn fail(&self, e: io::Error) -> StoreError {
+        let reason = e.to_string();
+        tracing::error!("the order store could not write to disk: {reason}");
+        self.failure.send_replace(Some(reason));
+        StoreError::Flush(e)
+    }
+
+    fn wrote(&self) {
+        let mut idle = self.idle.lock();
+        if idle.watched {
+            idle.last_write = Some(Instant::now());
+            drop(idle);
+            self.idle.changed.notify_all();
+        }
+    }
+
+    /// Makes sled durable (its flush, then the syncs it leaves out: see `durability`) and
+    /// rewrites the journal with the payment codes still needed only.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.usable()?;
+        self.checkpoint_now()
+    }
+
+    fn checkpoint_now(&self) -> Result<(), StoreError> {
+        if cfg!(feature = "power-cut-negative-control") {
+            return Ok(());
+        }
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        self.durability.flush(&self.db).map_err(|e| self.fail(e))?;
+        let mut codes = self.lock_codes();
+        let mut records = Vec::new();
+        let mut places = Vec::new();
+        for (id, kept) in &codes.kept {
+            let (bytes, secret) = journal::encode_code(id.as_str(), kept.code.expose());
+            places.push((
+                id.clone(),
+                (records.len() + secret.start) as u64,
+                secret.len(),
+            ));
+            records.extend_from_slice(&bytes);
+        }
+        self.journal.rewrite(&records).map_err(|e| self.fail(e))?;
+        for (id, at, len) in places {
+            if let Some(kept) = codes.kept.get_mut(&id) {
+                kept.at = at;
+                kept.len = len;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checkpoints once, [`IDLE_CHECKPOINT`] (or `after`) after the last write, and at once when
+    /// the journal passes [`CHECKPOINT_BYTES`]; never while nothing is written. The thread ends
+    /// when the store closes.
+    pub fn spawn_idle_checkpoints(self: &Arc<Store>, after: Duration) {
+        let idle = self.idle.clone();
+        idle.lock().watched = true;
+        let store: Weak<Store> = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("posd-checkpoint".into())
+            .spawn(move || {
+                loop {
+                    let mut state = idle.lock();
+                    loop {
+                        if state.closed {
+                            return;
+                        }
+                        if state.full {
+                            break;
+                        }
+                        match state.last_write {
+                            None => {
+                                state = idle.changed.wait(state).unwrap_or_else(|e| e.into_inner())
+                            }
+                            Some(last) => {
+                                let due = last + after;
+                                let now = Instant::now();
+                                if now >= due {
+                                    break;
+                                }
+                                state = idle
+                                    .changed
+                                    .wait_timeout(state, due - now)
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .0;
+                            }
+                        }
+                    }
+                    state.full = false;
+                    state.last_write = None;
+                    drop(state);
+                    let Some(store) = store.upgrade() else {
+                        return;
+                    };
+                    if let Err(e) = store.checkpoint() {
+                        tracing::error!("the order store's checkpoint failed: {e}");
+                    }
+                }
+            })
+            .expect("a thread can be started");
+    }
+
+    /// Checkpoints for the last time: the next open finds an empty journal and knows the run
+    /// ended cleanly. Later writes are refused.
+    pub fn close(&self) -> Result<(), StoreError> {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let failed = self.failure.borrow().is_some();
+        let result = if !failed {
+            self.checkpoint_now()
+        } else {
+            Ok(())
+        };
+        {
+            let mut idle = self.idle.lock();
+            idle.closed = true;
+        }
+        self.idle.changed.notify_all();
+        result
+    }
+
+    /// The sync calls this store has made since it was opened (the journal's `fdatasync`s, and at
+    /// checkpoints sled's flushes and the syncs of its files): what the sync budget is measured by.
     pub fn sync_calls(&self) -> u64 {
         self.syncs.get()
     }
 
-    /// Refuses work once a flush has failed.
+    /// Refuses work once a write has failed, or the store is closed.
     fn usable(&self) -> Result<(), StoreError> {
         match &*self.failure.borrow() {
             Some(reason) => Err(StoreError::Failed(reason.clone())),
+            None if self.closed.load(Ordering::SeqCst) => {
+                Err(StoreError::Failed("the order store is closed".to_owned()))
+            }
             None => Ok(()),
         }
     }
@@ -1047,6 +1498,14 @@ impl Store {
     /// Free bytes on the file system that holds the store, for the disk reserve.
     pub fn free_bytes(&self) -> io::Result<u64> {
         free_bytes(&self.path)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Err(e) = self.close() {
+            tracing::error!("the order store's closing checkpoint failed: {e}");
+        }
     }
 }
 
@@ -1078,13 +1537,13 @@ fn free_bytes(_path: &Path) -> io::Result<u64> {
 
 /// The print job and the order's receipt as `outcome` leaves them, inside a transaction.
 fn apply_print(
-    orders: &sled::transaction::TransactionalTree,
-    jobs: &sled::transaction::TransactionalTree,
+    orders: &TxTree,
+    jobs: &TxTree,
     id: &OrderId,
     seq: u32,
     outcome: &PrintOutcome,
     at: Timestamp,
-) -> Result<(), ConflictableTransactionError<StoreError>> {
+) -> Result<(), StoreError> {
     let key = job_key(id, seq);
     // An order pruned meanwhile has nothing left to record.
     let Some(bytes) = jobs.get(&key)? else {

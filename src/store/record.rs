@@ -3,7 +3,7 @@
 //! Each record is JSON carrying a schema version, so a later posd can read what an earlier one
 //! wrote and a record that cannot be read is told apart from one written by a newer version.
 //! The payment code is not in any record: the order's serialization leaves it out, and the store
-//! keeps it in the vault (see [`super::vault`]).
+//! keeps it in memory and in its journal (see [`super::vault`]).
 
 use serde::{Deserialize, Serialize};
 

@@ -5,10 +5,10 @@
 //! app printer link, the app's copy of it), and never changed after.
 
 use serde::{Deserialize, Serialize};
-use sled::Transactional;
 use std::ops::ControlFlow;
 
-use super::{Store, StoreError, abort, record, storage, transaction};
+use super::tx::TxTree;
+use super::{APP_JOBS, Commit, SHIFT_PRINTS, SHIFTS, Store, StoreError, abort, record, storage};
 use crate::order::{AppJob, Order, PrintOutcome, Timestamp};
 use crate::shift::{ReportPrint, ShiftId, ShiftReport};
 
@@ -120,26 +120,24 @@ impl Store {
         let report_bytes = encode(report);
         let print_bytes = encode(print);
         let app_bytes = app_job.map(record::encode_app_job);
-        let result = (&self.shifts, &self.shift_prints, &self.app_jobs).transaction(
-            |(shifts, prints, app_jobs)| {
-                let key = shift_key(id);
-                let previous_missing = id != ShiftId::FIRST
-                    && shifts
-                        .get(shift_key(ShiftId::new(id.get() - 1).expect("above 1")))?
-                        .is_none();
-                if shifts.get(key)?.is_some() || previous_missing {
-                    return abort(StoreError::ShiftTaken(id));
-                }
-                shifts.insert(&key, report_bytes.as_slice())?;
-                prints.insert(&key, print_bytes.as_slice())?;
-                if let (Some(job), Some(bytes)) = (app_job, &app_bytes) {
-                    app_jobs.insert(&job.number.to_be_bytes(), bytes.as_slice())?;
-                }
-                Ok(())
-            },
-        );
-        transaction("closing a shift", result)?;
-        self.flush()
+        self.write("closing a shift", Commit::Durable, |tx| {
+            let (shifts, prints, app_jobs) =
+                (tx.tree(SHIFTS), tx.tree(SHIFT_PRINTS), tx.tree(APP_JOBS));
+            let key = shift_key(id);
+            let previous_missing = id != ShiftId::FIRST
+                && shifts
+                    .get(shift_key(ShiftId::new(id.get() - 1).expect("above 1")))?
+                    .is_none();
+            if shifts.get(key)?.is_some() || previous_missing {
+                return abort(StoreError::ShiftTaken(id));
+            }
+            shifts.insert(key, report_bytes.as_slice())?;
+            prints.insert(key, print_bytes.as_slice())?;
+            if let (Some(job), Some(bytes)) = (app_job, &app_bytes) {
+                app_jobs.insert(job.number.to_be_bytes(), bytes.as_slice())?;
+            }
+            Ok(())
+        })
     }
 
     /// The printout of a shift's report.
@@ -176,21 +174,19 @@ impl Store {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         self.usable()?;
-        let result = self
-            .shift_prints
-            .transaction(|prints| apply_report_print(prints, id, outcome, at));
-        transaction("recording a shift report's print", result)?;
-        self.flush()
+        self.write("recording a shift report's print", Commit::Durable, |tx| {
+            apply_report_print(&tx.tree(SHIFT_PRINTS), id, outcome, at)
+        })
     }
 }
 
 /// Records a printout's outcome inside a transaction (also the app queue's).
 pub(super) fn apply_report_print(
-    prints: &sled::transaction::TransactionalTree,
+    prints: &TxTree,
     id: ShiftId,
     outcome: &PrintOutcome,
     at: Timestamp,
-) -> Result<(), sled::transaction::ConflictableTransactionError<StoreError>> {
+) -> Result<(), StoreError> {
     let key = shift_key(id);
     let Some(bytes) = prints.get(key)? else {
         return abort(StoreError::Corrupt {
@@ -204,6 +200,6 @@ pub(super) fn apply_report_print(
         Err(detail) => return abort(unreadable(super::SHIFT_PRINTS, &key, detail)),
     };
     print.record(outcome, at);
-    prints.insert(&key, encode(&print))?;
+    prints.insert(key, encode(&print))?;
     Ok(())
 }

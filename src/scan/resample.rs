@@ -348,6 +348,83 @@ mod tests {
         }
     }
 
+    /// A version-2 code (25 modules, alignment pattern centred on module (18, 18)) drawn
+    /// through an exact homography `to_pixels` (module space to pixel space): each pixel is
+    /// dark when its centre maps back onto a dark module.
+    fn rendered_through(
+        to_pixels: &Homography,
+        width: u32,
+        height: u32,
+    ) -> (image::GrayImage, usize) {
+        let qr = qrcode::QrCode::with_version(
+            "MY12345678abcdEFGH",
+            qrcode::Version::Normal(2),
+            qrcode::EcLevel::M,
+        )
+        .unwrap();
+        let size = qr.width();
+        assert_eq!(size, 25);
+        let colors = qr.to_colors();
+        let side = size as f64;
+        let module_corners = [(0.0, 0.0), (side, 0.0), (side, side), (0.0, side)];
+        let pixel_corners = module_corners.map(|(u, v)| to_pixels.map(u, v));
+        let to_modules = Homography::from_points(pixel_corners, module_corners).unwrap();
+        let frame = image::GrayImage::from_fn(width, height, |x, y| {
+            let (u, v) = to_modules.map(f64::from(x) + 0.5, f64::from(y) + 0.5);
+            let inside = (0.0..side).contains(&u) && (0.0..side).contains(&v);
+            let dark = inside && colors[v as usize * size + u as usize] == qrcode::Color::Dark;
+            image::Luma([if dark { 20 } else { 235 }])
+        });
+        (frame, size)
+    }
+
+    #[test]
+    fn reads_a_code_in_perspective_from_its_finders() {
+        // Tilted away at the top: the top edge is 20 % shorter than the bottom one, and the
+        // code is turned a little. Modules are about 6 pixels.
+        let side = 25.0;
+        let to_pixels = Homography::from_points(
+            [(0.0, 0.0), (side, 0.0), (side, side), (0.0, side)],
+            [(62.0, 36.0), (184.0, 44.0), (206.0, 196.0), (52.0, 188.0)],
+        )
+        .unwrap();
+        let (frame, size) = rendered_through(&to_pixels, 260, 230);
+        let is_dark = |x: i32, y: i32| {
+            x >= 0
+                && y >= 0
+                && (x as u32) < frame.width()
+                && (y as u32) < frame.height()
+                && frame.get_pixel(x as u32, y as u32)[0] < 128
+        };
+        // The finder centres and the alignment centre, from the same map.
+        let finders = [
+            to_pixels.map(3.5, 3.5),
+            to_pixels.map(side - 3.5, 3.5),
+            to_pixels.map(3.5, side - 3.5),
+        ];
+        let alignment = to_pixels.map(side - 6.5, side - 6.5);
+        let distance = |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).hypot(a.1 - b.1);
+        let module_at_alignment = distance(alignment, to_pixels.map(side - 5.5, side - 6.5));
+        // The affine estimate from the three finders misses the alignment pattern by more
+        // than a module: the keystone is what the search has to make up for.
+        let estimate = affine(finders, side)(side - 6.5, side - 6.5);
+        assert!(
+            distance(estimate, alignment) > module_at_alignment,
+            "{estimate:?}"
+        );
+
+        let found = find_alignment(finders, size as f64, &is_dark).expect("alignment found");
+        assert!(
+            distance(found, alignment) <= module_at_alignment,
+            "alignment found at {found:?}, mapped at {alignment:?}"
+        );
+        let module = (distance(finders[0], finders[1]) + distance(finders[0], finders[2]))
+            / 2.0
+            / (side - 7.0);
+        let payload = decode_from_finders(finders, module, is_dark).expect("decoded");
+        assert_eq!(payload, b"MY12345678abcdEFGH");
+    }
+
     #[test]
     fn finds_the_corner_when_the_guess_is_a_module_off() {
         let qr =

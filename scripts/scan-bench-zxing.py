@@ -74,14 +74,21 @@ def main():
     for corpus in dict.fromkeys(c for c, _ in order):
         conditions = [c for k, c in order if k == corpus] + ["**overall**"]
         print(f"\n{corpus} corpus")
-        print("| condition | " + " | ".join(f"{d} read | {d} ms" for d in decoders) + " |")
-        print("|---|" + "---|---|" * len(decoders))
+        print(
+            "| condition | "
+            + " | ".join(f"{d} read | {d} p50 ms | {d} p95 ms" for d in decoders)
+            + " |"
+        )
+        print("|---|" + "---|---|---|" * len(decoders))
         for condition in conditions:
             cells = []
             for decoder in decoders:
                 read, wrong, total, times = tallies[(corpus, condition, decoder)]
                 mark = f", **{wrong} wrong**" if wrong else ""
-                cells.append(f"{read}/{total}{mark} | {percentile(times, 0.5):.1f}")
+                cells.append(
+                    f"{read}/{total}{mark} | {percentile(times, 0.5):.1f}"
+                    f" | {percentile(times, 0.95):.1f}"
+                )
             print(f"| {condition} | " + " | ".join(cells) + " |")
         ours = tallies[(corpus, "**overall**", decoders[0])]
         peer = tallies[(corpus, "**overall**", PEER)]

@@ -27,8 +27,8 @@ use image::{DynamicImage, GrayImage};
 use super::finder::{CodeSighting, code_sightings, finder_patterns};
 use super::locate::{Region, code_regions};
 use super::preprocess::{
-    Bitmap, adaptive_threshold, block_threshold, downscale_by, downscale_to_fit, grayscale,
-    mean_level, stretch_contrast, upscale_double,
+    Bitmap, adaptive_threshold, block_threshold, block_threshold_with, box_mean, downscale_by,
+    downscale_to_fit, grayscale, mean_level, stretch_contrast, upscale_double,
 };
 use super::resample::{decode_from_finders, decode_with_corner_search};
 use super::validate::{CodeRules, PaymentCode, Refusal};
@@ -51,7 +51,7 @@ impl Default for DecoderConfig {
         Self {
             max_side: 800,
             finder_max_side: 1280,
-            frame_budget: Duration::from_millis(80),
+            frame_budget: Duration::from_millis(15),
         }
     }
 }
@@ -59,6 +59,9 @@ impl Default for DecoderConfig {
 /// Which attempt of the pipeline read the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
+    /// The grid outlined by three finder patterns, read module by module.
+    FinderGrid,
+    /// `rqrr` on the region three finder patterns outline.
     Finder,
     Region,
     Plain,
@@ -101,6 +104,8 @@ const REGIONS_TRIED: usize = 2;
 const ENLARGE_BELOW: u32 = 240;
 /// Larger regions are enlarged only as a last attempt, and only up to this size.
 const ENLARGE_LATE_UP_TO: u32 = 400;
+/// Grey levels a block must span to count as texture in the second, low-contrast binarisation.
+const LOW_CONTRAST_FLAT_RANGE: u8 = 8;
 /// Grey levels a pixel must be below its window's mean to count as dark (after stretching).
 const THRESHOLD_BIAS: u8 = 10;
 
@@ -129,7 +134,28 @@ impl Decoder {
             budget: self.config.frame_budget,
         };
         let full = downscale_to_fit(grayscale(frame), self.config.finder_max_side);
-        if let Some(found) = by_finder_patterns(&mut attempt, &full) {
+        let bright = block_threshold(&full);
+        let sighted = sightings_in(&bright, &full);
+        if let Some(found) = read_grids(&mut attempt, &full, &bright, &sighted) {
+            return found;
+        }
+        // A screen turned down: its code's blocks span fewer grey levels than the bright
+        // binarisation calls texture.
+        let mut dim = None;
+        if !attempt.out_of_time() {
+            let bitmap = block_threshold_with(&full, LOW_CONTRAST_FLAT_RANGE);
+            let sighted = sightings_in(&bitmap, &full);
+            if let Some(found) = read_grids(&mut attempt, &full, &bitmap, &sighted) {
+                return found;
+            }
+            dim = Some((bitmap, sighted));
+        }
+        if let Some(found) = rqrr_on_sightings(&mut attempt, &full, &bright, &sighted) {
+            return found;
+        }
+        if let Some((bitmap, sighted)) = &dim
+            && let Some(found) = rqrr_on_sightings(&mut attempt, &full, bitmap, sighted)
+        {
             return found;
         }
         let grey = downscale_to_fit(full, self.config.max_side);
@@ -203,36 +229,61 @@ const SIGHTING_MARGIN_MODULES: f32 = 5.0;
 /// Sighted codes with smaller modules are enlarged 2× before `rqrr` looks at them.
 const ENLARGE_MODULES_BELOW_PX: f32 = 3.5;
 
-/// The cheapest attempt: find finder patterns in the whole frame, then run `rqrr` only on the
-/// code they outline, enlarged when its modules are small.
-fn by_finder_patterns(attempt: &mut Attempts, grey: &GrayImage) -> Option<DecodeOutcome> {
-    let bitmap = block_threshold(grey);
-    let sightings = code_sightings(&finder_patterns(&bitmap));
-    let mut tried: Vec<Region> = Vec::new();
-    for sighting in sightings.iter().take(SIGHTINGS_TRIED) {
-        let region = sighting.region(SIGHTING_MARGIN_MODULES, grey.width(), grey.height());
-        if region.width < 21 || region.height < 21 || tried.contains(&region) {
-            continue;
-        }
-        tried.push(region);
-        let inverted = sighting.light_on_dark();
-        if attempt.out_of_time() {
+/// Codes sighted by their finder patterns in `bitmap`, each with the region it covers in
+/// `grey`: the likeliest few, each region once.
+fn sightings_in(bitmap: &Bitmap, grey: &GrayImage) -> Vec<(CodeSighting, Region)> {
+    let mut chosen: Vec<(CodeSighting, Region)> = Vec::new();
+    for sighting in code_sightings(&finder_patterns(bitmap)) {
+        if chosen.len() == SIGHTINGS_TRIED {
             break;
         }
-        let is_dark = |x: i32, y: i32| {
-            x >= 0
-                && y >= 0
-                && (x as u32) < bitmap.width()
-                && (y as u32) < bitmap.height()
-                && bitmap.is_dark(x as u32, y as u32) != inverted
-        };
-        if let Some(bytes) =
-            decode_from_finders(sighting.finders(), f64::from(sighting.module), is_dark)
-            && let Some(found) = attempt.check(Stage::Finder, inverted, &bytes)
-        {
+        let region = sighting.region(SIGHTING_MARGIN_MODULES, grey.width(), grey.height());
+        if region.width < 21 || region.height < 21 || chosen.iter().any(|(_, r)| *r == region) {
+            continue;
+        }
+        chosen.push((sighting, region));
+    }
+    chosen
+}
+
+/// The cheapest attempts: the grid each sighting outlines, read module by module, on the
+/// frame's bitmap and then on the code's region binarised on its own. A fraction of a
+/// millisecond each; `rqrr` on a noisy region can cost tens, so every sighting (of both
+/// binarisations) gets this reading before any gets `rqrr`.
+fn read_grids(
+    attempt: &mut Attempts,
+    grey: &GrayImage,
+    bitmap: &Bitmap,
+    sighted: &[(CodeSighting, Region)],
+) -> Option<DecodeOutcome> {
+    for (sighting, region) in sighted {
+        if attempt.out_of_time() {
+            return None;
+        }
+        if let Some(found) = read_grid(attempt, sighting, bitmap, (0, 0)) {
             return Some(found);
         }
-        let crop = sighting_bitmap(grey, &bitmap, sighting, &region);
+        if attempt.out_of_time() {
+            return None;
+        }
+        let local = local_bitmap(grey, sighting, region);
+        if let Some(found) = read_grid(attempt, sighting, &local, (region.x, region.y)) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// `rqrr` on each sighted code's region, enlarged when its modules are small.
+fn rqrr_on_sightings(
+    attempt: &mut Attempts,
+    grey: &GrayImage,
+    bitmap: &Bitmap,
+    sighted: &[(CodeSighting, Region)],
+) -> Option<DecodeOutcome> {
+    for (sighting, region) in sighted {
+        let inverted = sighting.light_on_dark();
+        let crop = sighting_bitmap(grey, bitmap, sighting, region);
         if let Some(found) = attempt.run(Stage::Finder, inverted, || {
             if inverted {
                 crop.inverted().to_prepared()
@@ -245,6 +296,56 @@ fn by_finder_patterns(attempt: &mut Attempts, grey: &GrayImage) -> Option<Decode
     }
     None
 }
+
+/// The sighted code's grid read through its finder centres from `bitmap`, whose top-left
+/// pixel is at `origin` in the frame.
+fn read_grid(
+    attempt: &mut Attempts,
+    sighting: &CodeSighting,
+    bitmap: &Bitmap,
+    origin: (u32, u32),
+) -> Option<DecodeOutcome> {
+    let inverted = sighting.light_on_dark();
+    let (ox, oy) = (origin.0 as i32, origin.1 as i32);
+    let is_dark = |x: i32, y: i32| {
+        let (x, y) = (x - ox, y - oy);
+        x >= 0
+            && y >= 0
+            && (x as u32) < bitmap.width()
+            && (y as u32) < bitmap.height()
+            && bitmap.is_dark(x as u32, y as u32) != inverted
+    };
+    let (started, budget) = (attempt.started, attempt.budget);
+    let out_of_time = move || started.elapsed() >= budget;
+    let bytes = decode_from_finders(
+        sighting.finders(),
+        f64::from(sighting.module),
+        is_dark,
+        &out_of_time,
+    )?;
+    attempt.check(Stage::FinderGrid, inverted, &bytes)
+}
+
+/// The sighted code's region binarised on its own: smoothed over about a third of a module
+/// (sensor noise, JPEG blocks, moiré average out within a module), then each pixel against the
+/// mean of a window a few modules wide, with almost no bias. The window follows a glare patch
+/// or a dim corner; the low bias keeps a turned-down screen's modules apart.
+fn local_bitmap(grey: &GrayImage, sighting: &CodeSighting, region: &Region) -> Bitmap {
+    let crop = crop_of(grey, region);
+    let smoothing = (sighting.module / 3.0) as u32;
+    let smoothed = if smoothing > 0 {
+        box_mean(&crop, smoothing)
+    } else {
+        crop
+    };
+    let window = ((sighting.module * LOCAL_WINDOW_MODULES) as u32).max(3);
+    adaptive_threshold(&smoothed, window, LOCAL_BIAS)
+}
+
+/// Half the side of [`local_bitmap`]'s threshold window, in modules.
+const LOCAL_WINDOW_MODULES: f32 = 4.0;
+/// [`local_bitmap`]'s bias, in grey levels.
+const LOCAL_BIAS: u8 = 2;
 
 /// The sighted code's region, binarised at a scale where its modules are a few pixels wide.
 fn sighting_bitmap(
@@ -332,11 +433,11 @@ impl Attempts<'_> {
                 && (0..height).contains(&y)
                 && prepared.get_pixel_at(x as usize, y as usize) != 0u8
         };
-        payloads.extend(
-            undecoded
-                .into_iter()
-                .filter_map(|(bounds, size)| decode_with_corner_search(bounds, size, is_dark)),
-        );
+        let (started, budget) = (self.started, self.budget);
+        let out_of_time = move || started.elapsed() >= budget;
+        payloads.extend(undecoded.into_iter().filter_map(|(bounds, size)| {
+            decode_with_corner_search(bounds, size, is_dark, &out_of_time)
+        }));
         payloads
             .into_iter()
             .find_map(|bytes| self.check(stage, inverted, &bytes))

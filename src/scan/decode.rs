@@ -27,8 +27,8 @@ use image::{DynamicImage, GrayImage};
 use super::finder::{CodeSighting, code_sightings, finder_patterns};
 use super::locate::{Region, code_regions};
 use super::preprocess::{
-    Bitmap, adaptive_threshold, block_threshold, block_threshold_with, box_mean, downscale_by,
-    downscale_to_fit, grayscale, mean_level, stretch_contrast, upscale_double,
+    Bitmap, adaptive_threshold, block_threshold, box_mean, downscale_by, downscale_to_fit,
+    grayscale, mean_level, stretch_contrast, upscale_double,
 };
 use super::resample::{decode_from_finders, decode_with_corner_search};
 use super::validate::{CodeRules, PaymentCode, Refusal};
@@ -104,8 +104,9 @@ const REGIONS_TRIED: usize = 2;
 const ENLARGE_BELOW: u32 = 240;
 /// Larger regions are enlarged only as a last attempt, and only up to this size.
 const ENLARGE_LATE_UP_TO: u32 = 400;
-/// Grey levels a block must span to count as texture in the second, low-contrast binarisation.
-const LOW_CONTRAST_FLAT_RANGE: u8 = 8;
+/// Grey levels a pixel must be below its window's mean in the second, low-contrast
+/// binarisation (a plain local mean, which has no notion of a flat block).
+const LOW_CONTRAST_BIAS: u8 = 3;
 /// Grey levels a pixel must be below its window's mean to count as dark (after stretching).
 const THRESHOLD_BIAS: u8 = 10;
 
@@ -139,11 +140,13 @@ impl Decoder {
         if let Some(found) = read_grids(&mut attempt, &full, &bright, &sighted) {
             return found;
         }
-        // A screen turned down: its code's blocks span fewer grey levels than the bright
-        // binarisation calls texture.
+        // A screen turned down: its code's blocks span fewer grey levels than the first
+        // binarisation calls texture, so a plain local mean with a small bias (zxing-cpp's
+        // default binariser is of this kind) gets a second look.
         let mut dim = None;
         if !attempt.out_of_time() {
-            let bitmap = block_threshold_with(&full, LOW_CONTRAST_FLAT_RANGE);
+            let radius = (full.width().max(full.height()) / WINDOW_FRACTION).max(8);
+            let bitmap = adaptive_threshold(&full, radius, LOW_CONTRAST_BIAS);
             let sighted = sightings_in(&bitmap, &full);
             if let Some(found) = read_grids(&mut attempt, &full, &bitmap, &sighted) {
                 return found;

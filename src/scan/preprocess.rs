@@ -249,13 +249,6 @@ const FLAT_RANGE: u8 = 24;
 /// inside of a finder pattern with 8-pixel modules stays dark where a plain mean threshold
 /// would hollow it out; a glare patch still gets its own, higher threshold.
 pub fn block_threshold(image: &GrayImage) -> Bitmap {
-    block_threshold_with(image, FLAT_RANGE)
-}
-
-/// [`block_threshold`] with blocks counted flat below `flat_range` grey levels: a screen
-/// turned down (ink and paper 30 levels apart, then blurred) needs a lower figure than a
-/// bright one, at the price of speckle in truly flat areas.
-pub fn block_threshold_with(image: &GrayImage, flat_range: u8) -> Bitmap {
     let (width, height) = (image.width() as usize, image.height() as usize);
     let (columns, rows) = (width.div_ceil(BLOCK), height.div_ceil(BLOCK));
     let pixels = image.as_raw();
@@ -276,7 +269,7 @@ pub fn block_threshold_with(image: &GrayImage, flat_range: u8) -> Bitmap {
                 }
             }
             let mut point = (sum / ((y1 - y0) * (x1 - x0)) as u32) as u8;
-            if high - low <= flat_range {
+            if high - low <= FLAT_RANGE {
                 point = low / 2;
                 if bx > 0 && by > 0 {
                     let above = u16::from(black_points[(by - 1) * columns + bx]);

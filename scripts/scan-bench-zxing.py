@@ -19,10 +19,21 @@ PEER = "zxing-cpp"
 def read_pgm(path):
     with open(path, "rb") as file:
         data = file.read()
-    magic, width, height, maxval, pixels = data.split(maxsplit=4)
+    # The header is four tokens, each ended by one whitespace byte; the pixels follow at once
+    # and may themselves begin with bytes that look like whitespace.
+    fields, position = [], 0
+    while len(fields) < 4:
+        end = position
+        while data[end : end + 1] not in (b" ", b"\n", b"\t", b"\r"):
+            end += 1
+        if end > position:
+            fields.append(data[position:end])
+        position = end + 1
+    magic, width, height, maxval = fields
     assert magic == b"P5" and maxval == b"255", path
     width, height = int(width), int(height)
-    return numpy.frombuffer(pixels[: width * height], dtype=numpy.uint8).reshape(height, width)
+    pixels = data[position : position + width * height]
+    return numpy.frombuffer(pixels, dtype=numpy.uint8).reshape(height, width)
 
 
 def zxing_read(image):
@@ -74,14 +85,21 @@ def main():
     for corpus in dict.fromkeys(c for c, _ in order):
         conditions = [c for k, c in order if k == corpus] + ["**overall**"]
         print(f"\n{corpus} corpus")
-        print("| condition | " + " | ".join(f"{d} read | {d} ms" for d in decoders) + " |")
-        print("|---|" + "---|---|" * len(decoders))
+        print(
+            "| condition | "
+            + " | ".join(f"{d} read | {d} p50 ms | {d} p95 ms" for d in decoders)
+            + " |"
+        )
+        print("|---|" + "---|---|---|" * len(decoders))
         for condition in conditions:
             cells = []
             for decoder in decoders:
                 read, wrong, total, times = tallies[(corpus, condition, decoder)]
                 mark = f", **{wrong} wrong**" if wrong else ""
-                cells.append(f"{read}/{total}{mark} | {percentile(times, 0.5):.1f}")
+                cells.append(
+                    f"{read}/{total}{mark} | {percentile(times, 0.5):.1f}"
+                    f" | {percentile(times, 0.95):.1f}"
+                )
             print(f"| {condition} | " + " | ".join(cells) + " |")
         ours = tallies[(corpus, "**overall**", decoders[0])]
         peer = tallies[(corpus, "**overall**", PEER)]

@@ -43,7 +43,7 @@ pub struct ScanSettings {
     pub on_charge: String,
     /// How long one scan may run.
     pub timeout_ms: u64,
-    /// How long one frame may take to decode before the next is tried (default: 80 ms for live
+    /// How long one frame may take to decode before the next is tried (default: 15 ms for live
     /// frames, 2000 ms for saved ones). Raise it on a slow device.
     pub frame_budget_ms: Option<u64>,
     /// Keep the last frames of every scan that read nothing in this folder (at most 5 a scan and

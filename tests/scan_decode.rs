@@ -45,7 +45,12 @@ fn assert_reads(condition: Condition, seed: u64) -> (Stage, bool) {
 #[test]
 fn clean_frames_are_read_by_their_finder_patterns() {
     for seed in 0..2 {
-        assert_eq!(assert_reads(Condition::Clean, seed), (Stage::Finder, false));
+        let (stage, inverted) = assert_reads(Condition::Clean, seed);
+        assert!(
+            matches!(stage, Stage::FinderGrid | Stage::Finder),
+            "seed {seed}: {stage:?}"
+        );
+        assert!(!inverted, "seed {seed}");
     }
 }
 
@@ -83,19 +88,25 @@ fn a_frame_without_a_code_reads_nothing() {
     );
 }
 
-/// A correctness floor, not a timing: 2 frames of each condition from a fixed seed.
+/// A correctness floor, not a timing: 2 frames of each condition from a fixed seed. No frame
+/// of any condition may read as a different code.
 #[test]
 fn decode_rate_floor_on_generated_corpus() {
     let decoder = decoder();
     let mut failures = Vec::new();
+    let mut wrong = Vec::new();
     let samples = corpus::corpus(2, 7);
     for sample in &samples {
         let frame = DynamicImage::ImageLuma8(sample.frame.clone());
         let read = decoder.decode(&frame).code().map(|c| c.expose().to_owned());
         if read.as_deref() != Some(sample.code.as_str()) {
             failures.push(sample.condition.name());
+            if read.is_some() {
+                wrong.push(sample.condition.name());
+            }
         }
     }
+    assert!(wrong.is_empty(), "wrong codes read: {wrong:?}");
     let rate = 1.0 - failures.len() as f64 / samples.len() as f64;
     assert!(rate >= 0.85, "decode rate {rate:.2}; failed: {failures:?}");
 }

@@ -1,15 +1,24 @@
 //! The per-frame decoding pipeline.
 //!
-//! A frame goes through increasingly expensive attempts until one yields a valid payment code
-//! or the frame's time budget runs out:
+//! A frame goes through attempts ordered by reads per millisecond on the two generated corpora
+//! (cheap ones first) until one yields a valid payment code or the frame's time budget runs out;
+//! the budget is checked before each attempt and inside every search of placements:
 //!
-//! 1. contrast stretch + adaptive threshold, then `rqrr` on each likely code region only
-//!    ([`locate`](super::locate)); small regions are first enlarged 2×, which is what reads
-//!    codes whose modules are 2-3 pixels wide,
-//! 2. `rqrr` on the whole grey frame with its own binarisation,
-//! 3. `rqrr` on the whole thresholded frame,
-//! 4. the same at half size (averaging smooths blur, noise and JPEG blocks),
-//! 5. large code regions enlarged 2× (a tiny code whose region merged with its surroundings).
+//! 1. finder patterns in the whole frame (block threshold) and, for the likeliest sightings,
+//!    the grid they outline read module by module ([`resample`](super::resample)), first on
+//!    the frame's bitmap, then on the code's region smoothed over a third of a module and
+//!    thresholded against a window a few modules wide (noise, glare, a dim screen),
+//! 2. the same with a second, low-contrast binarisation (a plain local mean, small bias),
+//! 3. `rqrr` on each sighted code's region, enlarged 2× when its modules are under 3.5 pixels,
+//! 4. contrast stretch + adaptive threshold, then `rqrr` on each likely code region only
+//!    ([`locate`](super::locate)); small regions are first enlarged 2×,
+//! 5. `rqrr` on the whole grey frame with its own binarisation,
+//! 6. `rqrr` on the whole thresholded frame,
+//! 7. the same at half size (averaging smooths blur, noise and JPEG blocks),
+//! 8. large code regions enlarged 2× (a tiny code whose region merged with its surroundings).
+//!
+//! Steps 1 and 2 read nearly every frame both corpora hold, in about a millisecond; the rest
+//! only start on a frame given more than a live frame's 15 ms (a saved image gets 2 s).
 //!
 //! Each attempt runs in both polarities, the likelier one first: a dark frame is probably a
 //! dark-mode screen with light modules. Mirrored codes need no attempt of their own: `rqrr`
@@ -27,8 +36,8 @@ use image::{DynamicImage, GrayImage};
 use super::finder::{CodeSighting, code_sightings, finder_patterns};
 use super::locate::{Region, code_regions};
 use super::preprocess::{
-    Bitmap, adaptive_threshold, block_threshold, downscale_by, downscale_to_fit, grayscale,
-    mean_level, stretch_contrast, upscale_double,
+    Bitmap, adaptive_threshold, block_threshold, box_mean, downscale_by, downscale_to_fit,
+    grayscale, mean_level, stretch_contrast, upscale_double,
 };
 use super::resample::{decode_from_finders, decode_with_corner_search};
 use super::validate::{CodeRules, PaymentCode, Refusal};
@@ -51,7 +60,7 @@ impl Default for DecoderConfig {
         Self {
             max_side: 800,
             finder_max_side: 1280,
-            frame_budget: Duration::from_millis(80),
+            frame_budget: Duration::from_millis(15),
         }
     }
 }
@@ -59,6 +68,9 @@ impl Default for DecoderConfig {
 /// Which attempt of the pipeline read the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
+    /// The grid outlined by three finder patterns, read module by module.
+    FinderGrid,
+    /// `rqrr` on the region three finder patterns outline.
     Finder,
     Region,
     Plain,
@@ -101,6 +113,9 @@ const REGIONS_TRIED: usize = 2;
 const ENLARGE_BELOW: u32 = 240;
 /// Larger regions are enlarged only as a last attempt, and only up to this size.
 const ENLARGE_LATE_UP_TO: u32 = 400;
+/// Grey levels a pixel must be below its window's mean in the second, low-contrast
+/// binarisation (a plain local mean, which has no notion of a flat block).
+const LOW_CONTRAST_BIAS: u8 = 3;
 /// Grey levels a pixel must be below its window's mean to count as dark (after stretching).
 const THRESHOLD_BIAS: u8 = 10;
 
@@ -127,9 +142,35 @@ impl Decoder {
             last_refusal: None,
             started,
             budget: self.config.frame_budget,
+            read_once: false,
         };
         let full = downscale_to_fit(grayscale(frame), self.config.finder_max_side);
-        if let Some(found) = by_finder_patterns(&mut attempt, &full) {
+        let bright = block_threshold(&full);
+        let sighted = sightings_in(&bright, &full);
+        if let Some(found) = read_grids(&mut attempt, &full, &bright, &sighted) {
+            return found;
+        }
+        // From here on the budget holds, even if nothing was sighted.
+        attempt.read_once = true;
+        // A screen turned down: its code's blocks span fewer grey levels than the first
+        // binarisation calls texture, so a plain local mean with a small bias (zxing-cpp's
+        // default binariser is of this kind) gets a second look.
+        let mut dim = None;
+        if !attempt.out_of_time() {
+            let radius = (full.width().max(full.height()) / WINDOW_FRACTION).max(8);
+            let bitmap = adaptive_threshold(&full, radius, LOW_CONTRAST_BIAS);
+            let sighted = sightings_in(&bitmap, &full);
+            if let Some(found) = read_grids(&mut attempt, &full, &bitmap, &sighted) {
+                return found;
+            }
+            dim = Some((bitmap, sighted));
+        }
+        if let Some(found) = rqrr_on_sightings(&mut attempt, &full, &bright, &sighted) {
+            return found;
+        }
+        if let Some((bitmap, sighted)) = &dim
+            && let Some(found) = rqrr_on_sightings(&mut attempt, &full, bitmap, sighted)
+        {
             return found;
         }
         let grey = downscale_to_fit(full, self.config.max_side);
@@ -203,36 +244,61 @@ const SIGHTING_MARGIN_MODULES: f32 = 5.0;
 /// Sighted codes with smaller modules are enlarged 2× before `rqrr` looks at them.
 const ENLARGE_MODULES_BELOW_PX: f32 = 3.5;
 
-/// The cheapest attempt: find finder patterns in the whole frame, then run `rqrr` only on the
-/// code they outline, enlarged when its modules are small.
-fn by_finder_patterns(attempt: &mut Attempts, grey: &GrayImage) -> Option<DecodeOutcome> {
-    let bitmap = block_threshold(grey);
-    let sightings = code_sightings(&finder_patterns(&bitmap));
-    let mut tried: Vec<Region> = Vec::new();
-    for sighting in sightings.iter().take(SIGHTINGS_TRIED) {
-        let region = sighting.region(SIGHTING_MARGIN_MODULES, grey.width(), grey.height());
-        if region.width < 21 || region.height < 21 || tried.contains(&region) {
-            continue;
-        }
-        tried.push(region);
-        let inverted = sighting.light_on_dark();
-        if attempt.out_of_time() {
+/// Codes sighted by their finder patterns in `bitmap`, each with the region it covers in
+/// `grey`: the likeliest few, each region once.
+fn sightings_in(bitmap: &Bitmap, grey: &GrayImage) -> Vec<(CodeSighting, Region)> {
+    let mut chosen: Vec<(CodeSighting, Region)> = Vec::new();
+    for sighting in code_sightings(&finder_patterns(bitmap)) {
+        if chosen.len() == SIGHTINGS_TRIED {
             break;
         }
-        let is_dark = |x: i32, y: i32| {
-            x >= 0
-                && y >= 0
-                && (x as u32) < bitmap.width()
-                && (y as u32) < bitmap.height()
-                && bitmap.is_dark(x as u32, y as u32) != inverted
-        };
-        if let Some(bytes) =
-            decode_from_finders(sighting.finders(), f64::from(sighting.module), is_dark)
-            && let Some(found) = attempt.check(Stage::Finder, inverted, &bytes)
-        {
+        let region = sighting.region(SIGHTING_MARGIN_MODULES, grey.width(), grey.height());
+        if region.width < 21 || region.height < 21 || chosen.iter().any(|(_, r)| *r == region) {
+            continue;
+        }
+        chosen.push((sighting, region));
+    }
+    chosen
+}
+
+/// The cheapest attempts: the grid each sighting outlines, read module by module, on the
+/// frame's bitmap and then on the code's region binarised on its own. A fraction of a
+/// millisecond each; `rqrr` on a noisy region can cost tens, so every sighting (of both
+/// binarisations) gets this reading before any gets `rqrr`.
+fn read_grids(
+    attempt: &mut Attempts,
+    grey: &GrayImage,
+    bitmap: &Bitmap,
+    sighted: &[(CodeSighting, Region)],
+) -> Option<DecodeOutcome> {
+    for (sighting, region) in sighted {
+        if attempt.out_of_time() {
+            return None;
+        }
+        if let Some(found) = read_grid(attempt, sighting, bitmap, (0, 0)) {
             return Some(found);
         }
-        let crop = sighting_bitmap(grey, &bitmap, sighting, &region);
+        if attempt.out_of_time() {
+            return None;
+        }
+        let local = local_bitmap(grey, sighting, region);
+        if let Some(found) = read_grid(attempt, sighting, &local, (region.x, region.y)) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// `rqrr` on each sighted code's region, enlarged when its modules are small.
+fn rqrr_on_sightings(
+    attempt: &mut Attempts,
+    grey: &GrayImage,
+    bitmap: &Bitmap,
+    sighted: &[(CodeSighting, Region)],
+) -> Option<DecodeOutcome> {
+    for (sighting, region) in sighted {
+        let inverted = sighting.light_on_dark();
+        let crop = sighting_bitmap(grey, bitmap, sighting, region);
         if let Some(found) = attempt.run(Stage::Finder, inverted, || {
             if inverted {
                 crop.inverted().to_prepared()
@@ -245,6 +311,57 @@ fn by_finder_patterns(attempt: &mut Attempts, grey: &GrayImage) -> Option<Decode
     }
     None
 }
+
+/// The sighted code's grid read through its finder centres from `bitmap`, whose top-left
+/// pixel is at `origin` in the frame.
+fn read_grid(
+    attempt: &mut Attempts,
+    sighting: &CodeSighting,
+    bitmap: &Bitmap,
+    origin: (u32, u32),
+) -> Option<DecodeOutcome> {
+    let inverted = sighting.light_on_dark();
+    let (ox, oy) = (origin.0 as i32, origin.1 as i32);
+    let is_dark = |x: i32, y: i32| {
+        let (x, y) = (x - ox, y - oy);
+        x >= 0
+            && y >= 0
+            && (x as u32) < bitmap.width()
+            && (y as u32) < bitmap.height()
+            && bitmap.is_dark(x as u32, y as u32) != inverted
+    };
+    let (started, budget, enforced) = (attempt.started, attempt.budget, attempt.read_once);
+    let out_of_time = move || enforced && started.elapsed() >= budget;
+    let bytes = decode_from_finders(
+        sighting.finders(),
+        f64::from(sighting.module),
+        is_dark,
+        &out_of_time,
+    );
+    attempt.read_once = true;
+    attempt.check(Stage::FinderGrid, inverted, &bytes?)
+}
+
+/// The sighted code's region binarised on its own: smoothed over about a third of a module
+/// (sensor noise, JPEG blocks, moiré average out within a module), then each pixel against the
+/// mean of a window a few modules wide, with almost no bias. The window follows a glare patch
+/// or a dim corner; the low bias keeps a turned-down screen's modules apart.
+fn local_bitmap(grey: &GrayImage, sighting: &CodeSighting, region: &Region) -> Bitmap {
+    let crop = crop_of(grey, region);
+    let smoothing = (sighting.module / 3.0) as u32;
+    let smoothed = if smoothing > 0 {
+        box_mean(&crop, smoothing)
+    } else {
+        crop
+    };
+    let window = ((sighting.module * LOCAL_WINDOW_MODULES) as u32).max(3);
+    adaptive_threshold(&smoothed, window, LOCAL_BIAS)
+}
+
+/// Half the side of [`local_bitmap`]'s threshold window, in modules.
+const LOCAL_WINDOW_MODULES: f32 = 4.0;
+/// [`local_bitmap`]'s bias, in grey levels.
+const LOCAL_BIAS: u8 = 2;
 
 /// The sighted code's region, binarised at a scale where its modules are a few pixels wide.
 fn sighting_bitmap(
@@ -282,11 +399,16 @@ struct Attempts<'a> {
     last_refusal: Option<Refusal>,
     started: Instant,
     budget: Duration,
+    /// Whether one grid outlined by finder patterns has been read in full.
+    read_once: bool,
 }
 
 impl Attempts<'_> {
+    /// Whether the budget is spent. Not before the first grid has been read in full: on a slow
+    /// device (or a debug build) finding the finder patterns alone may take the whole budget,
+    /// and a frame that never gets one real attempt can never be read.
     fn out_of_time(&self) -> bool {
-        self.started.elapsed() >= self.budget
+        self.read_once && self.started.elapsed() >= self.budget
     }
 
     fn both_polarities(
@@ -332,11 +454,11 @@ impl Attempts<'_> {
                 && (0..height).contains(&y)
                 && prepared.get_pixel_at(x as usize, y as usize) != 0u8
         };
-        payloads.extend(
-            undecoded
-                .into_iter()
-                .filter_map(|(bounds, size)| decode_with_corner_search(bounds, size, is_dark)),
-        );
+        let (started, budget) = (self.started, self.budget);
+        let out_of_time = move || started.elapsed() >= budget;
+        payloads.extend(undecoded.into_iter().filter_map(|(bounds, size)| {
+            decode_with_corner_search(bounds, size, is_dark, &out_of_time)
+        }));
         payloads
             .into_iter()
             .find_map(|bytes| self.check(stage, inverted, &bytes))

@@ -216,6 +216,28 @@ pub fn adaptive_threshold(image: &GrayImage, radius: u32, bias: u8) -> Bitmap {
     Bitmap(GrayImage::from_raw(image.width(), image.height(), bits).expect("one bit per pixel"))
 }
 
+/// Each pixel replaced by the mean of the `(2·radius+1)²` window around it (clipped at the
+/// edges): noise and JPEG blocks smaller than a module average out.
+pub fn box_mean(image: &GrayImage, radius: u32) -> GrayImage {
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    let integral = integral_image(image);
+    let radius = radius as usize;
+    let stride = width + 1;
+    let mut out = Vec::with_capacity(width * height);
+    for y in 0..height {
+        let (top, bottom) = (y.saturating_sub(radius), (y + radius + 1).min(height));
+        for x in 0..width {
+            let (left, right) = (x.saturating_sub(radius), (x + radius + 1).min(width));
+            let sum = integral[bottom * stride + right] + integral[top * stride + left]
+                - integral[top * stride + right]
+                - integral[bottom * stride + left];
+            let area = ((bottom - top) * (right - left)) as u64;
+            out.push((sum / area) as u8);
+        }
+    }
+    GrayImage::from_raw(image.width(), image.height(), out).expect("one byte per pixel")
+}
+
 /// Side of the blocks [`block_threshold`] measures, in pixels.
 const BLOCK: usize = 8;
 /// Blocks whose darkest and brightest pixels differ by less than this are flat.
@@ -352,6 +374,14 @@ mod tests {
             "a quarter of the way to the next pixel"
         );
         assert_eq!(doubled.get_pixel(0, 0)[0], 0, "edges repeat the last pixel");
+    }
+
+    #[test]
+    fn box_mean_averages_the_window() {
+        let image = filled(5, 1, |x, _| if x == 2 { 90 } else { 0 });
+        let mean = box_mean(&image, 1);
+        assert_eq!(mean.as_raw(), &[0, 30, 30, 30, 0]);
+        assert_eq!(box_mean(&image, 0), image);
     }
 
     #[test]

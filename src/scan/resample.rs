@@ -147,32 +147,56 @@ fn decode_mapped(
 const ALIGNMENT_MIN_MATCH: usize = 21;
 /// How far from its estimate the alignment pattern is looked for, in modules.
 const ALIGNMENT_SEARCH_MODULES: f64 = 4.0;
-/// Module steps tried around an estimated corner of a code without an alignment pattern.
+/// Half-module steps tried around an estimated corner of a code without an alignment pattern,
+/// in each direction.
 const CORNER_STEPS: i32 = 2;
 
 /// Reads a code whose finder patterns' centres are `finders` (top-left, top-right,
 /// bottom-left, or mirrored: the decoder also reads the grid transposed), with modules of
 /// about `module` pixels; the payload of the first size and placement that decodes.
+///
+/// `out_of_time` is asked before each size and placement tried: a frame's budget ends the
+/// search inside it, not only between attempts.
 pub fn decode_from_finders(
     finders: [(f64, f64); 3],
     module: f64,
     is_dark: impl Fn(i32, i32) -> bool,
+    out_of_time: &dyn Fn() -> bool,
 ) -> Option<Vec<u8>> {
     let [top_left, top_right, bottom_left] = finders;
     let distance = |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).hypot(a.1 - b.1);
     let span = (distance(top_left, top_right) + distance(top_left, bottom_left)) / 2.0;
     let estimate = span / module + 7.0;
     let nearest = ((estimate - 17.0) / 4.0).round() as i32;
+    let corner = outer_corner(finders, module, &is_dark);
     for version in [nearest, nearest - 1, nearest + 1] {
         if !(1..=40).contains(&version) {
             continue;
         }
+        if out_of_time() {
+            return None;
+        }
         let size = 17 + 4 * version as usize;
         let side = size as f64;
+        // The code's outer corner where the finders' outer edges meet, as a fourth point.
+        let guide = corner.and_then(|corner| {
+            Homography::from_points(
+                [
+                    (3.5, 3.5),
+                    (side - 3.5, 3.5),
+                    (side, side),
+                    (3.5, side - 3.5),
+                ],
+                [top_left, top_right, corner, bottom_left],
+            )
+        });
         let found = if version == 1 {
             None
         } else {
-            find_alignment(finders, side, &is_dark)
+            match &guide {
+                Some(guide) => find_alignment(&|u, v| guide.map(u, v), side, &is_dark),
+                None => find_alignment(&affine(finders, side), side, &is_dark),
+            }
         };
         let payload = match found {
             Some(alignment) => Homography::from_points(
@@ -185,13 +209,107 @@ pub fn decode_from_finders(
                 [top_left, top_right, alignment, bottom_left],
             )
             .and_then(|mapping| decode_mapped(size, &mapping, &is_dark)),
-            None => decode_with_corner_steps(finders, side, &is_dark),
+            None => guide
+                .and_then(|guide| decode_mapped(size, &guide, &is_dark))
+                .or_else(|| decode_with_corner_steps(finders, side, &is_dark, out_of_time)),
         };
         if payload.is_some() {
             return payload;
         }
     }
     None
+}
+
+/// The code's outer bottom-right corner: where the top-right finder's right edge meets the
+/// bottom-left finder's bottom edge. Each edge is a line fitted to where seven rows across the
+/// pattern leave its dark outer ring. Under perspective this corner is modules away from where
+/// the three centres alone put it; the edges tilt with the code and say where.
+fn outer_corner(
+    finders: [(f64, f64); 3],
+    module: f64,
+    is_dark: &impl Fn(i32, i32) -> bool,
+) -> Option<(f64, f64)> {
+    let [top_left, top_right, bottom_left] = finders;
+    let unit = |a: (f64, f64), b: (f64, f64)| {
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let length = dx.hypot(dy);
+        (length > f64::EPSILON).then(|| (dx / length, dy / length))
+    };
+    let across = unit(top_left, top_right)?;
+    let down = unit(top_left, bottom_left)?;
+    let right_edge = finder_edge(top_right, across, down, module, is_dark)?;
+    let bottom_edge = finder_edge(bottom_left, down, across, module, is_dark)?;
+    intersection(right_edge, bottom_edge)
+}
+
+/// The outer edge of the finder pattern centred at `centre` on its `outward` side, as a point
+/// and a direction: rows one module apart along `along`, each walked outward to the outer
+/// ring's outside edge.
+fn finder_edge(
+    centre: (f64, f64),
+    outward: (f64, f64),
+    along: (f64, f64),
+    module: f64,
+    is_dark: &impl Fn(i32, i32) -> bool,
+) -> Option<((f64, f64), (f64, f64))> {
+    let step = 0.5;
+    let mut points = Vec::with_capacity(7);
+    for row in -3..=3 {
+        let start = (
+            centre.0 + along.0 * module * f64::from(row),
+            centre.1 + along.1 * module * f64::from(row),
+        );
+        // The first step from dark to light past 2.5 modules: the outer ring's outside edge
+        // (the centre and the light ring end before; perspective makes the pattern's own
+        // modules up to a quarter larger or smaller than the code's mean).
+        let mut was_dark = false;
+        let mut t = 0.0;
+        let mut edge = None;
+        while t <= 5.5 * module {
+            let (x, y) = (start.0 + outward.0 * t, start.1 + outward.1 * t);
+            let dark = is_dark(x.floor() as i32, y.floor() as i32);
+            if was_dark && !dark && t >= 2.5 * module {
+                edge = Some((x, y));
+                break;
+            }
+            was_dark = dark;
+            t += step;
+        }
+        if let Some(point) = edge {
+            points.push(point);
+        }
+    }
+    if points.len() < 4 {
+        return None;
+    }
+    let count = points.len() as f64;
+    let mean = (
+        points.iter().map(|p| p.0).sum::<f64>() / count,
+        points.iter().map(|p| p.1).sum::<f64>() / count,
+    );
+    let (mut xx, mut xy, mut yy) = (0.0, 0.0, 0.0);
+    for (x, y) in &points {
+        let (dx, dy) = (x - mean.0, y - mean.1);
+        xx += dx * dx;
+        xy += dx * dy;
+        yy += dy * dy;
+    }
+    // The principal direction of the points.
+    let angle = 0.5 * (2.0 * xy).atan2(xx - yy);
+    Some((mean, (angle.cos(), angle.sin())))
+}
+
+/// Where two lines (a point and a direction each) cross; `None` when nearly parallel.
+fn intersection(
+    (p, d): ((f64, f64), (f64, f64)),
+    (q, e): ((f64, f64), (f64, f64)),
+) -> Option<(f64, f64)> {
+    let denominator = d.0 * e.1 - d.1 * e.0;
+    if denominator.abs() < 0.2 {
+        return None;
+    }
+    let s = ((q.0 - p.0) * e.1 - (q.1 - p.1) * e.0) / denominator;
+    Some((p.0 + s * d.0, p.1 + s * d.1))
 }
 
 /// The affine map the three finder centres define: module coordinates to image coordinates.
@@ -210,14 +328,13 @@ fn affine(finders: [(f64, f64); 3], side: f64) -> impl Fn(f64, f64) -> (f64, f64
 }
 
 /// The bottom-right alignment pattern's centre: the best match of its 5×5 module template
-/// (dark ring, light ring, dark centre) around where the finders put it, in quarter-module
-/// steps.
+/// (dark ring, light ring, dark centre) around where `to_image` (module space to pixels) puts
+/// it, in quarter-module steps.
 fn find_alignment(
-    finders: [(f64, f64); 3],
+    to_image: &dyn Fn(f64, f64) -> (f64, f64),
     side: f64,
     is_dark: &impl Fn(i32, i32) -> bool,
 ) -> Option<(f64, f64)> {
-    let to_image = affine(finders, side);
     let centre = side - 6.5;
     let reach = (ALIGNMENT_SEARCH_MODULES * 4.0) as i32;
     let mut best: Option<(usize, f64, (f64, f64))> = None;
@@ -247,11 +364,12 @@ fn find_alignment(
 }
 
 /// A code without a found alignment pattern: the bottom-right corner where the finders put it,
-/// then moved by whole modules around that.
+/// then moved in half-module steps around that (perspective moves it by a module or two).
 fn decode_with_corner_steps(
     finders: [(f64, f64); 3],
     side: f64,
     is_dark: &impl Fn(i32, i32) -> bool,
+    out_of_time: &dyn Fn() -> bool,
 ) -> Option<Vec<u8>> {
     let to_image = affine(finders, side);
     let [top_left, top_right, bottom_left] = finders;
@@ -260,8 +378,12 @@ fn decode_with_corner_steps(
         .collect();
     offsets.sort_by_key(|(dx, dy)| dx * dx + dy * dy);
     offsets.into_iter().find_map(|(du, dv)| {
+        if out_of_time() {
+            return None;
+        }
         let corner = (side - 3.5, side - 3.5);
-        let moved = to_image(corner.0 + f64::from(du), corner.1 + f64::from(dv));
+        let (du, dv) = (f64::from(du) / 2.0, f64::from(dv) / 2.0);
+        let moved = to_image(corner.0 + du, corner.1 + dv);
         let mapping = Homography::from_points(
             [(3.5, 3.5), (side - 3.5, 3.5), corner, (3.5, side - 3.5)],
             [top_left, top_right, moved, bottom_left],
@@ -280,6 +402,7 @@ pub fn decode_with_corner_search(
     bounds: [rqrr::Point; 4],
     size: usize,
     is_dark: impl Fn(i32, i32) -> bool,
+    out_of_time: &dyn Fn() -> bool,
 ) -> Option<Vec<u8>> {
     let corner = |p: rqrr::Point| (f64::from(p.x), f64::from(p.y));
     let span = size as f64 + 1.0;
@@ -294,6 +417,9 @@ pub fn decode_with_corner_search(
         .collect();
     offsets.sort_by_key(|(dx, dy)| dx * dx + dy * dy);
     for (dx, dy) in offsets {
+        if out_of_time() {
+            return None;
+        }
         let moved = (
             guess.0 + f64::from(dx) * module / 2.0,
             guess.1 + f64::from(dy) * module / 2.0,
@@ -413,7 +539,8 @@ mod tests {
             "{estimate:?}"
         );
 
-        let found = find_alignment(finders, size as f64, &is_dark).expect("alignment found");
+        let found =
+            find_alignment(&affine(finders, side), size as f64, &is_dark).expect("alignment found");
         assert!(
             distance(found, alignment) <= module_at_alignment,
             "alignment found at {found:?}, mapped at {alignment:?}"
@@ -421,7 +548,14 @@ mod tests {
         let module = (distance(finders[0], finders[1]) + distance(finders[0], finders[2]))
             / 2.0
             / (side - 7.0);
-        let payload = decode_from_finders(finders, module, is_dark).expect("decoded");
+        // The finders' outer edges meet at the code's outer corner, within a module.
+        let corner = outer_corner(finders, module, &is_dark).expect("edges found");
+        let mapped_corner = to_pixels.map(side, side);
+        assert!(
+            distance(corner, mapped_corner) <= module_at_alignment,
+            "corner found at {corner:?}, mapped at {mapped_corner:?}"
+        );
+        let payload = decode_from_finders(finders, module, is_dark, &|| false).expect("decoded");
         assert_eq!(payload, b"MY12345678abcdEFGH");
     }
 
@@ -450,7 +584,7 @@ mod tests {
             point(span + 7, span + 8),
             point(0, span),
         ];
-        let payload = decode_with_corner_search(wrong, size, is_dark).unwrap();
+        let payload = decode_with_corner_search(wrong, size, is_dark, &|| false).unwrap();
         assert_eq!(payload, b"134567890123456789");
     }
 }

@@ -195,34 +195,31 @@ impl Bitmap {
 /// by more than `bias` grey levels. The bias keeps flat areas (sensor noise on a white screen)
 /// from turning into speckle.
 pub fn adaptive_threshold(image: &GrayImage, radius: u32, bias: u8) -> Bitmap {
-    let (width, height) = (image.width() as usize, image.height() as usize);
-    let integral = integral_image(image);
-    let radius = radius as usize;
-    let stride = width + 1;
-    let pixels = image.as_raw();
-    let mut bits = Vec::with_capacity(width * height);
-    for y in 0..height {
-        let (top, bottom) = (y.saturating_sub(radius), (y + radius + 1).min(height));
-        for x in 0..width {
-            let (left, right) = (x.saturating_sub(radius), (x + radius + 1).min(width));
-            let sum = integral[bottom * stride + right] + integral[top * stride + left]
-                - integral[top * stride + right]
-                - integral[bottom * stride + left];
-            let area = ((bottom - top) * (right - left)) as u64;
-            let value = u64::from(pixels[y * width + x]) + u64::from(bias);
-            bits.push(u8::from(value * area < sum));
-        }
-    }
+    let bits = map_windows(image, radius, |pixel, sum, area| {
+        u8::from((u64::from(pixel) + u64::from(bias)) * area < sum)
+    });
     Bitmap(GrayImage::from_raw(image.width(), image.height(), bits).expect("one bit per pixel"))
 }
 
 /// Each pixel replaced by the mean of the `(2·radius+1)²` window around it (clipped at the
 /// edges): noise and JPEG blocks smaller than a module average out.
 pub fn box_mean(image: &GrayImage, radius: u32) -> GrayImage {
+    let out = map_windows(image, radius, |_, sum, area| (sum / area) as u8);
+    GrayImage::from_raw(image.width(), image.height(), out).expect("one byte per pixel")
+}
+
+/// One byte per pixel, from the pixel, the sum of the `(2·radius+1)²` window around it (clipped
+/// at the edges) and that window's area, read off the integral image in four lookups.
+fn map_windows(
+    image: &GrayImage,
+    radius: u32,
+    mut byte: impl FnMut(u8, u64, u64) -> u8,
+) -> Vec<u8> {
     let (width, height) = (image.width() as usize, image.height() as usize);
     let integral = integral_image(image);
     let radius = radius as usize;
     let stride = width + 1;
+    let pixels = image.as_raw();
     let mut out = Vec::with_capacity(width * height);
     for y in 0..height {
         let (top, bottom) = (y.saturating_sub(radius), (y + radius + 1).min(height));
@@ -232,10 +229,10 @@ pub fn box_mean(image: &GrayImage, radius: u32) -> GrayImage {
                 - integral[top * stride + right]
                 - integral[bottom * stride + left];
             let area = ((bottom - top) * (right - left)) as u64;
-            out.push((sum / area) as u8);
+            out.push(byte(pixels[y * width + x], sum, area));
         }
     }
-    GrayImage::from_raw(image.width(), image.height(), out).expect("one byte per pixel")
+    out
 }
 
 /// Side of the blocks [`block_threshold`] measures, in pixels.

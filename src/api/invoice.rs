@@ -2,42 +2,31 @@
 //! ([`InvoiceRequest`], echoed in the answer) and the invoice the gateway issued ([`InvoiceFields`],
 //! in the answer and on the printout).
 
-use super::lenient::{self, Twd, count, trimmed};
+use super::fields::wire_block;
+use super::lenient::{Twd, count};
 use super::validate::{self, FieldError};
 use super::values::*;
 use serde::{Deserialize, Serialize};
 
-/// The e-invoice fields shared by the payment commands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct InvoiceRequest {
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub issue_invoice_state: Option<IssueInvoiceState>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_ratetype: Option<InvoiceRateType>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_input_type: Option<InvoiceInputType>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_cloud_type: Option<CloudInvoiceType>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_tax_id: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_mobile_code: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_natural_person: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_m_post_zone: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_m_address: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_love_code: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_b2b_title: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_b2b_id: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_b2b_post_zone: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_b2b_address: Option<String>,
+wire_block! {
+    /// The e-invoice fields shared by the payment commands.
+    #[derive(Debug, Clone, PartialEq, Eq, Default)]
+    pub struct InvoiceRequest {
+        pub issue_invoice_state: Option<IssueInvoiceState> = lenient,
+        pub invoice_ratetype: Option<InvoiceRateType> = lenient,
+        pub invoice_input_type: Option<InvoiceInputType> = lenient,
+        pub invoice_cloud_type: Option<CloudInvoiceType> = lenient,
+        pub invoice_tax_id: Option<String> = lenient,
+        pub invoice_mobile_code: Option<String> = lenient,
+        pub invoice_natural_person: Option<String> = lenient,
+        pub invoice_m_post_zone: Option<String> = lenient,
+        pub invoice_m_address: Option<String> = lenient,
+        pub invoice_love_code: Option<String> = lenient,
+        pub invoice_b2b_title: Option<String> = lenient,
+        pub invoice_b2b_id: Option<String> = lenient,
+        pub invoice_b2b_post_zone: Option<String> = lenient,
+        pub invoice_b2b_address: Option<String> = lenient,
+    }
 }
 
 impl InvoiceRequest {
@@ -155,51 +144,34 @@ fn require<'a>(field: &str, value: &'a Option<String>) -> Result<&'a str, FieldE
         .ok_or_else(|| FieldError::new(field, "is required"))
 }
 
-/// The invoice as the gateway issued it: the fields of a `線下掃碼收款` answer the printout is
-/// made of. Text for people is trimmed; the codes and the item detail are kept exactly as sent.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct InvoiceFields {
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_state: Option<InvoiceState>,
-    #[serde(default, with = "trimmed", skip_serializing_if = "Option::is_none")]
-    pub invoice_state_msg: Option<String>,
-    /// `YYYYMMDDHHmmss`.
-    #[serde(default, with = "trimmed", skip_serializing_if = "Option::is_none")]
-    pub invoice_date: Option<String>,
-    #[serde(default, with = "trimmed", skip_serializing_if = "Option::is_none")]
-    pub invoice_wordtrack: Option<String>,
-    #[serde(default, with = "trimmed", skip_serializing_if = "Option::is_none")]
-    pub invoice_number: Option<String>,
-    #[serde(default, with = "trimmed", skip_serializing_if = "Option::is_none")]
-    pub invoice_rand_code: Option<String>,
-    #[serde(default, with = "trimmed", skip_serializing_if = "Option::is_none")]
-    pub invoice_seller_ban: Option<String>,
-    #[serde(default, with = "trimmed", skip_serializing_if = "Option::is_none")]
-    pub invoice_buyer_ban: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_left_qrcode: Option<String>,
-    /// The Code 39 text, printed exactly as sent.
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_middle_barcode: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_right_qrcode: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_title_type: Option<InvoiceTitleType>,
-    #[serde(default, with = "trimmed", skip_serializing_if = "Option::is_none")]
-    pub invoice_title: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_print_type: Option<InvoicePrintType>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_print_device: Option<InvoicePrintDevice>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_amount: Option<Twd>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_sales_amount: Option<Twd>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_tax_amount: Option<Twd>,
-    /// JSON text: a list of 『商品細項』 (see [`InvoiceDetailLine`]).
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub invoice_order_detail: Option<String>,
+wire_block! {
+    /// The invoice as the gateway issued it: the fields of a `線下掃碼收款` answer the printout is
+    /// made of. Text for people is trimmed; the codes and the item detail are kept exactly as sent.
+    #[derive(Debug, Clone, PartialEq, Eq, Default)]
+    pub struct InvoiceFields {
+        pub invoice_state: Option<InvoiceState> = lenient,
+        pub invoice_state_msg: Option<String> = trimmed,
+        /// `YYYYMMDDHHmmss`.
+        pub invoice_date: Option<String> = trimmed,
+        pub invoice_wordtrack: Option<String> = trimmed,
+        pub invoice_number: Option<String> = trimmed,
+        pub invoice_rand_code: Option<String> = trimmed,
+        pub invoice_seller_ban: Option<String> = trimmed,
+        pub invoice_buyer_ban: Option<String> = trimmed,
+        pub invoice_left_qrcode: Option<String> = lenient,
+        /// The Code 39 text, printed exactly as sent.
+        pub invoice_middle_barcode: Option<String> = lenient,
+        pub invoice_right_qrcode: Option<String> = lenient,
+        pub invoice_title_type: Option<InvoiceTitleType> = lenient,
+        pub invoice_title: Option<String> = trimmed,
+        pub invoice_print_type: Option<InvoicePrintType> = lenient,
+        pub invoice_print_device: Option<InvoicePrintDevice> = lenient,
+        pub invoice_amount: Option<Twd> = lenient,
+        pub invoice_sales_amount: Option<Twd> = lenient,
+        pub invoice_tax_amount: Option<Twd> = lenient,
+        /// JSON text: a list of 『商品細項』 (see [`InvoiceDetailLine`]).
+        pub invoice_order_detail: Option<String> = lenient,
+    }
 }
 
 impl InvoiceFields {

@@ -10,6 +10,10 @@
 //! - `#[serde(default, with = "trimmed", skip_serializing_if = "Option::is_none")]`: text for people
 //!   (a title, a date, an invoice number), trimmed; blank is `None`.
 //!
+//! The structs declared with [`super::fields`] (the answer and its invoice blocks) name the same
+//! two forms after their fields' types (`= lenient`, `= trimmed`) and read them through
+//! [`ReadLenient`] and [`ReadTrimmed`].
+//!
 //! Numbers are read one way everywhere ([`whole_number`]): `3`, `"3"`, `" 3 "`, `3.0` and `"3.00"`
 //! are 3; a fraction is refused, and money must be a whole number of TWD, or the answer is refused.
 
@@ -133,10 +137,30 @@ fn is_blank(value: &Value) -> bool {
 
 /// Reads an optional field of a [`Lenient`] type: absent, `null` and `""` are `None`.
 pub fn deserialize<'de, D: Deserializer<'de>, T: Lenient>(d: D) -> Result<Option<T>, D::Error> {
-    match Option::<Value>::deserialize(d)? {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(value) => T::read(value).map_err(de::Error::custom),
+    // Read as a `Value`, not an `Option<Value>`: `null` is `Value::Null`, and skipping serde's
+    // option step costs one parse of the value instead of a peek and a parse.
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::String(s) if s.is_empty() => Ok(None),
+        value => T::read(value).map_err(de::Error::custom),
+    }
+}
+
+/// An optional field of a [`Lenient`] type read on its own, by [`deserialize`].
+pub struct ReadLenient<T>(pub Option<T>);
+
+impl<'de, T: Lenient> Deserialize<'de> for ReadLenient<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize(d).map(ReadLenient)
+    }
+}
+
+/// An optional text field for people read on its own, by [`trimmed::deserialize`].
+pub struct ReadTrimmed(pub Option<String>);
+
+impl<'de> Deserialize<'de> for ReadTrimmed {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        trimmed::deserialize(d).map(ReadTrimmed)
     }
 }
 
@@ -152,7 +176,10 @@ pub mod trimmed {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         let text: Option<String> = super::deserialize(d)?;
         Ok(text
-            .map(|text| text.trim().to_owned())
+            .map(|text| match text.trim() {
+                trimmed if trimmed.len() == text.len() => text,
+                trimmed => trimmed.to_owned(),
+            })
             .filter(|text| !text.is_empty()))
     }
 

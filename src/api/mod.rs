@@ -5,6 +5,7 @@
 //! simulator runs the same checks on what it receives.
 pub mod code;
 pub mod command;
+pub mod fields;
 pub mod invoice;
 pub mod lenient;
 pub mod request;

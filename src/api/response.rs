@@ -2,6 +2,7 @@
 //! amounts, which must be whole TWD. Fields this version does not know are kept in `extra`.
 
 use super::Code;
+use super::fields::wire_message;
 use super::lenient::{self, Twd};
 use super::request::Item;
 use super::values::*;
@@ -9,78 +10,52 @@ use super::{InvoiceFields, InvoiceRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// The answer to `api/transaction` (『線下掃碼收款』回傳欄位), also one row of `api/querydirect`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TransactionResponse {
-    pub code: Code,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub msg: Option<String>,
-    /// The gateway's transaction serial number (a number or a string on the wire).
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
-    /// 交易驗証碼: an opaque token later calls send back.
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    /// `YYYYMMDDHHmmss`.
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub finishtime: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub cardno: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub acode: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub card_type: Option<CardType>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub issuing_bank: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub issuing_bank_uid: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub transaction_mode: Option<TransactionMode>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub supplier_name: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub supplier_code: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub cost: Option<Twd>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub actual_cost: Option<Twd>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub actual_currency: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub pfn: Option<PaymentName>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub trans_type: Option<TransType>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub result_type: Option<ResultType>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub result_content_type: Option<PaymentName>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub result_content: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub echo_0: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub echo_1: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub echo_2: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub echo_3: Option<String>,
-    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
-    pub echo_4: Option<String>,
-    /// The invoice as issued.
-    #[serde(flatten)]
-    pub invoice: InvoiceFields,
-    /// The buyer's choice of invoice, as the request sent it.
-    #[serde(flatten)]
-    pub requested_invoice: InvoiceRequest,
-    /// Fields this version does not know, kept as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+wire_message! {
+    /// The answer to `api/transaction` (『線下掃碼收款』回傳欄位), also one row of `api/querydirect`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TransactionResponse {
+        pub code: Code = required,
+        pub msg: Option<String> = lenient,
+        /// The gateway's transaction serial number (a number or a string on the wire).
+        pub uid: Option<String> = lenient,
+        /// 交易驗証碼: an opaque token later calls send back.
+        pub key: Option<String> = lenient,
+        /// `YYYYMMDDHHmmss`.
+        pub finishtime: Option<String> = lenient,
+        pub cardno: Option<String> = lenient,
+        pub acode: Option<String> = lenient,
+        pub card_type: Option<CardType> = lenient,
+        pub issuing_bank: Option<String> = lenient,
+        pub issuing_bank_uid: Option<String> = lenient,
+        pub transaction_mode: Option<TransactionMode> = lenient,
+        pub supplier_name: Option<String> = lenient,
+        pub supplier_code: Option<String> = lenient,
+        pub order_id: Option<String> = lenient,
+        pub user_id: Option<String> = lenient,
+        pub cost: Option<Twd> = lenient,
+        pub currency: Option<String> = lenient,
+        pub actual_cost: Option<Twd> = lenient,
+        pub actual_currency: Option<String> = lenient,
+        pub pfn: Option<PaymentName> = lenient,
+        pub trans_type: Option<TransType> = lenient,
+        pub result_type: Option<ResultType> = lenient,
+        pub result_content_type: Option<PaymentName> = lenient,
+        pub result_content: Option<String> = lenient,
+        pub echo_0: Option<String> = lenient,
+        pub echo_1: Option<String> = lenient,
+        pub echo_2: Option<String> = lenient,
+        pub echo_3: Option<String> = lenient,
+        pub echo_4: Option<String> = lenient,
+        #[flatten]
+        /// The invoice as issued.
+        pub invoice: InvoiceFields,
+        #[flatten]
+        /// The buyer's choice of invoice, as the request sent it.
+        pub requested_invoice: InvoiceRequest,
+        #[extra]
+        /// Fields this version does not know, kept as sent.
+        pub extra: Map<String, Value>,
+    }
 }
 
 impl TransactionResponse {

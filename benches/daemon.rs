@@ -3,16 +3,25 @@
 //! simulator, measured in the same run, in alternating rounds so a change in machine load hits
 //! both alike.
 //!
-//! A charge is `POST /v1/charges` with a payment code on the daemon's socket, then
-//! `GET /v1/charges/{id}` every millisecond until the order is `paid`: the daemon stores the
-//! order, sends `api/transaction`, stores the answer and queues the receipt (to a file). The
-//! bare round trip is one `api/transaction` through `posd::gateway::Client`. Their difference
-//! is what the daemon adds (storage, its local API, the order worker), to within the polling
-//! step. Both are measured one at a time and with 16 clients at once; the daemon's resident
+//! A charge is `POST /v1/charges` with a payment code on the daemon's socket, then the wait for
+//! its `paid` event on `GET /v1/events`, as a POS app waits: the daemon stores the order, sends
+//! `api/transaction`, stores the answer (the event comes only once that is durable) and queues
+//! the receipt (to a file). One event stream serves every client, as one POS app's stream serves
+//! its charges; an order whose event does not come within a second (the stream fell behind) is
+//! read with `GET /v1/charges/{id}` instead, and those reads are counted. Asking
+//! `GET /v1/charges/{id}` every millisecond instead, as this bench did before, made 16 clients
+//! spend on polling the CPU the daemon needs on a 2-core machine; `BENCH_POLL=1` measures that
+//! way again. The bare round trip is one `api/transaction` through `posd::gateway::Client`.
+//! Their difference is what the daemon adds (storage, its local API, the order worker). Both are
+//! measured one at a time and with 16 clients at once; the daemon's resident
 //! memory is read from `/proc` when idle and, at its highest, during the load. The third peer is
 //! one bare 512-byte write and `fdatasync` on the same disk, in the same rounds: a charge costs
 //! two durable steps, each one `fdatasync` of the store's journal, shared by concurrent charges
 //! (group commit), so the 16-client p99 is read against the 1-client p99 and against it.
+//!
+//! `POSD_DAEMON_IN_FLIGHT` overrides `policy.max_requests_in_flight` for a run: with 16 clients
+//! and 4 in flight, the charges beyond 4 wait at the gate, and each of them is stored by a sync
+//! of its own before it gets a place (three syncs per charge instead of two).
 //!
 //! Run with `cargo bench --bench daemon`.
 
@@ -26,10 +35,12 @@ use posd::gateway::{Client, GatewayConfig};
 use posd::local_client::LocalClient;
 use posd::sim::faults::Faults;
 use serde_json::json;
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::{Daemon, rss_kib};
+use tokio::sync::oneshot;
 
 const SEQUENTIAL: usize = 200;
 const CLIENTS: usize = 16;
@@ -37,7 +48,10 @@ const PER_CLIENT: usize = 24;
 /// Rounds the measurements are split into, alternating daemon and bare client.
 const ROUNDS: usize = 4;
 const WARM_UP: usize = 20;
+/// The polling step of `BENCH_POLL=1`.
 const POLL: Duration = Duration::from_millis(1);
+/// How long a charge waits for its event before it reads the order instead.
+const EVENT_PATIENCE: Duration = Duration::from_secs(1);
 
 fn main() {
     // One measurement, so the arguments `cargo bench` passes (`--bench`, a filter) are ignored.
@@ -65,6 +79,10 @@ async fn run() {
     ] {
         support::set_env(&mut env, key, value);
     }
+    // `POSD_DAEMON_IN_FLIGHT` overrides `policy.max_requests_in_flight` (default 4) for a run.
+    if let Ok(in_flight) = std::env::var("POSD_DAEMON_IN_FLIGHT") {
+        support::set_env(&mut env, "POSD_POLICY_MAX_REQUESTS_IN_FLIGHT", in_flight);
+    }
     let daemon = Daemon::start(dir.path(), env);
     daemon.ready().await;
     let pid = daemon.child.id();
@@ -84,13 +102,22 @@ async fn run() {
         })
         .expect("gateway client"),
     );
-    let local = Arc::new(daemon.client());
+    let local = Arc::new(Charger {
+        client: daemon.client(),
+        finals: if std::env::var_os("BENCH_POLL").is_some_and(|v| v == "1") {
+            None
+        } else {
+            Some(Finals::follow(daemon.client().socket()).await)
+        },
+        reads: AtomicU64::new(0),
+    });
     let codes = Arc::new(AtomicU64::new(0));
 
     for _ in 0..WARM_UP {
-        charge_until_paid(&local, &codes).await;
+        local.charge_until_paid(&codes).await;
         bare_round_trip(&bare, &codes).await;
     }
+    local.reads.store(0, Ordering::Relaxed);
 
     let peak_rss = Arc::new(AtomicU64::new(idle_rss));
     let sampling = Arc::new(AtomicBool::new(true));
@@ -113,13 +140,13 @@ async fn run() {
             syncs.push(bare_fdatasync(&mut probe));
         }
         for _ in 0..SEQUENTIAL / ROUNDS {
-            daemon_one.push(charge_until_paid(&local, &codes).await);
+            daemon_one.push(local.charge_until_paid(&codes).await);
             bare_one.push(bare_round_trip(&bare, &codes).await);
         }
         daemon_many.merge(
             concurrently(PER_CLIENT / ROUNDS, || {
                 let (local, codes) = (local.clone(), codes.clone());
-                async move { charge_until_paid(&local, &codes).await }
+                async move { local.charge_until_paid(&codes).await }
             })
             .await,
         );
@@ -172,6 +199,13 @@ async fn run() {
         ms(rows[2].p50) / sync,
         ms(rows[2].p99) / sync,
     );
+    match &local.finals {
+        Some(_) => println!(
+            "waited on the event stream; orders read because their event was late: {}",
+            local.reads.load(Ordering::Relaxed)
+        ),
+        None => println!("polled GET /v1/charges/{{id}} every {POLL:?} (BENCH_POLL=1)"),
+    }
     println!(
         "daemon RSS: idle {} KiB, highest under load {} KiB",
         idle_rss,
@@ -181,32 +215,133 @@ async fn run() {
     simulator.shutdown();
 }
 
-/// One charge through the daemon, from the POST to the poll that sees it paid.
-async fn charge_until_paid(local: &LocalClient, codes: &AtomicU64) -> Duration {
-    let body = json!({
-        "amount": 150,
-        "items": [{"id": "1", "name": "拿鐵咖啡", "unit_price": 75, "quantity": 2}],
-        "payment_code": payment_code(codes),
-    });
-    let start = Instant::now();
-    let (status, order) = local
-        .request(Method::POST, "/v1/charges", Some(&body))
-        .await
-        .expect("POST /v1/charges");
-    assert!(status.is_success(), "POST /v1/charges: {status}: {order}");
-    let id = order["order_id"].as_str().expect("order_id").to_owned();
-    loop {
-        let (status, order) = local
+/// Charges through the daemon's socket, each followed until it is final.
+struct Charger {
+    client: LocalClient,
+    /// The event stream's final states, or `None` to poll (`BENCH_POLL=1`).
+    finals: Option<Finals>,
+    /// Orders read because their event did not come in time.
+    reads: AtomicU64,
+}
+
+impl Charger {
+    /// One charge, from the POST until the daemon says it is paid.
+    async fn charge_until_paid(&self, codes: &AtomicU64) -> Duration {
+        let body = json!({
+            "amount": 150,
+            "items": [{"id": "1", "name": "拿鐵咖啡", "unit_price": 75, "quantity": 2}],
+            "payment_code": payment_code(codes),
+        });
+        let start = Instant::now();
+        let (status, order) = self
+            .client
+            .request(Method::POST, "/v1/charges", Some(&body))
+            .await
+            .expect("POST /v1/charges");
+        assert!(status.is_success(), "POST /v1/charges: {status}: {order}");
+        let id = order["order_id"].as_str().expect("order_id").to_owned();
+        let state = match &self.finals {
+            Some(finals) => {
+                let mut told = finals.told(&id);
+                loop {
+                    match tokio::time::timeout(EVENT_PATIENCE, &mut told).await {
+                        Ok(kind) => break kind.expect("the event stream is followed"),
+                        Err(_) => {
+                            self.reads.fetch_add(1, Ordering::Relaxed);
+                            if let Some(state) = self.final_state(&id).await {
+                                break state;
+                            }
+                        }
+                    }
+                }
+            }
+            None => loop {
+                if let Some(state) = self.final_state(&id).await {
+                    break state;
+                }
+                tokio::time::sleep(POLL).await;
+            },
+        };
+        assert_eq!(state, "paid", "order {id}");
+        start.elapsed()
+    }
+
+    /// The order's state if it is final.
+    async fn final_state(&self, id: &str) -> Option<String> {
+        let (status, order) = self
+            .client
             .request(Method::GET, &format!("/v1/charges/{id}"), None)
             .await
             .expect("GET /v1/charges/{id}");
         assert!(status.is_success(), "GET {id}: {status}: {order}");
         let state = order["state"].as_str().expect("state");
-        if support::is_final(state) {
-            assert_eq!(state, "paid", "{order}");
-            return start.elapsed();
+        support::is_final(state).then(|| state.to_owned())
+    }
+}
+
+/// The final state of each order, from one `GET /v1/events` stream: a POS app's wait.
+struct Finals {
+    told: Arc<Mutex<Told>>,
+}
+
+/// Final states not yet asked for (the event can come before the POST's answer), and the
+/// charges waiting for theirs.
+#[derive(Default)]
+struct Told {
+    early: HashMap<String, String>,
+    waiting: HashMap<String, oneshot::Sender<String>>,
+}
+
+impl Finals {
+    /// Follows the daemon's events from now on.
+    async fn follow(socket: &std::path::Path) -> Finals {
+        let mut lines = support::event_lines(socket).await;
+        // The stream is subscribed once its answer has begun.
+        let status = lines.next_line().await.expect("events").expect("an answer");
+        assert!(status.contains(" 200 "), "GET /v1/events: {status}");
+        let told = Arc::new(Mutex::new(Told::default()));
+        let sink = told.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let Some(data) = line.strip_prefix("data: ") else {
+                    continue;
+                };
+                let event: serde_json::Value = serde_json::from_str(data).expect("event JSON");
+                let (Some(kind), Some(id)) = (event["kind"].as_str(), event["order_id"].as_str())
+                else {
+                    continue;
+                };
+                // The events that name an order's final state are named as the state is.
+                if !support::is_final(kind) {
+                    continue;
+                }
+                let mut told = sink.lock().expect("finals");
+                match told.waiting.remove(id) {
+                    Some(waiter) => {
+                        let _ = waiter.send(kind.to_owned());
+                    }
+                    None => {
+                        told.early.insert(id.to_owned(), kind.to_owned());
+                    }
+                }
+            }
+        });
+        Finals { told }
+    }
+
+    /// Resolves with the order's final state once it is told.
+    fn told(&self, id: &str) -> oneshot::Receiver<String> {
+        let (sender, receiver) = oneshot::channel();
+        let mut told = self.told.lock().expect("finals");
+        match told.early.remove(id) {
+            Some(kind) => {
+                let _ = sender.send(kind);
+            }
+            None => {
+                told.waiting.insert(id.to_owned(), sender);
+            }
         }
-        tokio::time::sleep(POLL).await;
+        receiver
     }
 }
 

@@ -4,7 +4,17 @@
 //! bare `fdatasync` rate of the same disk as the named peer (each order costs a few durable writes),
 //! then restarts the daemon on the stored orders and reports its memory and the store's size.
 //!
-//! `POSD_DRAIN_ORDERS` sets the queue (default 10 000). Run with `cargo bench --bench drain`.
+//! The drain is timed from the daemon's event stream (`GET /v1/events`, read by the bench as a
+//! POS app reads it): from the moment the gateway comes up to the last order's final event, and
+//! apart from that, the drain itself, from the first order's final event to the last. The
+//! difference is the wait for the next probe: the gate lets one request through per backoff
+//! (`policy.backoff_max_ms`, 2 s here) while the gateway is down, so the daemon notices it is
+//! back up to that long after it is. (This bench used to ask `/v1/health` every 500 ms instead,
+//! which added up to half a second to the drain, and counted the probe's wait in it.) Should the
+//! stream fall behind (an `events_missed` event), the bench asks `/v1/health` every 100 ms.
+//!
+//! `POSD_DRAIN_ORDERS` sets the queue (default 10 000), `POSD_DRAIN_IN_FLIGHT` overrides
+//! `policy.max_requests_in_flight` for a run. Run with `cargo bench --bench drain`.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -87,30 +97,64 @@ async fn run() {
     let queued_in = started.elapsed();
     let queued_rss = rss_kib(pid);
 
-    // The gateway comes back; measure until every order is paid.
+    // The gateway comes back; measure until every order is final.
+    let mut events = support::event_lines(daemon.client().socket()).await;
+    let status = events
+        .next_line()
+        .await
+        .expect("events")
+        .expect("an answer");
+    assert!(status.contains(" 200 "), "GET /v1/events: {status}");
     let simulator = gateway.come_up().await;
     let started = Instant::now();
     let mut peak_rss = queued_rss;
     let mut slowest_answer = Duration::ZERO;
     let client = daemon.client();
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        peak_rss = peak_rss.max(rss_kib(pid));
-        let asked = Instant::now();
-        let (_, health) = client
-            .request(Method::GET, "/v1/health", None)
-            .await
-            .expect("the daemon answers while it drains");
-        slowest_answer = slowest_answer.max(asked.elapsed());
-        if health["queue"]["unfinished"] == 0 {
-            break;
+    let (mut finals, mut first_final, mut missed) = (0u64, None, false);
+    let mut sampled = Instant::now();
+    while finals < orders {
+        if sampled.elapsed() >= Duration::from_millis(500) {
+            sampled = Instant::now();
+            peak_rss = peak_rss.max(rss_kib(pid));
+            let asked = Instant::now();
+            client
+                .request(Method::GET, "/v1/health", None)
+                .await
+                .expect("the daemon answers while it drains");
+            slowest_answer = slowest_answer.max(asked.elapsed());
         }
         assert!(
             started.elapsed() < Duration::from_secs(1800),
-            "not drained in 30 minutes: {health}"
+            "not drained in 30 minutes"
         );
+        if missed {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let (_, health) = client
+                .request(Method::GET, "/v1/health", None)
+                .await
+                .expect("the daemon answers while it drains");
+            finals = orders - health["queue"]["unfinished"].as_u64().expect("unfinished");
+            continue;
+        }
+        let line = tokio::time::timeout(Duration::from_millis(500), events.next_line()).await;
+        let Ok(line) = line else { continue };
+        let line = line.expect("events").expect("the stream stays open");
+        let Some(data) = line.strip_prefix("data: ") else {
+            continue;
+        };
+        let event: serde_json::Value = serde_json::from_str(data).expect("event JSON");
+        let kind = event["kind"].as_str().unwrap_or_default();
+        if kind == "events_missed" {
+            missed = true;
+        } else if support::is_final(kind) {
+            finals += 1;
+            first_final.get_or_insert_with(Instant::now);
+        }
     }
     let drained_in = started.elapsed();
+    let first_final = first_final.expect("an order became final");
+    let probe_wait = first_final - started;
+    let draining = first_final.elapsed();
     let paid = support::every_order(&client)
         .await
         .iter()
@@ -137,10 +181,17 @@ async fn run() {
         orders as f64 / queued_in.as_secs_f64()
     );
     println!(
-        "  drained: {:.1} s, {:.0} orders/s",
+        "  drained: {:.2} s, {:.0} orders/s from the gateway's return; of it {:.2} s waiting for \
+         the next probe, then {:.2} s, {:.0} orders/s from the first order final to the last",
         drained_in.as_secs_f64(),
-        orders as f64 / drained_in.as_secs_f64()
+        orders as f64 / drained_in.as_secs_f64(),
+        probe_wait.as_secs_f64(),
+        draining.as_secs_f64(),
+        (orders - 1) as f64 / draining.as_secs_f64()
     );
+    if missed {
+        println!("  the event stream fell behind: the end was read from /v1/health (100 ms step)");
+    }
     println!(
         "  daemon RSS: idle {:.1} MiB, queued {:.1} MiB, peak while draining {:.1} MiB",
         idle_rss as f64 / 1024.0,

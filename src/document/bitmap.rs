@@ -71,6 +71,28 @@ impl Bitmap {
         self.data[index] |= 0x80 >> (x % 8);
     }
 
+    /// Sets black the dots of row `y` from `x` on that `dots` marks, its highest bit for dot `x`
+    /// (up to 64 dots), clipped like [`Bitmap::set`].
+    pub fn set_row_dots(&mut self, x: u32, y: u32, dots: u64) {
+        if y >= self.height || x >= self.width {
+            return;
+        }
+        // Dots past the right edge are dropped, so the padding bits of the last byte stay white.
+        let visible = (self.width - x).min(64);
+        let dots = if visible < 64 {
+            dots & !(u64::MAX >> visible)
+        } else {
+            dots
+        };
+        let row = y as usize * self.bytes_per_row();
+        let shifted = u128::from(dots) << 64 >> (x % 8);
+        for (n, byte) in shifted.to_be_bytes().iter().take(9).enumerate() {
+            if *byte != 0 {
+                self.data[row + (x / 8) as usize + n] |= byte;
+            }
+        }
+    }
+
     /// Fills a rectangle black (clipped to the image).
     pub fn fill(&mut self, x: u32, y: u32, width: u32, height: u32) {
         for row in y..y.saturating_add(height).min(self.height) {
@@ -82,10 +104,18 @@ impl Bitmap {
 
     /// Draws `other`'s black dots with its top-left corner at (`x`, `y`), clipped.
     pub fn draw(&mut self, other: &Bitmap, x: u32, y: u32) {
+        let source_row = other.bytes_per_row();
         for row in 0..other.height {
-            for column in 0..other.width {
-                if other.get(column, row) {
-                    self.set(x + column, y + row);
+            let bytes = &other.data[row as usize * source_row..][..source_row];
+            // 64 dots at a time: eight source bytes, the padding past its width left out.
+            for (n, chunk) in bytes.chunks(8).enumerate() {
+                let mut word = [0u8; 8];
+                word[..chunk.len()].copy_from_slice(chunk);
+                let start = 64 * n as u32;
+                let visible = (other.width - start).min(64);
+                let dots = u64::from_be_bytes(word) & !(u64::MAX.checked_shr(visible).unwrap_or(0));
+                if dots != 0 {
+                    self.set_row_dots(x + start, y + row, dots);
                 }
             }
         }
@@ -133,6 +163,47 @@ mod tests {
         assert!(bitmap.get(9, 1) && !bitmap.get(8, 1));
         bitmap.set(10, 0);
         assert_eq!(bitmap.raster()[1], 0);
+    }
+
+    #[test]
+    fn a_row_of_dots_is_set_as_dot_by_dot_and_clipped() {
+        for x in [0, 3, 8, 13, 60, 69] {
+            let dots = 0xF0F0_0000_0000_0001u64 | 0x8000_0000_0000_0000 >> 17;
+            let mut by_row = Bitmap::new(70, 2);
+            by_row.set_row_dots(x, 1, dots);
+            let mut by_dot = Bitmap::new(70, 2);
+            for n in 0..64 {
+                if dots & (1 << (63 - n)) != 0 {
+                    by_dot.set(x + n, 1);
+                }
+            }
+            assert_eq!(by_row, by_dot, "from x = {x}");
+        }
+        let mut outside = Bitmap::new(8, 1);
+        outside.set_row_dots(0, 1, u64::MAX);
+        outside.set_row_dots(8, 0, u64::MAX);
+        assert_eq!(outside.raster(), &[0]);
+    }
+
+    #[test]
+    fn an_image_is_drawn_as_dot_by_dot_and_clipped() {
+        let mut image = Bitmap::new(75, 3);
+        for (x, y) in [(0, 0), (7, 0), (8, 1), (63, 1), (64, 2), (70, 2), (74, 0)] {
+            image.set(x, y);
+        }
+        for (x, y) in [(0, 0), (3, 1), (9, 0), (40, 2), (99, 0)] {
+            let mut drawn = Bitmap::new(100, 4);
+            drawn.draw(&image, x, y);
+            let mut by_dot = Bitmap::new(100, 4);
+            for row in 0..image.height() {
+                for column in 0..image.width() {
+                    if image.get(column, row) {
+                        by_dot.set(x + column, y + row);
+                    }
+                }
+            }
+            assert_eq!(drawn, by_dot, "at ({x}, {y})");
+        }
     }
 
     #[test]

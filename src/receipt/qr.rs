@@ -11,7 +11,8 @@
 
 use crate::document::Bitmap;
 use qrcode::bits::Bits;
-use qrcode::{Color, EcLevel, QrCode, Version};
+use qrcode::canvas::{Canvas, MaskPattern};
+use qrcode::{Color, EcLevel, Version};
 
 /// The smallest version the left code may have.
 const MIN_VERSION: i16 = 6;
@@ -62,7 +63,7 @@ pub fn draw_pair(left: &[u8], right: &[u8], width: u32) -> Result<(Bitmap, QrGeo
         .max(smallest(right, "right")?)
         .max(MIN_VERSION);
     // Thermal paper smudges: take the strongest error correction both texts allow at this size.
-    let (ec_level, left_code, right_code) = [EcLevel::H, EcLevel::Q, EcLevel::M, EcLevel::L]
+    let (ec_level, left_bits, right_bits) = [EcLevel::H, EcLevel::Q, EcLevel::M, EcLevel::L]
         .into_iter()
         .find_map(|level| {
             let left = byte_mode(left, version, level)?;
@@ -70,8 +71,10 @@ pub fn draw_pair(left: &[u8], right: &[u8], width: u32) -> Result<(Bitmap, QrGeo
             Some((level, left, right))
         })
         .expect("both texts fit at error correction L at the version chosen for L");
+    let left_code = Modules::new(left_bits, ec_level);
+    let right_code = Modules::new(right_bits, ec_level);
 
-    let modules = left_code.width() as u32;
+    let modules = left_code.width as u32;
     let module_dots = (width.saturating_sub(3 * QUIET_DOTS)) / (2 * modules);
     let side_dots = modules * module_dots;
     if side_dots < MIN_SIDE_DOTS {
@@ -117,11 +120,12 @@ pub fn draw_one(data: &[u8], width: u32) -> Result<(Bitmap, QrGeometry), QrError
     let version = (1..=40)
         .find(|version| byte_mode(data, *version, EcLevel::L).is_some())
         .ok_or_else(too_long)?;
-    let (ec_level, code) = [EcLevel::H, EcLevel::Q, EcLevel::M, EcLevel::L]
+    let (ec_level, bits) = [EcLevel::H, EcLevel::Q, EcLevel::M, EcLevel::L]
         .into_iter()
         .find_map(|level| Some((level, byte_mode(data, version, level)?)))
         .ok_or_else(too_long)?;
-    let modules = code.width() as u32;
+    let code = Modules::new(bits, ec_level);
+    let modules = code.width as u32;
     let module_dots = (width.saturating_sub(2 * QUIET_DOTS) / modules).min(MAX_MODULE_DOTS);
     if module_dots == 0 {
         return Err(QrError::TooDense {
@@ -146,18 +150,123 @@ pub fn draw_one(data: &[u8], width: u32) -> Result<(Bitmap, QrGeometry), QrError
     Ok((bitmap, geometry))
 }
 
-/// `data` as one byte-mode segment, if it fits `version` at `level`.
-fn byte_mode(data: &[u8], version: i16, level: EcLevel) -> Option<QrCode> {
+/// `data` as one byte-mode segment, if it fits `version` at `level`. Only the bits: whether a
+/// text fits is asked of several versions and levels, and only the one chosen is drawn.
+fn byte_mode(data: &[u8], version: i16, level: EcLevel) -> Option<Bits> {
     let mut bits = Bits::new(Version::Normal(version));
     bits.push_byte_data(data).ok()?;
     bits.push_terminator(level).ok()?;
-    QrCode::with_bits(bits, level).ok()
+    Some(bits)
 }
 
-fn draw_code(bitmap: &mut Bitmap, code: &QrCode, x: u32, y: u32, module_dots: u32) {
-    let modules = code.width() as u32;
-    for (index, color) in code.to_colors().into_iter().enumerate() {
-        if color == Color::Dark {
+/// A drawn code: `width` × `width` modules, row by row, `true` dark.
+struct Modules {
+    width: usize,
+    dark: Vec<bool>,
+}
+
+/// The eight masks of a (non-micro) QR code, in the order of their numbers.
+const MASKS: [MaskPattern; 8] = [
+    MaskPattern::Checkerboard,
+    MaskPattern::HorizontalLines,
+    MaskPattern::VerticalLines,
+    MaskPattern::DiagonalLines,
+    MaskPattern::LargeCheckerboard,
+    MaskPattern::Fields,
+    MaskPattern::Diamonds,
+    MaskPattern::Meadow,
+];
+
+impl Modules {
+    /// The code of `bits` (made by [`byte_mode`], so they fit) with the mask `qrcode`'s own
+    /// `QrCode::with_bits` would choose: the first of the lowest penalty. The crate scores each
+    /// mask through a boxed closure per module and position, which made this choice most of a
+    /// receipt's layout time; [`penalty`] scores the same rules on a plain grid.
+    fn new(bits: Bits, level: EcLevel) -> Modules {
+        let version = bits.version();
+        let (data, ec) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, level)
+            .expect("bits that fit their version have codewords");
+        let mut unmasked = Canvas::new(version, level);
+        unmasked.draw_all_functional_patterns();
+        unmasked.draw_data(&data, &ec);
+        let width = version.width() as usize;
+        MASKS
+            .iter()
+            .map(|mask| {
+                let mut canvas = unmasked.clone();
+                canvas.apply_mask(*mask);
+                let dark = canvas
+                    .into_colors()
+                    .into_iter()
+                    .map(|color| color == Color::Dark)
+                    .collect();
+                Modules { width, dark }
+            })
+            .min_by_key(penalty)
+            .expect("eight masks")
+    }
+}
+
+/// ISO/IEC 18004's mask penalty (rules N1 to N4) exactly as `qrcode` 0.14 computes it, so the
+/// mask chosen, and so every module printed, is the crate's: runs of five or more modules of one
+/// colour in a row or column, 2×2 blocks of one colour, finder-like `#.###.#` runs without four
+/// light modules on one side (less the 360 the three finder patterns always score), and the
+/// dark/light balance.
+fn penalty(code: &Modules) -> u16 {
+    let width = code.width;
+    let at = |x: usize, y: usize| code.dark[y * width + x];
+    let mut score: u16 = 0;
+    for horizontal in [true, false] {
+        let line = |i: usize, j: usize| if horizontal { at(j, i) } else { at(i, j) };
+        for i in 0..width {
+            let mut run = 1;
+            for j in 1..=width {
+                if j < width && line(i, j) == line(i, j - 1) {
+                    run += 1;
+                } else {
+                    if run >= 5 {
+                        score = score.wrapping_add(run - 2);
+                    }
+                    run = 1;
+                }
+            }
+        }
+    }
+    for y in 0..width - 1 {
+        for x in 0..width - 1 {
+            let this = at(x, y);
+            if this == at(x + 1, y) && this == at(x, y + 1) && this == at(x + 1, y + 1) {
+                score = score.wrapping_add(3);
+            }
+        }
+    }
+    const FINDER: [bool; 7] = [true, false, true, true, true, false, true];
+    for horizontal in [true, false] {
+        let line = |i: usize, k: usize| if horizontal { at(k, i) } else { at(i, k) };
+        let mut finder_score: u16 = 0;
+        for i in 0..width {
+            for j in 0..width - 6 {
+                if (0..7).any(|k| line(i, j + k) != FINDER[k]) {
+                    continue;
+                }
+                let dark_before = (j.saturating_sub(4)..j).any(|k| line(i, k));
+                let dark_after = (j + 7..(j + 11).min(width)).any(|k| line(i, k));
+                if !dark_before || !dark_after {
+                    finder_score = finder_score.wrapping_add(40);
+                }
+            }
+        }
+        score = score.wrapping_add(finder_score.wrapping_sub(360));
+    }
+    let dark = code.dark.iter().filter(|dark| **dark).count();
+    let ratio = dark * 200 / code.dark.len();
+    score.wrapping_add(ratio.abs_diff(100) as u16)
+}
+
+fn draw_code(bitmap: &mut Bitmap, code: &Modules, x: u32, y: u32, module_dots: u32) {
+    let modules = code.width as u32;
+    for (index, dark) in code.dark.iter().enumerate() {
+        if *dark {
             let (column, row) = (index as u32 % modules, index as u32 / modules);
             bitmap.fill(
                 x + column * module_dots,
@@ -204,6 +313,35 @@ mod tests {
             draw_one(&vec![b'x'; 3000], 384),
             Err(QrError::TooLong { .. })
         ));
+    }
+
+    #[test]
+    fn the_mask_chosen_is_the_one_qrcode_chooses() {
+        // Texts of every length a receipt prints, at each version and level they fit.
+        for len in (0..=300).step_by(7) {
+            let text: Vec<u8> = (0..len).map(|i| (i * 37 % 251) as u8).collect();
+            for version in [1, 2, 6, 7, 9, 10] {
+                for level in [EcLevel::L, EcLevel::M, EcLevel::Q, EcLevel::H] {
+                    let Some(bits) = byte_mode(&text, version, level) else {
+                        continue;
+                    };
+                    let ours = Modules::new(bits, level);
+                    let theirs =
+                        qrcode::QrCode::with_bits(byte_mode(&text, version, level).unwrap(), level)
+                            .unwrap();
+                    assert_eq!(ours.width, theirs.width());
+                    let dark: Vec<bool> = theirs
+                        .to_colors()
+                        .iter()
+                        .map(|c| *c == Color::Dark)
+                        .collect();
+                    assert!(
+                        ours.dark == dark,
+                        "{len} bytes, version {version}, {level:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

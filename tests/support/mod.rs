@@ -172,7 +172,10 @@ impl Daemon {
             .append(true)
             .open(dir.join("posd.log"))
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_posd"))
+        // `POSD_BIN` runs another build of the daemon: a bench compares two builds in one sitting.
+        let binary = std::env::var_os("POSD_BIN")
+            .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_posd")), PathBuf::from);
+        let child = Command::new(binary)
             .arg("run")
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())

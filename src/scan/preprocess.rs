@@ -347,8 +347,8 @@ pub fn midpoint_threshold(image: &GrayImage) -> Bitmap {
                     }
                 }
             }
-            if count > 0 {
-                thresholds[by * columns + bx] = (sum / count) as u8;
+            if let Some(mean) = sum.checked_div(count) {
+                thresholds[by * columns + bx] = mean as u8;
             }
         }
     }

@@ -2,7 +2,7 @@
 //! port, in its try-harder mode) and plain `rqrr` without preprocessing, on the same generated
 //! frames in the same run, over two independent corpora: `corpus.rs` (the pipeline's own) and
 //! `field_corpus.rs` (how customers show a code: anywhere in the frame, 2-8 px modules, ±45°,
-//! keystone, motion blur, moiré, 1280×720, NV21).
+//! keystone, motion blur, moiré, 1280×720, NV21, a code against the frame's edge).
 //!
 //! `cargo bench --bench scan` prints one table per corpus: a row per condition, then overall.
 //! A read counts only when it is the code shown; a different code is counted as **wrong**.

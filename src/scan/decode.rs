@@ -4,11 +4,13 @@
 //! (cheap ones first) until one yields a valid payment code or the frame's time budget runs out;
 //! the budget is checked before each attempt and inside every search of placements:
 //!
-//! 1. finder patterns in the whole frame (block threshold) and, for the likeliest sightings,
+//! 1. finder patterns in the whole frame (each block against the midpoint of the edges around
+//!    it, so a dim screen's modules stay apart) and, for the likeliest sightings,
 //!    the grid they outline read module by module ([`resample`](super::resample)), first on
 //!    the frame's bitmap, then on the code's region smoothed over a third of a module and
 //!    thresholded against a window a few modules wide (noise, glare, a dim screen),
-//! 2. the same with a second, low-contrast binarisation (a plain local mean, small bias),
+//! 2. the same with a second binarisation (ZXing's hybrid black point, which holds up better
+//!    under strong sensor noise),
 //! 3. `rqrr` on each sighted code's region, enlarged 2× when its modules are under 3.5 pixels,
 //! 4. contrast stretch + adaptive threshold, then `rqrr` on each likely code region only
 //!    ([`locate`](super::locate)); small regions are first enlarged 2×,
@@ -37,7 +39,7 @@ use super::finder::{CodeSighting, code_sightings, finder_patterns};
 use super::locate::{Region, code_regions};
 use super::preprocess::{
     Bitmap, adaptive_threshold, block_threshold, box_mean, downscale_by, downscale_to_fit,
-    grayscale, mean_level, stretch_contrast, upscale_double,
+    grayscale, mean_level, midpoint_threshold, stretch_contrast, upscale_double,
 };
 use super::resample::{decode_from_finders, decode_with_corner_search};
 use super::validate::{CodeRules, PaymentCode, Refusal};
@@ -113,9 +115,6 @@ const REGIONS_TRIED: usize = 2;
 const ENLARGE_BELOW: u32 = 240;
 /// Larger regions are enlarged only as a last attempt, and only up to this size.
 const ENLARGE_LATE_UP_TO: u32 = 400;
-/// Grey levels a pixel must be below its window's mean in the second, low-contrast
-/// binarisation (a plain local mean, which has no notion of a flat block).
-const LOW_CONTRAST_BIAS: u8 = 3;
 /// Grey levels a pixel must be below its window's mean to count as dark (after stretching).
 const THRESHOLD_BIAS: u8 = 10;
 
@@ -145,30 +144,28 @@ impl Decoder {
             read_once: false,
         };
         let full = downscale_to_fit(grayscale(frame), self.config.finder_max_side);
-        let bright = block_threshold(&full);
+        let bright = midpoint_threshold(&full);
         let sighted = sightings_in(&bright, &full);
         if let Some(found) = read_grids(&mut attempt, &full, &bright, &sighted) {
             return found;
         }
         // From here on the budget holds, even if nothing was sighted.
         attempt.read_once = true;
-        // A screen turned down: its code's blocks span fewer grey levels than the first
-        // binarisation calls texture, so a plain local mean with a small bias (zxing-cpp's
-        // default binariser is of this kind) gets a second look.
-        let mut dim = None;
+        // A dim shop's noise makes the midpoints of the first binarisation jitter; the hybrid
+        // black point, which averages each block, gets a second look.
+        let mut hybrid = None;
         if !attempt.out_of_time() {
-            let radius = (full.width().max(full.height()) / WINDOW_FRACTION).max(8);
-            let bitmap = adaptive_threshold(&full, radius, LOW_CONTRAST_BIAS);
+            let bitmap = block_threshold(&full);
             let sighted = sightings_in(&bitmap, &full);
             if let Some(found) = read_grids(&mut attempt, &full, &bitmap, &sighted) {
                 return found;
             }
-            dim = Some((bitmap, sighted));
+            hybrid = Some((bitmap, sighted));
         }
         if let Some(found) = rqrr_on_sightings(&mut attempt, &full, &bright, &sighted) {
             return found;
         }
-        if let Some((bitmap, sighted)) = &dim
+        if let Some((bitmap, sighted)) = &hybrid
             && let Some(found) = rqrr_on_sightings(&mut attempt, &full, bitmap, sighted)
         {
             return found;

@@ -79,6 +79,9 @@ fn max_of(values: [f32; 4]) -> f32 {
 
 /// Patterns smaller than this (the 3-module centre under 3 pixels) are noise.
 const MIN_PATTERN_PX: u32 = 5;
+/// Patterns narrower than this in all (7 modules under 1.4 pixels each) are sensor noise: a
+/// dim shop's frame holds thousands of them, and the smallest code read has 2-pixel modules.
+const MIN_PATTERN_WIDTH_PX: u32 = 10;
 /// Candidates kept for pairing into codes, the most confirmed first.
 const MAX_CANDIDATES: usize = 12;
 
@@ -117,7 +120,7 @@ pub fn finder_patterns(bitmap: &Bitmap) -> Vec<FinderPattern> {
 /// Whether five run widths are in the ratio 1:1:3:1:1, allowing for blur and binarisation.
 fn looks_like_finder(widths: [u32; 5]) -> bool {
     let total: u32 = widths.iter().sum();
-    if total < 7 || widths[2] < MIN_PATTERN_PX.div_ceil(2) {
+    if total < MIN_PATTERN_WIDTH_PX || widths[2] < MIN_PATTERN_PX.div_ceil(2) {
         return false;
     }
     let module = total as f32 / 7.0;
@@ -284,7 +287,10 @@ fn as_code(triple: [FinderPattern; 3]) -> Option<(f32, CodeSighting)> {
     }
     let legs_ratio = leg_a.min(leg_b) / leg_a.max(leg_b);
     let right_angle = hypotenuse * hypotenuse / (leg_a * leg_a + leg_b * leg_b);
-    if legs_ratio < 0.6 || !(0.7..=1.3).contains(&right_angle) {
+    // A phone tilted hard makes the corner anything from about 60° to 120° and one leg up to
+    // twice the other; the misfit below still ranks the squarer triples first.
+    let cosine = (leg_a * leg_a + leg_b * leg_b - hypotenuse * hypotenuse) / (2.0 * leg_a * leg_b);
+    if legs_ratio < 0.5 || cosine.abs() > 0.5 {
         return None;
     }
     let misfit = (1.0 - legs_ratio)

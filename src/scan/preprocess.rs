@@ -302,6 +302,81 @@ pub fn block_threshold(image: &GrayImage) -> Bitmap {
     Bitmap(GrayImage::from_raw(image.width(), image.height(), bits).expect("one bit per pixel"))
 }
 
+/// Marks a pixel dark when it is at or below the threshold of its 8×8 block: the midpoint of
+/// the darkest and brightest pixels of the blocks around it that hold an edge (a span of more
+/// than [`FLAT_RANGE`]), averaged over their 5×5 neighbourhood. A flat block (plain screen,
+/// the inside of a large module) has no threshold of its own and takes its neighbours'; a
+/// region with no edge at all takes the nearest one before it in reading order. Unlike
+/// [`block_threshold`], flat blocks do not pull the threshold down towards black, so a screen
+/// turned down (its dark and light modules 30 grey levels apart, far from black) keeps its
+/// modules apart.
+pub fn midpoint_threshold(image: &GrayImage) -> Bitmap {
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    let (columns, rows) = (width.div_ceil(BLOCK), height.div_ceil(BLOCK));
+    let pixels = image.as_raw();
+    // 0 marks a flat block; a midpoint is at least half the range, so never 0 itself.
+    let mut midpoints = vec![0u8; columns * rows];
+    for by in 0..rows {
+        let y0 = (by * BLOCK).min(height - BLOCK.min(height));
+        let y1 = (y0 + BLOCK).min(height);
+        for bx in 0..columns {
+            let x0 = (bx * BLOCK).min(width - BLOCK.min(width));
+            let x1 = (x0 + BLOCK).min(width);
+            let (mut low, mut high) = (u8::MAX, u8::MIN);
+            for y in y0..y1 {
+                for &p in &pixels[y * width + x0..y * width + x1] {
+                    low = low.min(p);
+                    high = high.max(p);
+                }
+            }
+            if high - low > FLAT_RANGE {
+                midpoints[by * columns + bx] = ((u16::from(low) + u16::from(high)) / 2) as u8;
+            }
+        }
+    }
+    let mut thresholds = vec![0u8; columns * rows];
+    for by in 0..rows {
+        for bx in 0..columns {
+            let (mut sum, mut count) = (0u32, 0u32);
+            for ny in by.saturating_sub(2)..(by + 3).min(rows) {
+                for nx in bx.saturating_sub(2)..(bx + 3).min(columns) {
+                    let point = midpoints[ny * columns + nx];
+                    if point > 0 {
+                        sum += u32::from(point);
+                        count += 1;
+                    }
+                }
+            }
+            if let Some(mean) = sum.checked_div(count) {
+                thresholds[by * columns + bx] = mean as u8;
+            }
+        }
+    }
+    let Some(first) = thresholds.iter().copied().find(|&t| t > 0) else {
+        return Bitmap(GrayImage::new(image.width(), image.height()));
+    };
+    let mut last = first;
+    for threshold in &mut thresholds {
+        if *threshold == 0 {
+            *threshold = last;
+        } else {
+            last = *threshold;
+        }
+    }
+    let mut bits = vec![0u8; width * height];
+    for y in 0..height {
+        let block_row = &thresholds[(y / BLOCK) * columns..(y / BLOCK + 1) * columns];
+        for (x, (bit, &p)) in bits[y * width..(y + 1) * width]
+            .iter_mut()
+            .zip(&pixels[y * width..(y + 1) * width])
+            .enumerate()
+        {
+            *bit = u8::from(p <= block_row[x / BLOCK]);
+        }
+    }
+    Bitmap(GrayImage::from_raw(image.width(), image.height(), bits).expect("one bit per pixel"))
+}
+
 /// Summed-area table with a zero row and column in front: entry `(x, y)` is the sum of all
 /// pixels above and left of `(x, y)`.
 fn integral_image(image: &GrayImage) -> Vec<u64> {
@@ -414,6 +489,30 @@ mod tests {
         assert!(bitmap.is_dark(55, 20));
         assert!(!bitmap.is_dark(5, 5));
         assert!(!bitmap.is_dark(70, 35));
+    }
+
+    #[test]
+    fn midpoint_threshold_keeps_a_dim_screens_modules_apart() {
+        // Modules of 6 pixels, 110 and 145 grey levels, inside a wide flat screen of 145: the
+        // hybrid black point lets the flat blocks pull the threshold towards black and loses
+        // the dark modules; the midpoint of the edges keeps them.
+        let image = filled(96, 96, |x, y| {
+            let inside = (24..72).contains(&x) && (24..72).contains(&y);
+            if inside && (x / 6 + y / 6) % 2 == 0 {
+                110
+            } else {
+                145
+            }
+        });
+        let bitmap = midpoint_threshold(&image);
+        for (x, y) in [(26, 26), (38, 26), (50, 62), (69, 69)] {
+            assert!(bitmap.is_dark(x, y), "dark module at ({x}, {y})");
+        }
+        for (x, y) in [(32, 26), (26, 32), (5, 5), (90, 50)] {
+            assert!(!bitmap.is_dark(x, y), "light at ({x}, {y})");
+        }
+        let flat = midpoint_threshold(&filled(40, 40, |_, _| 90));
+        assert!((0..40).all(|y| (0..40).all(|x| !flat.is_dark(x, y))));
     }
 
     #[test]

@@ -3,10 +3,11 @@
 //!
 //! A customer holds a phone (dark bezel, bright screen, the wallet app's header, often a 1-D
 //! barcode above the QR code) anywhere in front of the camera: off-centre, partly out of the
-//! picture, turned up to ±45°, tilted away (keystone up to ~20 %), near or far (2 to 8 pixels a
-//! module). The camera adds its own softness, noise and vignetting, and every frame goes through
-//! JPEG as the POS app pushes it. A [`FieldCondition`] then adds one kind of trouble. Codes come
-//! from every wallet shape the validator knows, at every error-correction level.
+//! picture (the code itself against the frame's edge in one condition), turned up to ±45°,
+//! tilted away (keystone up to ~20 %), near or far (2 to 8 pixels a module). The camera adds
+//! its own softness, noise and vignetting, and every frame goes through JPEG as the POS app
+//! pushes it. A [`FieldCondition`] then adds one kind of trouble. Codes come from every wallet
+//! shape the validator knows, at every error-correction level.
 //!
 //! Nothing here is shared with `corpus.rs`: a different scene, placement, lens and palette, so
 //! a pipeline tuned to one corpus is checked on the other. The same `(condition, seed)` always
@@ -46,10 +47,13 @@ pub enum FieldCondition {
     Hd,
     /// The camera's NV21 buffer with padded rows, as an Android app pushes it.
     Nv21,
+    /// Held at the edge of the picture: the phone's body runs out of the frame and the code
+    /// sits a module or less from one edge (or a corner), its quiet zone cut.
+    Edge,
 }
 
 impl FieldCondition {
-    pub const ALL: [FieldCondition; 12] = [
+    pub const ALL: [FieldCondition; 13] = [
         FieldCondition::Clean,
         FieldCondition::Small,
         FieldCondition::Rotated,
@@ -62,6 +66,7 @@ impl FieldCondition {
         FieldCondition::MoireJpeg,
         FieldCondition::Hd,
         FieldCondition::Nv21,
+        FieldCondition::Edge,
     ];
 
     pub fn name(self) -> &'static str {
@@ -78,6 +83,7 @@ impl FieldCondition {
             FieldCondition::MoireJpeg => "moiré + jpeg",
             FieldCondition::Hd => "1280x720",
             FieldCondition::Nv21 => "nv21 padded",
+            FieldCondition::Edge => "at the edge",
         }
     }
 }
@@ -360,13 +366,16 @@ impl Scene {
 }
 
 /// Where the code's corners land in the frame: turned by `angle`, one pair of opposite sides
-/// shortened by `keystone`, the whole code (plus a module) inside the frame but anywhere in it.
+/// shortened by `keystone`, the whole code (plus a module) inside the frame but anywhere in it;
+/// `at_edge` pushes it against one edge of the frame, or two (a corner), with a fraction of a
+/// module to a module of quiet zone left on that side.
 fn placement(
     rng: &mut StdRng,
     modules: usize,
     module_px: f32,
     angle_deg: f32,
     keystone: f32,
+    at_edge: bool,
     (width, height): (f32, f32),
 ) -> Projection {
     let n = modules as f32;
@@ -388,10 +397,29 @@ fn placement(
     let margin = module_px * 1.5;
     let (min_x, max_x) = bounds(shape.iter().map(|p| p.0));
     let (min_y, max_y) = bounds(shape.iter().map(|p| p.1));
-    let centre_x =
+    let mut centre_x =
         rng.random_range(margin - min_x..(width - margin - max_x).max(margin - min_x + 1.0));
-    let centre_y =
+    let mut centre_y =
         rng.random_range(margin - min_y..(height - margin - max_y).max(margin - min_y + 1.0));
+    if at_edge {
+        let gap = module_px * rng.random_range(0.3..1.0);
+        let corner = rng.random_bool(0.3);
+        let side = rng.random_range(0..4);
+        if side < 2 || corner {
+            centre_x = if side % 2 == 0 {
+                gap - min_x
+            } else {
+                width - gap - max_x
+            };
+        }
+        if side >= 2 || corner {
+            centre_y = if side % 2 == 0 {
+                gap - min_y
+            } else {
+                height - gap - max_y
+            };
+        }
+    }
     let to: Vec<(f32, f32)> = shape
         .iter()
         .map(|&(x, y)| (x + centre_x, y + centre_y))
@@ -433,6 +461,7 @@ fn render(condition: FieldCondition, code: &str, rng: &mut StdRng) -> GrayImage 
         module_px,
         angle,
         keystone,
+        condition == FieldCondition::Edge,
         (width as f32, height as f32),
     );
     let to_plane = to_frame.invert();

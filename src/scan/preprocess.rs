@@ -304,7 +304,7 @@ pub fn block_threshold(image: &GrayImage) -> Bitmap {
 
 /// Marks a pixel dark when it is at or below the threshold of its 8×8 block: the midpoint of
 /// the darkest and brightest pixels of the blocks around it that hold an edge (a span of more
-/// than [`FLAT_RANGE`]), averaged over their 5×5 neighbourhood. A flat block (plain screen,
+/// than `FLAT_RANGE`, 24 levels), averaged over their 5×5 neighbourhood. A flat block (plain screen,
 /// the inside of a large module) has no threshold of its own and takes its neighbours'; a
 /// region with no edge at all takes the nearest one before it in reading order. Unlike
 /// [`block_threshold`], flat blocks do not pull the threshold down towards black, so a screen

@@ -240,6 +240,36 @@ const BLOCK: usize = 8;
 /// Blocks whose darkest and brightest pixels differ by less than this are flat.
 const FLAT_RANGE: u8 = 24;
 
+/// The grey levels of one block of the two block binarisations.
+struct BlockLevels {
+    sum: u32,
+    count: u32,
+    low: u8,
+    high: u8,
+}
+
+/// Block (`bx`, `by`) of `BLOCK`×`BLOCK` pixels; the last row and column of blocks are moved
+/// inwards to stay whole, overlapping their neighbours, when the image is not a multiple of it.
+fn block_levels(pixels: &[u8], width: usize, height: usize, bx: usize, by: usize) -> BlockLevels {
+    let y0 = (by * BLOCK).min(height - BLOCK.min(height));
+    let x0 = (bx * BLOCK).min(width - BLOCK.min(width));
+    let (y1, x1) = ((y0 + BLOCK).min(height), (x0 + BLOCK).min(width));
+    let mut levels = BlockLevels {
+        sum: 0,
+        count: ((y1 - y0) * (x1 - x0)) as u32,
+        low: u8::MAX,
+        high: u8::MIN,
+    };
+    for y in y0..y1 {
+        for &p in &pixels[y * width + x0..y * width + x1] {
+            levels.sum += u32::from(p);
+            levels.low = levels.low.min(p);
+            levels.high = levels.high.max(p);
+        }
+    }
+    levels
+}
+
 /// Marks a pixel dark when it is at or below the mean of the black points of the 5×5 blocks
 /// of 8×8 pixels around its own: ZXing's hybrid binarizer. A flat block (inside a large dark
 /// module, or plain screen) borrows its neighbours' black point instead of its own mean, so the
@@ -252,20 +282,13 @@ pub fn block_threshold(image: &GrayImage) -> Bitmap {
     let mut black_points = vec![0u8; columns * rows];
     for by in 0..rows {
         for bx in 0..columns {
-            let (y0, x0) = (
-                (by * BLOCK).min(height - BLOCK.min(height)),
-                (bx * BLOCK).min(width - BLOCK.min(width)),
-            );
-            let (mut sum, mut low, mut high) = (0u32, u8::MAX, u8::MIN);
-            let (y1, x1) = ((y0 + BLOCK).min(height), (x0 + BLOCK).min(width));
-            for y in y0..y1 {
-                for &p in &pixels[y * width + x0..y * width + x1] {
-                    sum += u32::from(p);
-                    low = low.min(p);
-                    high = high.max(p);
-                }
-            }
-            let mut point = (sum / ((y1 - y0) * (x1 - x0)) as u32) as u8;
+            let BlockLevels {
+                sum,
+                count,
+                low,
+                high,
+            } = block_levels(pixels, width, height, bx, by);
+            let mut point = (sum / count) as u8;
             if high - low <= FLAT_RANGE {
                 point = low / 2;
                 if bx > 0 && by > 0 {
@@ -317,18 +340,8 @@ pub fn midpoint_threshold(image: &GrayImage) -> Bitmap {
     // 0 marks a flat block; a midpoint is at least half the range, so never 0 itself.
     let mut midpoints = vec![0u8; columns * rows];
     for by in 0..rows {
-        let y0 = (by * BLOCK).min(height - BLOCK.min(height));
-        let y1 = (y0 + BLOCK).min(height);
         for bx in 0..columns {
-            let x0 = (bx * BLOCK).min(width - BLOCK.min(width));
-            let x1 = (x0 + BLOCK).min(width);
-            let (mut low, mut high) = (u8::MAX, u8::MIN);
-            for y in y0..y1 {
-                for &p in &pixels[y * width + x0..y * width + x1] {
-                    low = low.min(p);
-                    high = high.max(p);
-                }
-            }
+            let BlockLevels { low, high, .. } = block_levels(pixels, width, height, bx, by);
             if high - low > FLAT_RANGE {
                 midpoints[by * columns + bx] = ((u16::from(low) + u16::from(high)) / 2) as u8;
             }

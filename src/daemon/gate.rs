@@ -1,8 +1,11 @@
 //! The gateway gate: whether order requests should go to the gateway at all, and how many at once.
 //!
 //! Every order's task passes the gate before it sends or queries. While the gateway answers, up
-//! to `policy.max_requests_in_flight` requests go at once, so a queue that drains after an outage
-//! does not flood the store with writes or the gateway with connections. A request that could not
+//! to [`PASSES_PER_REQUEST`] times `policy.max_requests_in_flight` orders hold a pass at once:
+//! enough that the orders about to be sent are marked `Sending` together, in one durable step,
+//! while those ahead of them are on the wire. The request itself waits for one of
+//! `policy.max_requests_in_flight` places on the wire ([`Pass::wire`]), so a queue that drains
+//! after an outage does not flood the gateway with connections. A request that could not
 //! be sent (no route, refused, TLS failure, or turned away before the gateway acted) closes the gate: the orders behind it wait without
 //! touching the store, and one request at a time (the probe) tries the gateway at the backoff
 //! pace. The first request that reaches the gateway opens the gate for all of them.
@@ -18,12 +21,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::{Notify, Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
+/// Passes per place on the wire. One `fdatasync` marks every order that holds a pass and is
+/// about to be sent, so the store's sync is shared by as many orders as can be sent in the time
+/// it takes: at 4 requests in flight of about 1 ms each, and a sync of 1–4 ms, that is 4 to 16.
+pub const PASSES_PER_REQUEST: usize = 8;
+
 pub struct Gate {
     policy: Policy,
     health: Mutex<Health>,
     /// Woken whenever the health changes, and when a probe is given up unused.
     changed: Notify,
+    /// Passes: orders that may be marked `Sending` (or go on to a query).
     slots: Semaphore,
+    /// Places on the wire: requests in flight.
+    wire: Semaphore,
     waiting: AtomicUsize,
 }
 
@@ -52,69 +63,73 @@ pub struct GateStatus {
     pub waiting: usize,
 }
 
-/// Leave to make one request. Report how it went with [`Pass::finished`]; a pass dropped unused
-/// frees its slot and, if it was the probe, lets another order probe at once.
+/// Leave to make one request: the order may be marked `Sending`, then its request waits for a
+/// place on the wire ([`Pass::wire`]). Report how it went with [`Pass::finished`]; a pass dropped
+/// unused frees its slot and, if it was the probe, lets another order probe at once.
 pub struct Pass<'a> {
     gate: &'a Gate,
     probe: bool,
     _slot: SemaphorePermit<'a>,
 }
 
+/// A place on the wire, held while one request is in flight.
+pub struct Wire<'a> {
+    _place: SemaphorePermit<'a>,
+}
+
+/// Whether a holder of a place may go now, or else until when it waits.
+enum Turn {
+    Go {
+        probe: bool,
+    },
+    /// Wait for a change of health, or until the next probe is due.
+    Wait(Option<Instant>),
+}
+
 impl Gate {
     pub fn new(policy: Policy) -> Gate {
-        let slots = policy.max_requests_in_flight.get() as usize;
+        let in_flight = policy.max_requests_in_flight.get() as usize;
         Gate {
             policy,
             health: Mutex::new(Health::Reachable),
             changed: Notify::new(),
-            slots: Semaphore::new(slots),
+            slots: Semaphore::new(in_flight * PASSES_PER_REQUEST),
+            wire: Semaphore::new(in_flight),
             waiting: AtomicUsize::new(0),
         }
     }
 
-    /// Waits until a request may go: a free slot while the gateway is reachable, or the turn to
-    /// probe while it is not. Dropping the future gives up the place without side effects.
+    /// Waits until an order may be readied for a request: a free slot while the gateway is
+    /// reachable, or the turn to probe while it is not. Dropping the future gives up the place
+    /// without side effects.
     pub async fn pass(&self) -> Pass<'_> {
         let _counted = Waiting::count(&self.waiting);
+        let (slot, probe) = self.take(&self.slots, false).await;
+        Pass {
+            gate: self,
+            probe,
+            _slot: slot,
+        }
+    }
+
+    /// Takes a permit of `places` once the health lets its holder go: at once while the gateway
+    /// is reachable, or while it is not, only as the probe (`probe`: already the probe).
+    async fn take<'g>(&'g self, places: &'g Semaphore, probe: bool) -> (SemaphorePermit<'g>, bool) {
         loop {
             // Registered before the health is read, so a change in between is not missed.
             let changed = self.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            let slot = self
-                .slots
+            let permit = places
                 .acquire()
                 .await
-                .expect("the gate's semaphore is never closed");
-            let next_probe = {
-                let mut health = self.health.lock().expect("gate lock");
-                match &mut *health {
-                    Health::Reachable => {
-                        return Pass {
-                            gate: self,
-                            probe: false,
-                            _slot: slot,
-                        };
-                    }
-                    Health::Unreachable {
-                        next_probe,
-                        probing,
-                        ..
-                    } => {
-                        if !*probing && Instant::now() >= *next_probe {
-                            *probing = true;
-                            return Pass {
-                                gate: self,
-                                probe: true,
-                                _slot: slot,
-                            };
-                        }
-                        (!*probing).then_some(*next_probe)
-                    }
-                }
+                .expect("the gate's semaphores are never closed");
+            let wait = match self.turn(probe) {
+                Turn::Go { probe } => return (permit, probe),
+                Turn::Wait(next_probe) => next_probe,
             };
-            drop(slot);
-            match next_probe {
+            drop(permit);
+            match wait {
                 Some(at) => {
                     tokio::select! {
                         () = &mut changed => {}
@@ -122,6 +137,27 @@ impl Gate {
                     }
                 }
                 None => changed.await,
+            }
+        }
+    }
+
+    /// Whether a request may go now: any while the gateway is reachable; while it is not, the
+    /// probe, or the first to ask once the next probe is due (it becomes the probe).
+    fn turn(&self, probe: bool) -> Turn {
+        let mut health = self.health.lock().expect("gate lock");
+        match &mut *health {
+            Health::Reachable => Turn::Go { probe: false },
+            Health::Unreachable { .. } if probe => Turn::Go { probe: true },
+            Health::Unreachable {
+                next_probe,
+                probing,
+                ..
+            } => {
+                if !*probing && Instant::now() >= *next_probe {
+                    *probing = true;
+                    return Turn::Go { probe: true };
+                }
+                Turn::Wait((!*probing).then_some(*next_probe))
             }
         }
     }
@@ -148,7 +184,7 @@ impl Gate {
             closed_for_ms,
             next_probe_in_ms,
             in_flight: self.policy.max_requests_in_flight.get() as usize
-                - self.slots.available_permits(),
+                - self.wire.available_permits(),
             waiting: self.waiting.load(Ordering::Relaxed),
         }
     }
@@ -220,7 +256,17 @@ impl Gate {
     }
 }
 
-impl Pass<'_> {
+impl<'a> Pass<'a> {
+    /// Waits for a place on the wire, once the order is marked `Sending` (or about to query). A
+    /// pass taken before the gateway went away waits here, without any write, until the gateway
+    /// is back or its turn to probe comes: its order stays marked, and is sent then.
+    pub async fn wire(&mut self) -> Wire<'a> {
+        let gate = self.gate;
+        let (permit, probe) = gate.take(&gate.wire, self.probe).await;
+        self.probe = probe;
+        Wire { _place: permit }
+    }
+
     /// Tells the gate how the request ended: only one that could not be sent at all says the
     /// gateway is unreachable; any answer, even an error or a lost one, says it is there.
     pub fn finished<T>(mut self, outcome: &Outcome<T>) {
@@ -287,21 +333,72 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn while_reachable_at_most_the_slots_are_in_flight() {
+    async fn while_reachable_passes_run_ahead_of_the_requests_in_flight() {
         let gate = gate(2);
-        let first = gate.pass().await;
-        let second = gate.pass().await;
-        assert_eq!(gate.status().in_flight, 2);
+        let mut passes = Vec::new();
+        for _ in 0..2 * PASSES_PER_REQUEST {
+            passes.push(gate.pass().await);
+        }
         assert!(
             passes_within(&gate, Duration::from_secs(60))
                 .await
-                .is_none()
+                .is_none(),
+            "passes are bounded too"
         );
+        let (mut first, mut second, mut third) = (
+            passes.pop().unwrap(),
+            passes.pop().unwrap(),
+            passes.pop().unwrap(),
+        );
+        let first_wire = first.wire().await;
+        let second_wire = second.wire().await;
+        assert_eq!(gate.status().in_flight, 2);
+        assert!(
+            tokio::time::timeout(Duration::from_secs(60), third.wire())
+                .await
+                .is_err(),
+            "two requests in flight at most"
+        );
+        drop(first_wire);
         first.finished(&answered());
-        let third = passes_within(&gate, Duration::from_millis(1)).await;
-        assert!(third.is_some(), "a finished request frees its slot");
-        drop((second, third));
+        assert!(
+            tokio::time::timeout(Duration::from_millis(1), third.wire())
+                .await
+                .is_ok(),
+            "a finished request frees its place on the wire"
+        );
+        assert!(
+            passes_within(&gate, Duration::from_millis(1))
+                .await
+                .is_some(),
+            "and its pass"
+        );
+        drop((second_wire, second, third, passes));
         assert_eq!(gate.status().in_flight, 0);
+        assert_eq!(gate.status().state, "open");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pass_taken_before_the_gate_closed_waits_on_the_wire_for_its_turn_to_probe() {
+        let gate = gate(4);
+        let mut marked = gate.pass().await;
+        gate.pass().await.finished(&refused());
+        assert!(
+            tokio::time::timeout(Duration::from_millis(400), marked.wire())
+                .await
+                .is_err(),
+            "nothing goes before the probe is due"
+        );
+        let wire = marked.wire().await;
+        assert!(marked.probe, "the waiting order probes");
+        assert!(
+            passes_within(&gate, Duration::from_secs(600))
+                .await
+                .is_none(),
+            "only one probe is in flight"
+        );
+        drop(wire);
+        marked.finished(&answered());
         assert_eq!(gate.status().state, "open");
     }
 
@@ -398,7 +495,13 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn waiting_counts_the_queue() {
         let gate = std::sync::Arc::new(gate(1));
-        let held = gate.pass().await;
+        let held: Vec<_> = {
+            let mut held = Vec::new();
+            for _ in 0..PASSES_PER_REQUEST {
+                held.push(gate.pass().await);
+            }
+            held
+        };
         let queued: Vec<_> = (0..5)
             .map(|_| {
                 let gate = gate.clone();

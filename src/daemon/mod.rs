@@ -11,6 +11,7 @@ mod device;
 pub mod events;
 pub mod gate;
 pub mod listen;
+mod marking;
 pub mod orders;
 pub mod printing;
 mod reachability;

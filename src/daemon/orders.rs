@@ -8,6 +8,7 @@
 
 use super::events::{Event, EventBus, EventKind};
 use super::gate::{Gate, GateStatus, Pass};
+use super::marking::Marking;
 use super::printing::{PrintQueue, PrintRequest};
 use super::supervise::restart_task_on_panic;
 use crate::api::verdict::{self, ChargeKey, ChargeVerdict, Reading};
@@ -73,6 +74,7 @@ pub struct Orders {
     /// Orders whose task waits for a payment code, for the scan key.
     awaiting: Mutex<std::collections::HashSet<OrderId>>,
     gate: Gate,
+    marking: Marking,
     printer: PrintQueue,
 }
 
@@ -104,6 +106,7 @@ impl Orders {
         printer: PrintQueue,
     ) -> Arc<Orders> {
         Arc::new(Orders {
+            marking: Marking::start(store.clone()),
             store,
             gateway,
             gate: Gate::new(policy.clone()),
@@ -495,33 +498,45 @@ impl Orders {
 
     /// Loads the order and asks the machine what to do, saving what time alone changed. A call
     /// to the gateway is decided (and `Sending` saved) only with a pass in hand: without one,
-    /// nothing is written and the task waits at the gate.
+    /// nothing is written and the task waits at the gate. `Sending` is saved by the marker, in
+    /// one durable step with every order readied meanwhile, before this returns.
     async fn step(&self, id: &OrderId, has_pass: bool) -> Result<Step, StoreError> {
         let _guard = self.lock(id).await;
         let policy = self.policy.clone();
         let key = id.clone();
-        self.blocking(move |store| {
-            let mut order = store
-                .get(&key)?
-                .ok_or_else(|| StoreError::NotFound(key.clone()))?;
-            let before = order.state().clone();
-            let action = order.next_action(clock::now(), &policy);
-            if !has_pass && matches!(action, Action::Send { .. } | Action::Query) {
-                // The change is dropped unsaved: the same step is taken again with a pass.
-                return Ok(Step::NeedsPass {
-                    until: order.patience(&policy),
-                });
-            }
-            if *order.state() != before {
-                store.save(&order)?;
-            }
-            Ok(Step::Act {
-                action,
-                before,
-                order: Box::new(order),
+        let step = self
+            .blocking(move |store| {
+                let mut order = store
+                    .get(&key)?
+                    .ok_or_else(|| StoreError::NotFound(key.clone()))?;
+                let before = order.state().clone();
+                let action = order.next_action(clock::now(), &policy);
+                if !has_pass && matches!(action, Action::Send { .. } | Action::Query) {
+                    // The change is dropped unsaved: the same step is taken again with a pass.
+                    return Ok(Step::NeedsPass {
+                        until: order.patience(&policy),
+                    });
+                }
+                // A send's `Sending` is marked below, with the other orders readied meanwhile.
+                if *order.state() != before && !matches!(action, Action::Send { .. }) {
+                    store.save(&order)?;
+                }
+                Ok(Step::Act {
+                    action,
+                    before,
+                    order: Box::new(order),
+                })
             })
-        })
-        .await
+            .await?;
+        if let Step::Act {
+            action: Action::Send { .. },
+            order,
+            ..
+        } = &step
+        {
+            self.marking.mark(Order::clone(order)).await?;
+        }
+        Ok(step)
     }
 
     /// Applies the result of a call under the order's lock, retrying until it is durable: the
@@ -569,7 +584,7 @@ impl Orders {
         }
     }
 
-    async fn send(&self, order: &Order, pass: Pass<'_>) -> SendResult {
+    async fn send(&self, order: &Order, mut pass: Pass<'_>) -> SendResult {
         let Some(code) = order.payment_code() else {
             // The machine only sends orders that hold a code; a record without one cannot be sent.
             return SendResult::NotSent;
@@ -582,7 +597,9 @@ impl Orders {
             code.clone(),
         );
         let body = serde_json::to_value(&request).expect("requests serialise");
+        let wire = pass.wire().await;
         let outcome = self.gateway.call_json(Command::Transaction, &body).await;
+        drop(wire);
         pass.finished(&outcome);
         match outcome {
             Outcome::NotSent(e) => {
@@ -621,8 +638,10 @@ impl Orders {
         }
     }
 
-    async fn query(&self, order: &Order, pass: Pass<'_>) -> QueryResult {
+    async fn query(&self, order: &Order, mut pass: Pass<'_>) -> QueryResult {
+        let wire = pass.wire().await;
         let outcome = self.querydirect(order).await;
+        drop(wire);
         pass.finished(&outcome);
         match outcome {
             Outcome::NotSent(_) => QueryResult::NotSent,

@@ -741,6 +741,25 @@ impl Store {
         self.save_with(order, Commit::Noted)
     }
 
+    /// Saves several changed orders durably in one step: one journal record, one `fdatasync`.
+    /// Either every order is saved or none is (the first order that cannot be saved refuses the
+    /// step).
+    pub fn save_all(&self, orders: &[Order]) -> Result<(), StoreError> {
+        self.usable()?;
+        let records: Vec<Vec<u8>> = orders.iter().map(record::encode_order).collect();
+        let was = self.write("saving orders", Commit::Durable, |tx| {
+            orders
+                .iter()
+                .zip(&records)
+                .map(|(order, bytes)| Self::save_in(tx, order, bytes))
+                .collect::<Result<Vec<bool>, StoreError>>()
+        })?;
+        for (order, was) in orders.iter().zip(was) {
+            self.count_attention(was, needs_attention_in(order.state()));
+        }
+        Ok(())
+    }
+
     fn save_with(&self, order: &Order, commit: Commit) -> Result<(), StoreError> {
         self.usable()?;
         let bytes = record::encode_order(order);

@@ -20,8 +20,9 @@
 //! (group commit), so the 16-client p99 is read against the 1-client p99 and against it.
 //!
 //! `POSD_DAEMON_IN_FLIGHT` overrides `policy.max_requests_in_flight` for a run: with 16 clients
-//! and 4 in flight, the charges beyond 4 wait at the gate, and each of them is stored by a sync
-//! of its own before it gets a place (three syncs per charge instead of two).
+//! and 4 in flight, every charge still gets a pass at once (the gate gives eight per place on the
+//! wire), so each is marked `Sending` in the step that stores it, and the requests beyond 4 wait
+//! for a place on the wire without a write.
 //!
 //! Run with `cargo bench --bench daemon`.
 

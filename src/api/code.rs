@@ -1,5 +1,6 @@
 //! Status codes the gateway answers with.
 
+use serde::de::{self, Unexpected, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -117,16 +118,32 @@ impl Serialize for Code {
 impl<'de> Deserialize<'de> for Code {
     /// The gateway sends codes as strings, but numeric codes sometimes arrive as JSON numbers.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Number(i64),
+        struct CodeVisitor;
+
+        impl Visitor<'_> for CodeVisitor {
+            type Value = Code;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a status code, as text or a whole number")
+            }
+
+            fn visit_str<E: de::Error>(self, code: &str) -> Result<Code, E> {
+                Ok(Code::parse(code))
+            }
+
+            fn visit_i64<E: de::Error>(self, code: i64) -> Result<Code, E> {
+                Ok(Code::parse(&code.to_string()))
+            }
+
+            fn visit_u64<E: de::Error>(self, code: u64) -> Result<Code, E> {
+                match i64::try_from(code) {
+                    Ok(code) => self.visit_i64(code),
+                    Err(_) => Err(E::invalid_value(Unexpected::Unsigned(code), &self)),
+                }
+            }
         }
-        Ok(match Raw::deserialize(d)? {
-            Raw::Text(s) => Code::parse(&s),
-            Raw::Number(n) => Code::parse(&n.to_string()),
-        })
+
+        d.deserialize_any(CodeVisitor)
     }
 }
 

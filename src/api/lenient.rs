@@ -16,10 +16,15 @@
 //!
 //! Numbers are read one way everywhere ([`whole_number`]): `3`, `"3"`, `" 3 "`, `3.0` and `"3.00"`
 //! are 3; a fraction is refused, and money must be a whole number of TWD, or the answer is refused.
+//!
+//! Each value is taken from the parser as it was sent ([`Sent`]): the readers see text borrowed
+//! from the input and numbers as numbers, and follow the same rules a [`Value`] would be read by.
 
-use serde::de::{self, DeserializeOwned, Deserializer};
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::fmt;
 
 /// A whole number of New Taiwan dollars.
@@ -41,31 +46,53 @@ impl Serialize for Twd {
 
 impl<'de> Deserialize<'de> for Twd {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(d)?;
-        parse_twd(&value).map_err(de::Error::custom)
+        Twd::from_sent(Sent::deserialize(d)?).map_err(de::Error::custom)
     }
+}
+
+impl Twd {
+    fn from_sent(sent: Sent<'_>) -> Result<Twd, String> {
+        Twd::read_whole(&sent).ok_or_else(|| not_twd(sent.into_value()))
+    }
+
+    #[inline]
+    fn read_whole(sent: &Sent<'_>) -> Option<Twd> {
+        sent.whole_number()
+            .and_then(|n| u64::try_from(n).ok())
+            .map(Twd)
+    }
+}
+
+fn not_twd(value: impl fmt::Display) -> String {
+    format!("{value} is not a whole, non-negative amount of TWD")
 }
 
 /// A whole number however the gateway writes it: `10`, `"10"`, `" 10 "`, `10.0` or `"10.00"`.
 /// `None` for a fraction, for text that is not a number, and for anything but a number or text.
 pub fn whole_number(value: &Value) -> Option<i128> {
-    let whole = |f: f64| (f.is_finite() && f.fract() == 0.0).then_some(f as i128);
     match value {
         Value::Number(n) => n
             .as_u64()
             .map(i128::from)
             .or_else(|| n.as_i64().map(i128::from))
-            .or_else(|| n.as_f64().and_then(whole)),
-        Value::String(s) => {
-            let text = s.trim();
-            match text.parse::<i128>() {
-                Ok(n) => Some(n),
-                Err(_) if text.contains('.') => text.parse::<f64>().ok().and_then(whole),
-                Err(_) => None,
-            }
-        }
+            .or_else(|| n.as_f64().and_then(whole_float)),
+        Value::String(s) => whole_number_in_text(s),
         _ => None,
     }
+}
+
+#[inline]
+fn whole_number_in_text(text: &str) -> Option<i128> {
+    let text = text.trim();
+    match text.parse::<i128>() {
+        Ok(n) => Some(n),
+        Err(_) if text.contains('.') => text.parse::<f64>().ok().and_then(whole_float),
+        Err(_) => None,
+    }
+}
+
+fn whole_float(f: f64) -> Option<i128> {
+    (f.is_finite() && f.fract() == 0.0).then_some(f as i128)
 }
 
 /// Reads an amount: a whole, non-negative number of TWD ([`whole_number`]). A fraction, a negative
@@ -74,75 +101,193 @@ pub fn parse_twd(value: &Value) -> Result<Twd, String> {
     whole_number(value)
         .and_then(|n| u64::try_from(n).ok())
         .map(Twd)
-        .ok_or_else(|| format!("{value} is not a whole, non-negative amount of TWD"))
+        .ok_or_else(|| not_twd(value))
+}
+
+/// One value as the gateway sent it, read straight from the parser: text borrowed from the input
+/// when it holds no escapes, whole numbers as numbers, and only the rare rest (`null`, a flag, a
+/// fraction, a list, an object) as a [`Value`]. Reads what a [`Value`] would hold, without
+/// building one for every field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sent<'de> {
+    Text(Cow<'de, str>),
+    Unsigned(u64),
+    Signed(i64),
+    Other(Value),
+}
+
+impl Sent<'_> {
+    /// The value as a [`Value`], as it would have been parsed.
+    pub fn into_value(self) -> Value {
+        match self {
+            Sent::Text(text) => Value::String(text.into_owned()),
+            Sent::Unsigned(n) => Value::from(n),
+            Sent::Signed(n) => Value::from(n),
+            Sent::Other(value) => value,
+        }
+    }
+
+    /// Read as [`whole_number`] reads the same value.
+    #[inline]
+    pub fn whole_number(&self) -> Option<i128> {
+        match self {
+            Sent::Text(text) => whole_number_in_text(text),
+            Sent::Unsigned(n) => Some(i128::from(*n)),
+            Sent::Signed(n) => Some(i128::from(*n)),
+            Sent::Other(value) => whole_number(value),
+        }
+    }
+
+    /// Text as sent; anything else as its JSON text.
+    #[inline]
+    fn into_text(self) -> String {
+        match self {
+            Sent::Text(text) => text.into_owned(),
+            Sent::Unsigned(n) => n.to_string(),
+            Sent::Signed(n) => n.to_string(),
+            Sent::Other(value) => value.to_string(),
+        }
+    }
+
+    #[inline]
+    fn is_null(&self) -> bool {
+        matches!(self, Sent::Other(Value::Null))
+    }
+
+    /// Text that is empty once trimmed, which every type but raw text reads as absent.
+    #[inline]
+    pub fn is_blank(&self) -> bool {
+        matches!(self, Sent::Text(text) if text.trim().is_empty())
+    }
+}
+
+impl<'de> Deserialize<'de> for Sent<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(SentVisitor)
+    }
+}
+
+struct SentVisitor;
+
+impl<'de> Visitor<'de> for SentVisitor {
+    type Value = Sent<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Sent<'de>, E> {
+        Ok(Sent::Text(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Sent<'de>, E> {
+        Ok(Sent::Text(Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<Sent<'de>, E> {
+        Ok(Sent::Text(Cow::Owned(text)))
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Sent<'de>, E> {
+        Ok(Sent::Unsigned(n))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Sent<'de>, E> {
+        Ok(Sent::Signed(n))
+    }
+
+    fn visit_f64<E: de::Error>(self, f: f64) -> Result<Sent<'de>, E> {
+        Ok(Sent::Other(Value::from(f)))
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Sent<'de>, E> {
+        Ok(Sent::Other(Value::Bool(b)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Sent<'de>, E> {
+        Ok(Sent::Other(Value::Null))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Sent<'de>, E> {
+        Ok(Sent::Other(Value::Null))
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Sent<'de>, D::Error> {
+        Sent::deserialize(d)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Sent<'de>, A::Error> {
+        Value::deserialize(SeqAccessDeserializer::new(seq)).map(Sent::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Sent<'de>, A::Error> {
+        Value::deserialize(MapAccessDeserializer::new(map)).map(Sent::Other)
+    }
 }
 
 /// A type an optional wire field holds, read from whatever the gateway sent that is not `null`
 /// or `""`.
 pub trait Lenient: Sized {
     /// The value, or `None` when what was sent counts as absent for this type.
-    fn read(value: Value) -> Result<Option<Self>, String>;
+    fn read(sent: Sent<'_>) -> Result<Option<Self>, String>;
 }
 
 /// Text as sent; a number, a flag (or, oddly, a list or an object) as its JSON text.
 impl Lenient for String {
-    fn read(value: Value) -> Result<Option<Self>, String> {
-        Ok(Some(match value {
-            Value::String(s) => s,
-            other => other.to_string(),
-        }))
+    #[inline]
+    fn read(sent: Sent<'_>) -> Result<Option<Self>, String> {
+        Ok(Some(sent.into_text()))
     }
 }
 
 impl Lenient for Twd {
-    fn read(value: Value) -> Result<Option<Self>, String> {
-        if is_blank(&value) {
-            return Ok(None);
+    #[inline]
+    fn read(sent: Sent<'_>) -> Result<Option<Self>, String> {
+        // Blank text is never a number: it is looked for only when no amount was read.
+        match Twd::read_whole(&sent) {
+            Some(amount) => Ok(Some(amount)),
+            None if sent.is_blank() => Ok(None),
+            None => Err(not_twd(sent.into_value())),
         }
-        parse_twd(&value).map(Some)
     }
 }
 
 /// `true`, `"true"`, `1` or `"1"`, and their opposites.
 impl Lenient for bool {
-    fn read(value: Value) -> Result<Option<Self>, String> {
-        match &value {
-            Value::Bool(b) => Ok(Some(*b)),
-            Value::Number(n) => Ok(Some(n.as_i64() != Some(0))),
-            Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+    fn read(sent: Sent<'_>) -> Result<Option<Self>, String> {
+        match sent {
+            Sent::Unsigned(n) => Ok(Some(n != 0)),
+            Sent::Signed(n) => Ok(Some(n != 0)),
+            Sent::Other(Value::Bool(b)) => Ok(Some(b)),
+            Sent::Other(Value::Number(n)) => Ok(Some(n.as_i64() != Some(0))),
+            Sent::Text(s) => match s.trim().to_ascii_lowercase().as_str() {
                 "" => Ok(None),
                 "true" | "1" => Ok(Some(true)),
                 "false" | "0" => Ok(Some(false)),
                 _ => Err(format!("{s:?} is not true or false")),
             },
-            other => Err(format!("{other} is not true or false")),
+            Sent::Other(other) => Err(format!("{other} is not true or false")),
         }
     }
 }
 
-/// Reads a type with a `Deserialize` of its own (a value table's enum, a nested body): blank text
-/// is absent, anything else is the type's to read.
-pub fn typed<T: DeserializeOwned>(value: Value) -> Result<Option<T>, String> {
-    if is_blank(&value) {
+/// Reads a type with a `Deserialize` of its own (a nested body): blank text is absent, anything
+/// else is the type's to read.
+pub fn typed<T: DeserializeOwned>(sent: Sent<'_>) -> Result<Option<T>, String> {
+    if sent.is_blank() {
         return Ok(None);
     }
-    serde_json::from_value(value)
+    serde_json::from_value(sent.into_value())
         .map(Some)
         .map_err(|e| e.to_string())
 }
 
-fn is_blank(value: &Value) -> bool {
-    matches!(value, Value::String(s) if s.trim().is_empty())
-}
-
 /// Reads an optional field of a [`Lenient`] type: absent, `null` and `""` are `None`.
 pub fn deserialize<'de, D: Deserializer<'de>, T: Lenient>(d: D) -> Result<Option<T>, D::Error> {
-    // Read as a `Value`, not an `Option<Value>`: `null` is `Value::Null`, and skipping serde's
-    // option step costs one parse of the value instead of a peek and a parse.
-    match Value::deserialize(d)? {
-        Value::Null => Ok(None),
-        Value::String(s) if s.is_empty() => Ok(None),
-        value => T::read(value).map_err(de::Error::custom),
+    match Sent::deserialize(d)? {
+        sent if sent.is_null() => Ok(None),
+        Sent::Text(text) if text.is_empty() => Ok(None),
+        sent => T::read(sent).map_err(de::Error::custom),
     }
 }
 
@@ -171,16 +316,21 @@ pub fn serialize<S: Serializer, T: Serialize>(value: &Option<T>, s: S) -> Result
 
 /// Text for people, trimmed: blank is `None`.
 pub mod trimmed {
-    use serde::{Deserializer, Serializer};
+    use super::Sent;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::borrow::Cow;
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-        let text: Option<String> = super::deserialize(d)?;
-        Ok(text
-            .map(|text| match text.trim() {
-                trimmed if trimmed.len() == text.len() => text,
-                trimmed => trimmed.to_owned(),
-            })
-            .filter(|text| !text.is_empty()))
+        let text = match Sent::deserialize(d)? {
+            sent if sent.is_null() => return Ok(None),
+            Sent::Text(text) => text,
+            sent => Cow::Owned(sent.into_text()),
+        };
+        Ok(match text.trim() {
+            "" => None,
+            trimmed if trimmed.len() == text.len() => Some(text.into_owned()),
+            trimmed => Some(trimmed.to_owned()),
+        })
     }
 
     pub fn serialize<S: Serializer>(value: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
@@ -196,15 +346,17 @@ pub mod trimmed {
 /// A required count (a quantity): read as a [`whole_number`], written as text, the way the
 /// gateway's string fields carry counts.
 pub mod count {
+    use super::Sent;
     use serde::de::{self, Deserializer};
     use serde::{Deserialize, Serializer};
-    use serde_json::Value;
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        let value = Value::deserialize(d)?;
-        super::whole_number(&value)
+        let sent = Sent::deserialize(d)?;
+        sent.whole_number()
             .and_then(|n| u64::try_from(n).ok())
-            .ok_or_else(|| de::Error::custom(format!("{value} is not a whole number")))
+            .ok_or_else(|| {
+                de::Error::custom(format!("{} is not a whole number", sent.into_value()))
+            })
     }
 
     pub fn serialize<S: Serializer>(value: &u64, s: S) -> Result<S::Ok, S::Error> {
@@ -240,6 +392,34 @@ mod tests {
             assert!(parse_twd(&v).is_err(), "{v} must be refused");
         }
         assert_eq!(serde_json::to_string(&Twd(150)).unwrap(), "\"150\"");
+    }
+
+    #[test]
+    fn what_was_sent_reads_as_its_value_reads() {
+        for text in [
+            "3",
+            r#""3""#,
+            r#"" 3 ""#,
+            "3.0",
+            r#""3.00""#,
+            "3.5",
+            r#""1e2""#,
+            "-2",
+            r#""+2""#,
+            r#""\u0033""#,
+            "18446744073709551615",
+            r#""170141183460469231731687303715884105727""#,
+            "true",
+            "null",
+            "[1]",
+            r#"{"a":1}"#,
+        ] {
+            let value: Value = serde_json::from_str(text).unwrap();
+            let sent: Sent = serde_json::from_str(text).unwrap();
+            assert_eq!(sent.whole_number(), whole_number(&value), "{text}");
+            assert_eq!(Sent::deserialize(value.clone()).unwrap(), sent, "{text}");
+            assert_eq!(sent.into_value(), value, "{text}");
+        }
     }
 
     #[derive(Debug, Deserialize, Serialize)]

@@ -44,8 +44,8 @@ impl Serialize for OfflineData {
 }
 
 impl Lenient for OfflineData {
-    fn read(value: serde_json::Value) -> Result<Option<Self>, String> {
-        lenient::typed(value)
+    fn read(sent: lenient::Sent<'_>) -> Result<Option<Self>, String> {
+        lenient::typed(sent)
     }
 }
 

@@ -3,7 +3,7 @@
 //! Every enum keeps a value it does not know in an `Other` variant instead of refusing the answer:
 //! the gateway may add values, and a charge must not fail because a label is new.
 
-use super::lenient::{Lenient, typed, whole_number};
+use super::lenient::{Lenient, Sent};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
@@ -43,18 +43,38 @@ macro_rules! int_values {
             }
         }
 
+        impl $name {
+            fn from_sent(sent: Sent<'_>) -> Result<Self, String> {
+                $name::read_whole(&sent).ok_or_else(|| $name::not_whole(sent))
+            }
+
+            #[inline]
+            fn read_whole(sent: &Sent<'_>) -> Option<Self> {
+                sent.whole_number()
+                    .and_then(|n| i64::try_from(n).ok())
+                    .map($name::from)
+            }
+
+            fn not_whole(sent: Sent<'_>) -> String {
+                format!("{} is not a whole number ({})", sent.into_value(), stringify!($name))
+            }
+        }
+
         impl Lenient for $name {
-            fn read(value: Value) -> Result<Option<Self>, String> {
-                typed(value)
+            #[inline]
+            fn read(sent: Sent<'_>) -> Result<Option<Self>, String> {
+                // Blank text is never a number: it is looked for only when no value was read.
+                match $name::read_whole(&sent) {
+                    Some(value) => Ok(Some(value)),
+                    None if sent.is_blank() => Ok(None),
+                    None => Err($name::not_whole(sent)),
+                }
             }
         }
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let v = Value::deserialize(d)?;
-                int_of(&v).map($name::from).ok_or_else(|| {
-                    de::Error::custom(format!("{v} is not a whole number ({})", stringify!($name)))
-                })
+                $name::from_sent(Sent::deserialize(d)?).map_err(de::Error::custom)
             }
         }
     };
@@ -95,29 +115,34 @@ macro_rules! text_values {
             }
         }
 
+        impl $name {
+            fn from_sent(sent: Sent<'_>) -> Result<Self, String> {
+                match sent {
+                    Sent::Text(text) => Ok($name::from(text.as_ref())),
+                    other => match other.into_value() {
+                        Value::Number(n) => Ok($name::from(n.to_string().as_str())),
+                        other => Err(format!("{other} is not a {} value", stringify!($name))),
+                    },
+                }
+            }
+        }
+
         impl Lenient for $name {
-            fn read(value: Value) -> Result<Option<Self>, String> {
-                typed(value)
+            #[inline]
+            fn read(sent: Sent<'_>) -> Result<Option<Self>, String> {
+                if sent.is_blank() {
+                    return Ok(None);
+                }
+                $name::from_sent(sent).map(Some)
             }
         }
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                match Value::deserialize(d)? {
-                    Value::String(s) => Ok($name::from(s.as_str())),
-                    Value::Number(n) => Ok($name::from(n.to_string().as_str())),
-                    other => Err(de::Error::custom(format!(
-                        "{other} is not a {} value",
-                        stringify!($name)
-                    ))),
-                }
+                $name::from_sent(Sent::deserialize(d)?).map_err(de::Error::custom)
             }
         }
     };
-}
-
-fn int_of(v: &Value) -> Option<i64> {
-    whole_number(v).and_then(|n| i64::try_from(n).ok())
 }
 
 int_values! {

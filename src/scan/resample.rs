@@ -2,9 +2,11 @@
 //! `rqrr`'s decoder.
 //!
 //! Two uses. [`decode_from_finders`] reads a code from the three finder-pattern centres that
-//! [`finder`](super::finder) found: the code's size follows from their distance, the fourth
-//! point of the mapping is the bottom-right alignment pattern (looked for around where the
-//! other three put it) or, for a version-1 code, a corner searched for as below. This needs no
+//! [`finder`](super::finder) found: the code's size follows from their distance, measured on
+//! each side in the modules of the two patterns at its ends; the fourth point of the mapping
+//! is the bottom-right alignment pattern, looked for from where the lines of the finders' inner
+//! ring edges meet, or that meeting point itself (or the one of their outer edges) when there
+//! is none. Only grids whose timing patterns alternate go to the decoder. This needs no
 //! connected regions in the bitmap, so it reads blurred and tiny codes whose finder rings have
 //! merged with their neighbours, which `rqrr`'s own detector cannot.
 //!
@@ -721,6 +723,59 @@ mod tests {
         );
         let payload = decode_from_finders(finders, module, is_dark, &|| false).expect("decoded");
         assert_eq!(payload, b"MY12345678abcdEFGH");
+    }
+
+    #[test]
+    fn a_hard_tilt_is_measured_side_by_side() {
+        // The bottom edge 1.65 times the top one: the bottom-left finder's modules are much
+        // larger than the top-right one's, and each side is measured in its own.
+        let side = 25.0;
+        let to_pixels = Homography::from_points(
+            [(0.0, 0.0), (side, 0.0), (side, side), (0.0, side)],
+            [(70.0, 30.0), (180.0, 34.0), (222.0, 200.0), (40.0, 196.0)],
+        )
+        .unwrap();
+        let (frame, _) = rendered_through(&to_pixels, 270, 230);
+        let is_dark = |x: i32, y: i32| {
+            x >= 0
+                && y >= 0
+                && (x as u32) < frame.width()
+                && (y as u32) < frame.height()
+                && frame.get_pixel(x as u32, y as u32)[0] < 128
+        };
+        let finders = [
+            to_pixels.map(3.5, 3.5),
+            to_pixels.map(side - 3.5, 3.5),
+            to_pixels.map(3.5, side - 3.5),
+        ];
+        let module = (distance(finders[0], finders[1]) + distance(finders[0], finders[2]))
+            / 2.0
+            / (side - 7.0);
+        assert_eq!(candidate_versions(finders, module, &is_dark)[0], 2);
+    }
+
+    #[test]
+    fn a_grid_one_module_off_fails_its_timing_patterns() {
+        let qr = qrcode::QrCode::with_version(
+            "MY12345678abcdEFGH",
+            qrcode::Version::Normal(2),
+            qrcode::EcLevel::M,
+        )
+        .unwrap();
+        let size = qr.width();
+        let dark: Vec<bool> = qr
+            .to_colors()
+            .into_iter()
+            .map(|c| c == qrcode::Color::Dark)
+            .collect();
+        assert!(timing_alternates(&dark, size));
+        let shifted: Vec<bool> = (0..size * size)
+            .map(|i| {
+                let (x, y) = (i % size, i / size);
+                x + 1 < size && dark[y * size + x + 1]
+            })
+            .collect();
+        assert!(!timing_alternates(&shifted, size));
     }
 
     #[test]

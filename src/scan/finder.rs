@@ -82,6 +82,9 @@ const MIN_PATTERN_PX: u32 = 5;
 /// Patterns narrower than this in all (7 modules under 1.4 pixels each) are sensor noise: a
 /// dim shop's frame holds thousands of them, and the smallest code read has 2-pixel modules.
 const MIN_PATTERN_WIDTH_PX: u32 = 10;
+/// The largest of a code's three finder patterns may have modules this many times the
+/// smallest's: a phone tilted hard shows its near pattern twice as large as its far one.
+const MAX_MODULE_RATIO: f32 = 2.2;
 /// Candidates kept for pairing into codes, the most confirmed first.
 const MAX_CANDIDATES: usize = 12;
 
@@ -260,7 +263,7 @@ fn as_code(triple: [FinderPattern; 3]) -> Option<(f32, CodeSighting)> {
         modules.into_iter().fold(f32::MAX, f32::min),
         modules.into_iter().fold(f32::MIN, f32::max),
     );
-    if largest > smallest * 1.7 {
+    if largest > smallest * MAX_MODULE_RATIO {
         return None;
     }
     let distance = |a: FinderPattern, b: FinderPattern| (a.x - b.x).hypot(a.y - b.y);

@@ -2,9 +2,11 @@
 //! `rqrr`'s decoder.
 //!
 //! Two uses. [`decode_from_finders`] reads a code from the three finder-pattern centres that
-//! [`finder`](super::finder) found: the code's size follows from their distance, the fourth
-//! point of the mapping is the bottom-right alignment pattern (looked for around where the
-//! other three put it) or, for a version-1 code, a corner searched for as below. This needs no
+//! [`finder`](super::finder) found: the code's size follows from their distance, measured on
+//! each side in the modules of the two patterns at its ends; the fourth point of the mapping
+//! is the bottom-right alignment pattern, looked for from where the lines of the finders' inner
+//! ring edges meet, or that meeting point itself (or the one of their outer edges) when there
+//! is none. Only grids whose timing patterns alternate go to the decoder. This needs no
 //! connected regions in the bitmap, so it reads blurred and tiny codes whose finder rings have
 //! merged with their neighbours, which `rqrr`'s own detector cannot.
 //!
@@ -124,23 +126,43 @@ impl Homography {
     }
 }
 
-/// Reads the `size`×`size` module grid through `mapping` and decodes it.
+/// Reads the `size`×`size` module grid through `mapping` and decodes it. A grid whose timing
+/// patterns do not alternate is not handed to the decoder: a wrong size or placement fails
+/// there in a microsecond, where the decoder's error correction takes a few hundred.
 fn decode_mapped(
     size: usize,
     mapping: &Homography,
     is_dark: &impl Fn(i32, i32) -> bool,
 ) -> Option<Vec<u8>> {
-    let dark = (0..size * size)
+    let dark: Vec<bool> = (0..size * size)
         .map(|i| {
             let (x, y) = mapping.map((i % size) as f64 + 0.5, (i / size) as f64 + 0.5);
             is_dark(x.floor() as i32, y.floor() as i32)
         })
         .collect();
+    if !timing_alternates(&dark, size) {
+        return None;
+    }
     let mut payload = Vec::new();
     rqrr::Grid::new(SampledGrid { size, dark })
         .decode_to(&mut payload)
         .ok()?;
     Some(payload)
+}
+
+/// Share of the timing patterns' modules (row 6 and column 6 between the finders, dark on
+/// even places) that must read right before a grid is decoded. Noise and blur leave a right
+/// grid well above it; a grid a module off, or of the wrong size, reads about half.
+const TIMING_MIN_MATCH: f64 = 0.7;
+
+fn timing_alternates(dark: &[bool], size: usize) -> bool {
+    let places = 8..size - 8;
+    let count = 2 * places.len();
+    let matches = places
+        .flat_map(|i| [dark[6 * size + i], dark[i * size + 6]].map(|d| d == (i % 2 == 0)))
+        .filter(|&right| right)
+        .count();
+    matches as f64 >= TIMING_MIN_MATCH * count as f64
 }
 
 /// Alignment-pattern matches (of 25 modules) below this are not taken.
@@ -164,22 +186,28 @@ pub fn decode_from_finders(
     out_of_time: &dyn Fn() -> bool,
 ) -> Option<Vec<u8>> {
     let [top_left, top_right, bottom_left] = finders;
-    let distance = |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).hypot(a.1 - b.1);
-    let span = (distance(top_left, top_right) + distance(top_left, bottom_left)) / 2.0;
-    let estimate = span / module + 7.0;
-    let nearest = ((estimate - 17.0) / 4.0).round() as i32;
     let corner = outer_corner(finders, module, &is_dark);
-    for version in [nearest, nearest - 1, nearest + 1] {
-        if !(1..=40).contains(&version) {
-            continue;
-        }
+    let inner = inner_corner(finders, module, &is_dark);
+    for version in candidate_versions(finders, module, &is_dark) {
         if out_of_time() {
             return None;
         }
         let size = 17 + 4 * version as usize;
         let side = size as f64;
-        // The code's outer corner where the finders' outer edges meet, as a fourth point.
-        let guide = corner.and_then(|corner| {
+        // Fourth points whose place in the code does not depend on its size: where the lines
+        // of the finders' outer rings meet, on the code's side or on the outside.
+        let inner_guide = inner.and_then(|inner| {
+            Homography::from_points(
+                [
+                    (3.5, 3.5),
+                    (side - 3.5, 3.5),
+                    (side - 7.0, side - 7.0),
+                    (3.5, side - 3.5),
+                ],
+                [top_left, top_right, inner, bottom_left],
+            )
+        });
+        let outer_guide = corner.and_then(|corner| {
             Homography::from_points(
                 [
                     (3.5, 3.5),
@@ -193,7 +221,7 @@ pub fn decode_from_finders(
         let found = if version == 1 {
             None
         } else {
-            match &guide {
+            match inner_guide.as_ref().or(outer_guide.as_ref()) {
                 Some(guide) => find_alignment(&|u, v| guide.map(u, v), side, &is_dark),
                 None => find_alignment(&affine(finders, side), side, &is_dark),
             }
@@ -209,15 +237,132 @@ pub fn decode_from_finders(
                 [top_left, top_right, alignment, bottom_left],
             )
             .and_then(|mapping| decode_mapped(size, &mapping, &is_dark)),
-            None => guide
-                .and_then(|guide| decode_mapped(size, &guide, &is_dark))
-                .or_else(|| decode_with_corner_steps(finders, side, &is_dark, out_of_time)),
+            None if inner_guide.is_some() || outer_guide.is_some() => [inner_guide, outer_guide]
+                .into_iter()
+                .flatten()
+                .find_map(|guide| decode_mapped(size, &guide, &is_dark)),
+            None => decode_with_corner_steps(finders, side, &is_dark, out_of_time),
         };
         if payload.is_some() {
             return payload;
         }
     }
     None
+}
+
+/// Versions tried, likeliest first, at most this many.
+const VERSIONS_TRIED: usize = 4;
+
+/// The code's version as its finder patterns measure it, then its neighbours. Each side (top
+/// left to top right, top left to bottom left) is measured in modules of its own: the two
+/// patterns at its ends measured along it, so a code tilted away, whose far patterns are
+/// smaller, is not taken for a larger one. The side whose measure falls nearer a real size
+/// (17 + 4 × version) comes first, then the other, then one version either way of the first.
+fn candidate_versions(
+    finders: [(f64, f64); 3],
+    module: f64,
+    is_dark: &impl Fn(i32, i32) -> bool,
+) -> Vec<i32> {
+    let [top_left, top_right, bottom_left] = finders;
+    let mut measures: Vec<f64> = [
+        side_along(top_left, top_right, module, is_dark),
+        side_along(top_left, bottom_left, module, is_dark),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if measures.is_empty() {
+        let span = (distance(top_left, top_right) + distance(top_left, bottom_left)) / 2.0;
+        measures.push(span / module + 7.0);
+    }
+    let version_of = |side: f64| (side - 17.0) / 4.0;
+    measures.sort_by(|a, b| {
+        let off = |side: f64| (version_of(side) - version_of(side).round()).abs();
+        off(*a).total_cmp(&off(*b))
+    });
+    let nearest: Vec<i32> = measures
+        .iter()
+        .map(|&side| version_of(side).round() as i32)
+        .collect();
+    let first = nearest[0];
+    let mut versions = Vec::with_capacity(VERSIONS_TRIED);
+    for version in nearest.into_iter().chain([first - 1, first + 1]) {
+        if (1..=40).contains(&version)
+            && !versions.contains(&version)
+            && versions.len() < VERSIONS_TRIED
+        {
+            versions.push(version);
+        }
+    }
+    versions
+}
+
+fn distance(a: (f64, f64), b: (f64, f64)) -> f64 {
+    (a.0 - b.0).hypot(a.1 - b.1)
+}
+
+/// The code's side in modules along the line from finder centre `a` to finder centre `b`:
+/// their distance in the mean of the two patterns' modules measured along that line, plus the
+/// 7 modules of the patterns' outer halves.
+fn side_along(
+    a: (f64, f64),
+    b: (f64, f64),
+    module: f64,
+    is_dark: &impl Fn(i32, i32) -> bool,
+) -> Option<f64> {
+    let length = distance(a, b);
+    if length < f64::EPSILON {
+        return None;
+    }
+    let direction = ((b.0 - a.0) / length, (b.1 - a.1) / length);
+    let at_a = module_along(a, direction, module, is_dark)?;
+    let at_b = module_along(b, (-direction.0, -direction.1), module, is_dark)?;
+    Some(length / ((at_a + at_b) / 2.0) + 7.0)
+}
+
+/// The module of the finder pattern centred at `centre`, measured along `direction`: the
+/// light ring's outer edges are 5 modules apart, the dark ring's 7; both are read on either
+/// side of the centre and averaged. `None` when the rings are not there in proportion.
+fn module_along(
+    centre: (f64, f64),
+    direction: (f64, f64),
+    module: f64,
+    is_dark: &impl Fn(i32, i32) -> bool,
+) -> Option<f64> {
+    let step = (module / 4.0).clamp(0.25, 0.5);
+    // Outward from the centre: where the light ring ends and where the dark ring ends.
+    let ring_edges = |sign: f64| -> Option<(f64, f64)> {
+        let mut edges = [0.0; 3];
+        let mut found = 0;
+        let mut dark = true;
+        let mut t = 0.0;
+        while t <= 6.0 * module {
+            let (x, y) = (
+                centre.0 + sign * direction.0 * t,
+                centre.1 + sign * direction.1 * t,
+            );
+            if is_dark(x.floor() as i32, y.floor() as i32) != dark {
+                edges[found] = t - step / 2.0;
+                found += 1;
+                dark = !dark;
+                if found == 3 {
+                    return Some((edges[1], edges[2]));
+                }
+            }
+            t += step;
+        }
+        None
+    };
+    if !is_dark(centre.0.floor() as i32, centre.1.floor() as i32) {
+        return None;
+    }
+    let (light_ahead, dark_ahead) = ring_edges(1.0)?;
+    let (light_behind, dark_behind) = ring_edges(-1.0)?;
+    let (five, seven) = (light_ahead + light_behind, dark_ahead + dark_behind);
+    if !(0.55..=0.9).contains(&(five / seven)) {
+        return None;
+    }
+    Some((five + seven) / 12.0)
 }
 
 /// The code's outer bottom-right corner: where the top-right finder's right edge meets the
@@ -240,6 +385,27 @@ fn outer_corner(
     let right_edge = finder_edge(top_right, across, down, module, is_dark)?;
     let bottom_edge = finder_edge(bottom_left, down, across, module, is_dark)?;
     intersection(right_edge, bottom_edge)
+}
+
+/// Module (`side` − 7, `side` − 7) of the code: where the top-right finder's left edge meets
+/// the bottom-left finder's top edge, both extended across the code. A perspective map keeps
+/// lines straight, so this point holds under any tilt, and it lies next to the bottom-right
+/// alignment pattern: the search for that pattern starts from it.
+fn inner_corner(
+    finders: [(f64, f64); 3],
+    module: f64,
+    is_dark: &impl Fn(i32, i32) -> bool,
+) -> Option<(f64, f64)> {
+    let [top_left, top_right, bottom_left] = finders;
+    let unit = |a: (f64, f64), b: (f64, f64)| {
+        let length = distance(a, b);
+        (length > f64::EPSILON).then(|| ((b.0 - a.0) / length, (b.1 - a.1) / length))
+    };
+    let back = unit(top_right, top_left)?;
+    let up = unit(bottom_left, top_left)?;
+    let left_edge = finder_edge(top_right, back, up, module, is_dark)?;
+    let top_edge = finder_edge(bottom_left, up, back, module, is_dark)?;
+    intersection(left_edge, top_edge)
 }
 
 /// The outer edge of the finder pattern centred at `centre` on its `outward` side, as a point
@@ -557,6 +723,59 @@ mod tests {
         );
         let payload = decode_from_finders(finders, module, is_dark, &|| false).expect("decoded");
         assert_eq!(payload, b"MY12345678abcdEFGH");
+    }
+
+    #[test]
+    fn a_hard_tilt_is_measured_side_by_side() {
+        // The bottom edge 1.65 times the top one: the bottom-left finder's modules are much
+        // larger than the top-right one's, and each side is measured in its own.
+        let side = 25.0;
+        let to_pixels = Homography::from_points(
+            [(0.0, 0.0), (side, 0.0), (side, side), (0.0, side)],
+            [(70.0, 30.0), (180.0, 34.0), (222.0, 200.0), (40.0, 196.0)],
+        )
+        .unwrap();
+        let (frame, _) = rendered_through(&to_pixels, 270, 230);
+        let is_dark = |x: i32, y: i32| {
+            x >= 0
+                && y >= 0
+                && (x as u32) < frame.width()
+                && (y as u32) < frame.height()
+                && frame.get_pixel(x as u32, y as u32)[0] < 128
+        };
+        let finders = [
+            to_pixels.map(3.5, 3.5),
+            to_pixels.map(side - 3.5, 3.5),
+            to_pixels.map(3.5, side - 3.5),
+        ];
+        let module = (distance(finders[0], finders[1]) + distance(finders[0], finders[2]))
+            / 2.0
+            / (side - 7.0);
+        assert_eq!(candidate_versions(finders, module, &is_dark)[0], 2);
+    }
+
+    #[test]
+    fn a_grid_one_module_off_fails_its_timing_patterns() {
+        let qr = qrcode::QrCode::with_version(
+            "MY12345678abcdEFGH",
+            qrcode::Version::Normal(2),
+            qrcode::EcLevel::M,
+        )
+        .unwrap();
+        let size = qr.width();
+        let dark: Vec<bool> = qr
+            .to_colors()
+            .into_iter()
+            .map(|c| c == qrcode::Color::Dark)
+            .collect();
+        assert!(timing_alternates(&dark, size));
+        let shifted: Vec<bool> = (0..size * size)
+            .map(|i| {
+                let (x, y) = (i % size, i / size);
+                x + 1 < size && dark[y * size + x + 1]
+            })
+            .collect();
+        assert!(!timing_alternates(&shifted, size));
     }
 
     #[test]

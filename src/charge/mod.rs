@@ -202,6 +202,27 @@ impl InvoiceOptions {
 }
 
 #[cfg(test)]
+impl Charge {
+    /// One latte for 60 TWD: the smallest consistent charge, for other modules' unit tests.
+    pub(crate) fn one_latte() -> Charge {
+        Charge {
+            amount: 60,
+            items: vec![Item {
+                id: "1".into(),
+                name: "拿鐵".into(),
+                unit_price: 60,
+                quantity: 1,
+            }],
+            discount: 0,
+            shipping_fee: 0,
+            invoice: InvoiceOptions::StoreDefault,
+            echo: Vec::new(),
+            user_id: None,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -71,25 +71,12 @@ fn stopped() -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::charge::{Charge, InvoiceOptions, Item};
+    use crate::charge::Charge;
     use crate::order::{Action, OrderId, PaymentCode, Policy, State, Timestamp};
     use std::task::Poll;
 
     fn ready_to_send(n: usize, at: Timestamp) -> Order {
-        let charge = Charge {
-            amount: 60,
-            items: vec![Item {
-                id: "1".into(),
-                name: "拿鐵".into(),
-                unit_price: 60,
-                quantity: 1,
-            }],
-            discount: 0,
-            shipping_fee: 0,
-            invoice: InvoiceOptions::StoreDefault,
-            echo: Vec::new(),
-            user_id: None,
-        };
+        let charge = Charge::one_latte();
         let id = OrderId::parse(format!("MARK-{n}")).unwrap();
         let mut order = Order::new(id, charge, at).unwrap();
         order

@@ -736,7 +736,6 @@ fn wallet_of(code: &PaymentCode) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::charge::{InvoiceOptions, Item};
     use crate::envelope::AgentKey;
     use crate::gateway::GatewayConfig;
     use crate::sim::{self, SimConfig, faults::Faults};
@@ -783,20 +782,7 @@ mod tests {
             EventBus::new(),
             printer,
         );
-        let charge = Charge {
-            amount: 60,
-            items: vec![Item {
-                id: "1".into(),
-                name: "拿鐵".into(),
-                unit_price: 60,
-                quantity: 1,
-            }],
-            discount: 0,
-            shipping_fee: 0,
-            invoice: InvoiceOptions::StoreDefault,
-            echo: Vec::new(),
-            user_id: None,
-        };
+        let charge = Charge::one_latte();
         let order = orders
             .create(
                 charge,

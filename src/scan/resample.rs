@@ -670,6 +670,31 @@ mod tests {
         (frame, size)
     }
 
+    /// Whether a pixel of `frame` is dark; outside the frame, light.
+    fn dark_pixels(frame: &image::GrayImage) -> impl Fn(i32, i32) -> bool + '_ {
+        |x, y| {
+            x >= 0
+                && y >= 0
+                && (x as u32) < frame.width()
+                && (y as u32) < frame.height()
+                && frame.get_pixel(x as u32, y as u32)[0] < 128
+        }
+    }
+
+    /// The three finder centres of a code `side` modules wide, mapped to pixels.
+    fn finder_centres(to_pixels: &Homography, side: f64) -> [(f64, f64); 3] {
+        [
+            to_pixels.map(3.5, 3.5),
+            to_pixels.map(side - 3.5, 3.5),
+            to_pixels.map(3.5, side - 3.5),
+        ]
+    }
+
+    /// The module size the two sides from the top-left finder give, averaged.
+    fn mean_module(finders: [(f64, f64); 3], side: f64) -> f64 {
+        (distance(finders[0], finders[1]) + distance(finders[0], finders[2])) / 2.0 / (side - 7.0)
+    }
+
     #[test]
     fn reads_a_code_in_perspective_from_its_finders() {
         // Tilted away at the top: the top edge is 20 % shorter than the bottom one, and the
@@ -681,21 +706,10 @@ mod tests {
         )
         .unwrap();
         let (frame, size) = rendered_through(&to_pixels, 260, 230);
-        let is_dark = |x: i32, y: i32| {
-            x >= 0
-                && y >= 0
-                && (x as u32) < frame.width()
-                && (y as u32) < frame.height()
-                && frame.get_pixel(x as u32, y as u32)[0] < 128
-        };
+        let is_dark = dark_pixels(&frame);
         // The finder centres and the alignment centre, from the same map.
-        let finders = [
-            to_pixels.map(3.5, 3.5),
-            to_pixels.map(side - 3.5, 3.5),
-            to_pixels.map(3.5, side - 3.5),
-        ];
+        let finders = finder_centres(&to_pixels, side);
         let alignment = to_pixels.map(side - 6.5, side - 6.5);
-        let distance = |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).hypot(a.1 - b.1);
         let module_at_alignment = distance(alignment, to_pixels.map(side - 5.5, side - 6.5));
         // The affine estimate from the three finders misses the alignment pattern by more
         // than a module: the keystone is what the search has to make up for.
@@ -711,9 +725,7 @@ mod tests {
             distance(found, alignment) <= module_at_alignment,
             "alignment found at {found:?}, mapped at {alignment:?}"
         );
-        let module = (distance(finders[0], finders[1]) + distance(finders[0], finders[2]))
-            / 2.0
-            / (side - 7.0);
+        let module = mean_module(finders, side);
         // The finders' outer edges meet at the code's outer corner, within a module.
         let corner = outer_corner(finders, module, &is_dark).expect("edges found");
         let mapped_corner = to_pixels.map(side, side);
@@ -736,21 +748,9 @@ mod tests {
         )
         .unwrap();
         let (frame, _) = rendered_through(&to_pixels, 270, 230);
-        let is_dark = |x: i32, y: i32| {
-            x >= 0
-                && y >= 0
-                && (x as u32) < frame.width()
-                && (y as u32) < frame.height()
-                && frame.get_pixel(x as u32, y as u32)[0] < 128
-        };
-        let finders = [
-            to_pixels.map(3.5, 3.5),
-            to_pixels.map(side - 3.5, 3.5),
-            to_pixels.map(3.5, side - 3.5),
-        ];
-        let module = (distance(finders[0], finders[1]) + distance(finders[0], finders[2]))
-            / 2.0
-            / (side - 7.0);
+        let is_dark = dark_pixels(&frame);
+        let finders = finder_centres(&to_pixels, side);
+        let module = mean_module(finders, side);
         assert_eq!(candidate_versions(finders, module, &is_dark)[0], 2);
     }
 

@@ -351,3 +351,57 @@ async fn bad_app_requests_are_refused_by_name() {
         .unwrap();
     assert_eq!(status, StatusCode::CONFLICT, "{error}");
 }
+
+/// A receipt owed on the till's own printer when the till moves to the app printer link: its job
+/// was stored without bytes, so it reaches the app laid out again from the order, the gateway's
+/// codes intact, and (the daemon having stopped cleanly, nothing of it on paper) not marked.
+#[tokio::test]
+async fn a_receipt_owed_before_the_app_link_reaches_the_app_laid_out_from_its_order() {
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
+    support::set_env(&mut env, "POSD_PRINTER_DEVICE", "/nonexistent/lp0");
+    let mut daemon = Daemon::start(dir.path(), env);
+    daemon.ready().await;
+    let client = daemon.client();
+    let mut charge = support::latte(150);
+    charge["payment_code"] = json!(PAYMENT_CODE);
+    let (status, order) = client
+        .request(Method::POST, "/v1/charges", Some(&charge))
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    let id = order["order_id"].as_str().unwrap().to_owned();
+    let order = wait_final(&client, &id, Duration::from_secs(15)).await;
+    let gateway = order["gateway"].clone();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while receipt_status(&client, &id).await["status"]["status"] != "failed" {
+        assert!(Instant::now() < deadline, "the print never failed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // SAFETY: kill(2) with the pid of our own child; it touches no memory of ours.
+    assert_eq!(
+        unsafe { libc::kill(daemon.child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    assert!(daemon.child.wait().unwrap().success(), "{}", daemon.log());
+
+    daemon.env = sunmi_env(dir.path(), &sim);
+    daemon.restart();
+    daemon.ready().await;
+    let client = daemon.client();
+    let job = lease(&client, 15).await.expect("the owed receipt's job");
+    assert_eq!(job["order_id"], id.as_str(), "{job}");
+    assert_eq!(job["reprint"], false, "{job}");
+    let paper = support::read_receipt(&bytes_of(&job));
+    assert_eq!(
+        paper.left_qr,
+        gateway["invoice_left_qrcode"].as_str().unwrap()
+    );
+    assert_eq!(
+        paper.code39,
+        gateway["invoice_middle_barcode"].as_str().unwrap()
+    );
+    assert!(!marked_reprint(&paper), "{:?}", paper.text_lines);
+    assert_eq!(sim.ledger().len(), 1, "the restart charged nothing again");
+}

@@ -277,6 +277,20 @@ async fn a_receipt_owed_when_the_daemon_died_prints_after_restart() {
     .await;
     daemon.kill();
 
+    // The job is stored without its bytes, to be laid out again from the order.
+    let left_qr = {
+        let store = posd::store::Store::open(dir.path().join("data").join("orders")).unwrap();
+        let order_id = posd::order::OrderId::parse(&id).unwrap();
+        let jobs = store.unprinted_jobs().unwrap();
+        assert_eq!(jobs.len(), 1, "{jobs:?}");
+        assert!(jobs[0].escpos.is_empty(), "the stored job holds its bytes");
+        let order = store.get(&order_id).unwrap().unwrap();
+        order.last_answer().unwrap().raw["invoice_left_qrcode"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+
     // The printer is back (a file this time) and the daemon restarts: the owed job prints.
     for (key, value) in env.iter_mut() {
         if key == "POSD_PRINTER_DEVICE" {
@@ -293,6 +307,8 @@ async fn a_receipt_owed_when_the_daemon_died_prints_after_restart() {
     })
     .await;
     wait_printed(&daemon.client(), &id, Duration::from_secs(10)).await;
+    let printed = std::fs::read(&printer_file).unwrap();
+    assert_eq!(support::read_receipt(&printed).left_qr, left_qr);
     assert_eq!(sim.ledger().len(), 1, "the restart charged nothing again");
 }
 

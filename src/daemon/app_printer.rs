@@ -115,17 +115,16 @@ impl AppPrinter {
         }
     }
 
-    /// Queues an order's print job, in one step with the job and the order (noted: see
-    /// [`Store::save_print_job`]). `marked` says the bytes are marked `補印` although the job is
-    /// the order's first (its receipt may have gone out before an unclean end).
+    /// Queues an order's print job with the bytes laid out for it, in one step with the job and
+    /// the order (noted: see [`Store::save_print_job`]). The bytes are stored once, with the
+    /// app's job; `job` may be stored without them.
     pub fn enqueue_order_job(
         &self,
         order: &Order,
         job: &PrintJob,
-        marked: bool,
+        bytes: Vec<u8>,
     ) -> Result<(), StoreError> {
-        let mut app_job = self.order_job(job)?;
-        app_job.marked_reprint |= marked;
+        let app_job = self.order_job(job, bytes)?;
         self.store.save_print_job_for_app(order, job, &app_job)?;
         self.queued(&app_job);
         Ok(())
@@ -200,7 +199,10 @@ impl AppPrinter {
             {
                 continue;
             }
-            let app_job = self.order_job(&job)?;
+            let Some(bytes) = self.renderer.job_bytes(&self.store, &job) else {
+                continue;
+            };
+            let app_job = self.order_job(&job, bytes)?;
             self.store.put_app_job(&app_job)?;
             self.queued(&app_job);
             added += 1;
@@ -208,7 +210,7 @@ impl AppPrinter {
         Ok(added)
     }
 
-    fn order_job(&self, job: &PrintJob) -> Result<AppJob, StoreError> {
+    fn order_job(&self, job: &PrintJob, bytes: Vec<u8>) -> Result<AppJob, StoreError> {
         let kind = if job.seq == 0 {
             AppJobKind::Receipt
         } else {
@@ -218,8 +220,8 @@ impl AppPrinter {
             self.store.next_app_job_number()?,
             Some((job.order_id.clone(), job.seq)),
             kind,
-            job.seq > 0,
-            job.escpos.clone(),
+            job.seq > 0 || job.uncertain,
+            bytes,
             job.created_at,
         ))
     }

@@ -255,8 +255,9 @@ impl Printer {
             Ok(jobs) => {
                 for job in jobs {
                     tracing::info!(order = %job.order_id, seq = job.seq, "printing a receipt owed from before");
-                    let job = self.marked_if_uncertain(job);
-                    self.deliver(job.order_id.clone(), job.seq, job.escpos);
+                    if let Some(bytes) = self.renderer.job_bytes(&self.store, &job) {
+                        self.deliver(job.order_id, job.seq, bytes);
+                    }
                 }
             }
             Err(e) => tracing::error!("cannot read the owed print jobs: {e}"),
@@ -289,32 +290,6 @@ impl Printer {
             Ok(_) => {}
             Err(e) => tracing::error!(shift = %id, "cannot read the shift report to print: {e}"),
         }
-    }
-
-    /// A job the link failed on while sending it may be on paper already: it goes out again laid
-    /// out anew and marked `補印`, stored so before it is sent.
-    fn marked_if_uncertain(&self, mut job: PrintJob) -> PrintJob {
-        if !job.uncertain {
-            return job;
-        }
-        let order = match self.store.get(&job.order_id) {
-            Ok(Some(order)) => order,
-            _ => return job,
-        };
-        match self.renderer.receipt(&order, true) {
-            Ok(Some(bytes)) => {
-                job.escpos = bytes;
-                job.uncertain = false;
-                if let Err(e) = self.store.relay_print_job(&job) {
-                    tracing::error!(order = %job.order_id, "cannot store the receipt marked as a reprint: {e}");
-                }
-            }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(order = %job.order_id, "cannot lay the receipt out again as a reprint: {e}")
-            }
-        }
-        job
     }
 
     /// Receipts owed by paid orders that have no job yet; `print_order` skips the ones that do.
@@ -389,17 +364,18 @@ impl Printer {
                 return;
             }
         }
+        // Stored without its bytes: should it have to go out again, it is laid out again.
         let job = PrintJob {
             order_id: id.clone(),
             seq,
-            escpos: bytes.clone(),
+            escpos: Vec::new(),
             status: PrintStatus::Pending,
             created_at: crate::clock::now(),
-            uncertain: false,
+            uncertain,
         };
         if let Some(app) = &self.app {
             self.renderer.write_preview(&format!("{id}-{seq}"), &bytes);
-            if let Err(e) = app.enqueue_order_job(&order, &job, uncertain) {
+            if let Err(e) = app.enqueue_order_job(&order, &job, bytes) {
                 tracing::error!(order = %id, "cannot queue the print job for the app: {e}");
             }
             return;
@@ -714,6 +690,33 @@ impl Renderer {
             blocks.insert(0, notice);
         }
         self.encode(&blocks).map(Some)
+    }
+
+    /// The bytes a stored print job sends: those stored with it, or, when it was stored without
+    /// them or may be on paper already, its order's receipt laid out again (marked `補印` unless
+    /// it is the order's first print and surely not on paper). `None`, logged, when there is
+    /// nothing to send.
+    pub fn job_bytes(&self, store: &Store, job: &PrintJob) -> Option<Vec<u8>> {
+        if !job.escpos.is_empty() && !job.uncertain {
+            return Some(job.escpos.clone());
+        }
+        let id = &job.order_id;
+        let laid_out = match store.get(id) {
+            Ok(Some(order)) => self.receipt(&order, job.seq > 0 || job.uncertain),
+            Ok(None) => Err(format!("order {id} is no longer stored")),
+            Err(e) => Err(e.to_string()),
+        };
+        match laid_out {
+            Ok(Some(bytes)) => Some(bytes),
+            Ok(None) => {
+                tracing::warn!(order = %id, seq = job.seq, "the order's answer asks for no receipt; its print job is not sent");
+                None
+            }
+            Err(e) => {
+                tracing::error!(order = %id, seq = job.seq, "cannot lay the owed receipt out again: {e}");
+                None
+            }
+        }
     }
 
     fn encode(&self, blocks: &[Block]) -> Result<Vec<u8>, String> {

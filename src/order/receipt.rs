@@ -51,13 +51,17 @@ pub struct PrintJob {
     pub order_id: OrderId,
     /// 0 for the first print, then one more for each reprint.
     pub seq: u32,
-    /// ESC/POS bytes, exactly as they go to the printer (base64 in storage); empty once printed.
+    /// ESC/POS bytes, exactly as they go to the printer (base64 in storage). Empty once printed,
+    /// and empty for a receipt stored to be laid out again from its order when it goes out: the
+    /// layout depends only on the order, so a raster receipt's tens of kilobytes need not be
+    /// written to flash for every sale.
     #[serde(with = "base64_bytes")]
     pub escpos: Vec<u8>,
     pub status: PrintStatus,
     pub created_at: Timestamp,
-    /// The link failed while these bytes were being sent, so some or all of them may be on paper:
-    /// the job goes out again laid out anew and marked `補印`, never as a second original.
+    /// Some or all of the job may be on paper already (the link failed while sending it, or the
+    /// daemon ended before its print was recorded): it goes out laid out anew and marked `補印`,
+    /// never as a second original.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub uncertain: bool,
 }

@@ -1074,17 +1074,6 @@ impl Store {
         })
     }
 
-    /// Replaces the bytes of an unprinted job (laid out again, marked as a reprint).
-    pub fn relay_print_job(&self, job: &PrintJob) -> Result<(), StoreError> {
-        self.usable()?;
-        self.write("saving a print job", Commit::Noted, |tx| {
-            tx.tree(PRINT_JOBS).insert(
-                job_key(&job.order_id, job.seq),
-                record::encode_print_job(job),
-            )
-        })
-    }
-
     /// The print jobs of one order, in sequence.
     pub fn print_jobs(&self, id: &OrderId) -> Result<Vec<PrintJob>, StoreError> {
         self.read_jobs(

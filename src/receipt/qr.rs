@@ -183,7 +183,7 @@ const MASKS: [MaskPattern; 8] = [
 type Rows = [u64; ROW_MODULES];
 
 /// The most modules a row of [`Rows`] holds: codes up to version 11 (61 modules). Receipts print
-/// versions 6 to 10; a wider code (a long link printed alone) is masked by `qrcode` itself.
+/// versions 6 to 9; a wider code (a long link printed alone) is masked by `qrcode` itself.
 const ROW_MODULES: usize = u64::BITS as usize;
 
 /// The largest version whose rows fit [`Rows`].

@@ -95,9 +95,24 @@ impl Bitmap {
 
     /// Fills a rectangle black (clipped to the image).
     pub fn fill(&mut self, x: u32, y: u32, width: u32, height: u32) {
+        let end = x.saturating_add(width).min(self.width);
+        if x >= end {
+            return;
+        }
+        let (first, last) = ((x / 8) as usize, ((end - 1) / 8) as usize);
+        let head = 0xFF >> (x % 8);
+        let tail = 0xFF << (7 - (end - 1) % 8);
+        let bytes_per_row = self.bytes_per_row();
         for row in y..y.saturating_add(height).min(self.height) {
-            for column in x..x.saturating_add(width).min(self.width) {
-                self.set(column, row);
+            let bytes = &mut self.data[row as usize * bytes_per_row..][first..=last];
+            match bytes {
+                [only] => *only |= head & tail,
+                [left, middle @ .., right] => {
+                    *left |= head;
+                    middle.fill(0xFF);
+                    *right |= tail;
+                }
+                [] => unreachable!("first <= last"),
             }
         }
     }
@@ -163,6 +178,31 @@ mod tests {
         assert!(bitmap.get(9, 1) && !bitmap.get(8, 1));
         bitmap.set(10, 0);
         assert_eq!(bitmap.raster()[1], 0);
+    }
+
+    #[test]
+    fn a_rectangle_is_filled_as_dot_by_dot_and_clipped() {
+        for (x, y, width, height) in [
+            (0, 0, 1, 1),
+            (3, 1, 4, 2),
+            (5, 0, 3, 3),
+            (7, 2, 2, 1),
+            (1, 1, 22, 2),
+            (8, 0, 16, 4),
+            (17, 3, 40, 9),
+            (29, 0, 1, 0),
+            (31, 0, 0, 5),
+        ] {
+            let mut filled = Bitmap::new(30, 5);
+            filled.fill(x, y, width, height);
+            let mut by_dot = Bitmap::new(30, 5);
+            for row in y..y + height {
+                for column in x..x + width {
+                    by_dot.set(column, row);
+                }
+            }
+            assert_eq!(filled, by_dot, "{width}x{height} at ({x}, {y})");
+        }
     }
 
     #[test]

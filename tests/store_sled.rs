@@ -271,6 +271,60 @@ fn the_queue_summary_counts_from_the_heads_of_the_records() {
 }
 
 #[test]
+fn the_queue_summary_and_totals_follow_saves_and_reopening_also_of_older_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = Policy::default();
+    let waiting = |id: &str, amount, created| {
+        Order::new(OrderId::parse(id).unwrap(), charge(amount), at(created)).unwrap()
+    };
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.insert(&waiting("Q-LATE", 10, 10), &policy).unwrap();
+        store.insert(&sending("Q-FIRST", 20), &policy).unwrap();
+        store.insert(&waiting("Q-MID", 40, 5), &policy).unwrap();
+        let summary = store.queue_summary().unwrap();
+        assert_eq!(summary.unfinished, 3);
+        assert_eq!(summary.oldest_unfinished.unwrap().id.as_str(), "Q-FIRST");
+        // The oldest becomes final: the next oldest takes its place, and its amount leaves.
+        store.save(&paid(sending("Q-FIRST", 20))).unwrap();
+        assert_eq!(
+            store.open_totals().unwrap(),
+            posd::order::OpenTotals {
+                orders: 2,
+                amount: 50
+            }
+        );
+        let oldest = store.queue_summary().unwrap().oldest_unfinished.unwrap();
+        assert_eq!((oldest.id.as_str(), oldest.created_at), ("Q-MID", at(5)));
+    }
+    {
+        // A store written before the `open` tree kept the creation time: the amount alone.
+        let db = sled_behind_the_store(dir.path());
+        let open = db.open_tree("open").unwrap();
+        for (id, amount) in [("Q-LATE", 10u64), ("Q-MID", 40)] {
+            open.insert(id, &amount.to_be_bytes()[..]).unwrap();
+        }
+        db.flush().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let summary = store.queue_summary().unwrap();
+    assert_eq!(summary.unfinished, 2, "{summary:?}");
+    let oldest = summary.oldest_unfinished.unwrap();
+    assert_eq!((oldest.id.as_str(), oldest.created_at), ("Q-MID", at(5)));
+    assert_eq!(store.open_totals().unwrap().amount, 50);
+    let mut cancelled = store
+        .get(&OrderId::parse("Q-MID").unwrap())
+        .unwrap()
+        .unwrap();
+    cancelled.cancel(at(20)).unwrap();
+    store.save(&cancelled).unwrap();
+    let summary = store.queue_summary().unwrap();
+    assert_eq!(summary.unfinished, 1);
+    assert_eq!(summary.oldest_unfinished.unwrap().id.as_str(), "Q-LATE");
+    assert_eq!(store.open_totals().unwrap().amount, 10);
+}
+
+#[test]
 fn corrupt_records_are_quarantined_not_fatal() {
     let dir = tempfile::tempdir().unwrap();
     {

@@ -23,8 +23,10 @@
 //!
 //! Layout, one sled tree each:
 //! - `orders`: order id → order record (JSON with a schema version, see `record`).
-//! - `open`: order id → amount (8 bytes, big-endian) for every order not final; it answers
-//!   "what must resume after a restart" and "how much is still unfinished" without reading orders.
+//! - `open`: order id → amount and creation time (8 bytes each, big-endian; the amount alone in
+//!   stores written before) for every order not final; it answers "what must resume after a
+//!   restart", and its mirror in memory (see `open_index`) "how much is still unfinished" and
+//!   "which order waits longest" without reading orders.
 //! - `print_jobs`: order id, 0, sequence (4 bytes, big-endian) → print job record.
 //! - `quarantine`: records that could not be read, moved aside with the reason, never deleted.
 //! - `app_jobs`, `app_results`: the POS app's print queue and the results it reported (see
@@ -44,6 +46,7 @@ mod group_commit;
 pub mod journal;
 mod journal_file;
 mod link_jobs;
+mod open_index;
 mod record;
 mod shifts;
 mod tx;
@@ -61,6 +64,7 @@ use serde::{Deserialize, Serialize};
 use self::durability::{Durability, SyncCount};
 use self::journal::{Change, Entry};
 use self::journal_file::JournalFile;
+use self::open_index::OpenIndex;
 use self::tx::{Tx, TxTree};
 use self::vault::{Codes, Kept};
 use crate::order::{
@@ -236,6 +240,8 @@ pub struct Store {
     /// Orders in `needs_attention`, counted at open and kept as orders change, so the health
     /// answer reads no record for it.
     needs_attention: std::sync::atomic::AtomicU64,
+    /// The `open` tree in memory, changed with it in `apply` (see `open_index`).
+    open_index: Mutex<OpenIndex>,
     quarantined_at_open: Vec<QuarantinedRecord>,
 }
 
@@ -325,8 +331,8 @@ fn job_prefix(order: &OrderId) -> Vec<u8> {
     key
 }
 
-fn amount_bytes(order: &Order) -> [u8; 8] {
-    order.charge().amount.to_be_bytes()
+fn open_value(order: &Order) -> [u8; 16] {
+    open_index::value(order.charge().amount, order.created_at())
 }
 
 /// What [`Store::queue_summary`] counts.
@@ -405,6 +411,7 @@ impl Store {
             failure: tokio::sync::watch::Sender::new(None),
             reserve: std::sync::atomic::AtomicU64::new(0),
             needs_attention: std::sync::atomic::AtomicU64::new(0),
+            open_index: Mutex::new(OpenIndex::default()),
             quarantined_at_open: Vec::new(),
         };
         store.unclean = store.replay(scan.entries).map_err(opening)?;
@@ -460,6 +467,7 @@ impl Store {
             store.mark_owed_as_uncertain()?;
         }
         store.app_job_number = AtomicU64::new(store.last_app_job_number()?);
+        store.index_open_orders()?;
         store.checkpoint()?;
         vault::remove_legacy(&legacy_codes).map_err(opening)?;
         Ok(store)
@@ -715,7 +723,7 @@ impl Store {
             Self::keep_payment_code(tx, order);
             orders.insert(key, bytes.as_slice())?;
             if !order.is_final() {
-                open.insert(key, amount_bytes(order))?;
+                open.insert(key, open_value(order))?;
             }
             if let Some(stamp) = stamp {
                 let last = meta
@@ -841,7 +849,7 @@ impl Store {
         } else if open.get(key)?.is_none() {
             return abort(StoreError::Reopen(order.id().clone()));
         } else {
-            open.insert(key, amount_bytes(order))?;
+            open.insert(key, open_value(order))?;
         }
         Self::keep_payment_code(tx, order);
         orders.insert(key, bytes)?;
@@ -935,32 +943,31 @@ impl Store {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// The queue at a glance, read from the heads of the records only (a summary of thousands of
-    /// orders stays small).
-    /// Reads the unfinished orders only (as many as the policy's cap at most), never the
-    /// history: the count of `needs_attention` is kept in memory.
+    /// The queue at a glance, from memory (see `open_index`): how many orders are unfinished,
+    /// the head of the oldest of them (the one record read), and how many wait for a person.
+    /// The health answer asks while thousands of orders drain, so it never scans them.
     pub fn queue_summary(&self) -> Result<QueueSummary, StoreError> {
+        // The oldest few, read outside the lock that every write takes: one of them is readable
+        // unless records are broken, and those are quarantined by the next listing.
+        let (unfinished, oldest): (u64, Vec<Box<[u8]>>) = {
+            let index = self.lock_open_index();
+            let oldest = index.oldest_first().take(8).map(Box::from).collect();
+            (index.totals().orders, oldest)
+        };
         let mut summary = QueueSummary {
+            unfinished,
+            oldest_unfinished: None,
             needs_attention: self
                 .needs_attention
                 .load(std::sync::atomic::Ordering::Relaxed),
-            ..QueueSummary::default()
         };
-        for entry in self.open.iter() {
-            let (key, _) = entry.map_err(storage("reading the open orders"))?;
+        for key in oldest {
             let Some(bytes) = self.orders.get(&key).map_err(storage("reading an order"))? else {
                 continue;
             };
-            let Ok(head) = record::decode_order_head(&bytes) else {
-                continue;
-            };
-            summary.unfinished += 1;
-            if summary
-                .oldest_unfinished
-                .as_ref()
-                .is_none_or(|oldest| head.created_at < oldest.created_at)
-            {
+            if let Ok(head) = record::decode_order_head(&bytes) {
                 summary.oldest_unfinished = Some(head);
+                break;
             }
         }
         Ok(summary)
@@ -981,16 +988,33 @@ impl Store {
         Ok(())
     }
 
-    /// How many orders are unfinished, and their total amount.
+    /// How many orders are unfinished, and their total amount, from memory.
     pub fn open_totals(&self) -> Result<OpenTotals, StoreError> {
-        let mut totals = OpenTotals::default();
+        Ok(self.lock_open_index().totals())
+    }
+
+    fn lock_open_index(&self) -> MutexGuard<'_, OpenIndex> {
+        self.open_index.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Fills the mirror of the `open` tree from sled, once every change of the opening is in;
+    /// from then on `apply` keeps it. An entry of a store written before the tree kept the
+    /// creation time takes it from its order.
+    fn index_open_orders(&self) -> Result<(), StoreError> {
+        let mut index = self.lock_open_index();
+        index.clear();
         for entry in self.open.iter() {
-            let (_, amount) = entry.map_err(storage("reading the open orders"))?;
-            let amount = <[u8; 8]>::try_from(amount.as_ref()).map_or(0, u64::from_be_bytes);
-            totals.orders += 1;
-            totals.amount = totals.amount.saturating_add(amount);
+            let (key, value) = entry.map_err(storage("reading the open orders"))?;
+            let (amount, mut created_at) = open_index::parse(&value);
+            if created_at.is_none() {
+                let record = self.orders.get(&key).map_err(storage("reading an order"))?;
+                created_at = record
+                    .and_then(|bytes| record::decode_order_head(&bytes).ok())
+                    .map(|head| head.created_at);
+            }
+            index.put(&key, amount, created_at);
         }
-        Ok(totals)
+        Ok(())
     }
 
     /// Cancels an order that has not reached the gateway, durably, and returns it.
@@ -1284,14 +1308,24 @@ impl Store {
             .journal
             .append(&journal::encode_batch(&changes))
             .map_err(|e| self.fail(e))?;
+        let mut open_index = self.lock_open_index();
         for change in changes {
             let applied = match change {
-                Change::Put { tree, key, value } => self
-                    .tree_by_name(&tree)
-                    .map(|tree| tree.insert(key, value).map(drop)),
-                Change::Remove { tree, key } => self
-                    .tree_by_name(&tree)
-                    .map(|tree| tree.remove(key).map(drop)),
+                Change::Put { tree, key, value } => {
+                    if tree == OPEN {
+                        let (amount, created_at) = open_index::parse(&value);
+                        open_index.put(&key, amount, created_at);
+                    }
+                    self.tree_by_name(&tree)
+                        .map(|tree| tree.insert(key, value).map(drop))
+                }
+                Change::Remove { tree, key } => {
+                    if tree == OPEN {
+                        open_index.remove(&key);
+                    }
+                    self.tree_by_name(&tree)
+                        .map(|tree| tree.remove(key).map(drop))
+                }
                 Change::DropCode { .. } => None,
             };
             if let Some(Err(e)) = applied {

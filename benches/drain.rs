@@ -10,8 +10,11 @@
 //! difference is the wait for the next probe: the gate lets one request through per backoff
 //! (`policy.backoff_max_ms`, 2 s here) while the gateway is down, so the daemon notices it is
 //! back up to that long after it is. (This bench used to ask `/v1/health` every 500 ms instead,
-//! which added up to half a second to the drain, and counted the probe's wait in it.) Should the
-//! stream fall behind (an `events_missed` event), the bench asks `/v1/health` every 100 ms.
+//! which added up to half a second to the drain, and counted the probe's wait in it.) The bench
+//! follows the stream on to the last `printed` event: the printer thread gives way to charges, so
+//! receipts may come after the orders are final. Should the stream fall behind (an
+//! `events_missed` event), the bench asks `/v1/health` every 100 ms, and the receipts are not
+//! followed.
 //!
 //! `POSD_DRAIN_ORDERS` sets the queue (default 10 000), `POSD_DRAIN_IN_FLIGHT` overrides
 //! `policy.max_requests_in_flight` for a run. Run with `cargo bench --bench drain`.
@@ -111,8 +114,11 @@ async fn run() {
     let mut slowest_answer = Duration::ZERO;
     let client = daemon.client();
     let (mut finals, mut first_final, mut missed) = (0u64, None, false);
+    let (mut printed, mut last_final, mut last_printed) = (0u64, None, None);
     let mut sampled = Instant::now();
-    while finals < orders {
+    // Until every order is final, then on until every receipt is printed: the printer thread
+    // yields the CPU to charges, so receipts may finish after the orders.
+    while finals < orders || (printed < orders && !missed) {
         if sampled.elapsed() >= Duration::from_millis(500) {
             sampled = Instant::now();
             peak_rss = peak_rss.max(rss_kib(pid));
@@ -134,6 +140,9 @@ async fn run() {
                 .await
                 .expect("the daemon answers while it drains");
             finals = orders - health["queue"]["unfinished"].as_u64().expect("unfinished");
+            if finals == orders {
+                last_final.get_or_insert_with(Instant::now);
+            }
             continue;
         }
         let line = tokio::time::timeout(Duration::from_millis(500), events.next_line()).await;
@@ -149,12 +158,21 @@ async fn run() {
         } else if support::is_final(kind) {
             finals += 1;
             first_final.get_or_insert_with(Instant::now);
+            if finals == orders {
+                last_final = Some(Instant::now());
+            }
+        } else if kind == "printed" {
+            printed += 1;
+            if printed == orders {
+                last_printed = Some(Instant::now());
+            }
         }
     }
-    let drained_in = started.elapsed();
+    let last_final = last_final.expect("every order became final");
+    let drained_in = last_final - started;
     let first_final = first_final.expect("an order became final");
     let probe_wait = first_final - started;
-    let draining = first_final.elapsed();
+    let draining = last_final - first_final;
     let paid = support::every_order(&client)
         .await
         .iter()
@@ -189,8 +207,15 @@ async fn run() {
         draining.as_secs_f64(),
         (orders - 1) as f64 / draining.as_secs_f64()
     );
-    if missed {
-        println!("  the event stream fell behind: the end was read from /v1/health (100 ms step)");
+    match last_printed {
+        Some(at) => println!(
+            "  receipts: the last printed {:.2} s from the gateway's return",
+            (at - started).as_secs_f64()
+        ),
+        None => println!(
+            "  the event stream fell behind: the end was read from /v1/health (100 ms step), \
+             the receipts not followed"
+        ),
     }
     println!(
         "  daemon RSS: idle {:.1} MiB, queued {:.1} MiB, peak while draining {:.1} MiB",

@@ -224,3 +224,36 @@ async fn health_is_answered_from_memory() {
     let opened = connections.load(Ordering::SeqCst) - before;
     assert!(opened <= 1, "20 polls opened {opened} connections");
 }
+
+/// The printer thread runs below the threads that take charges, so laying out receipts never
+/// holds a charge back when both want the CPU.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_printer_thread_runs_below_the_order_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = simulator(Faults::default()).await;
+    let daemon = Daemon::serving(dir.path(), &sim).await;
+    let pid = daemon.child.id();
+    // (thread name, nice value) of every thread of the daemon, from /proc.
+    let threads: Vec<(String, i64)> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .map(|task| {
+            let stat = std::fs::read_to_string(task.unwrap().path().join("stat")).unwrap();
+            let (name, rest) = stat.split_once(" (").unwrap().1.rsplit_once(") ").unwrap();
+            // After the name: state is field 3 of stat(5), nice field 19.
+            let nice = rest.split(' ').nth(16).unwrap().parse().unwrap();
+            (name.to_owned(), nice)
+        })
+        .collect();
+    let nice_of = |wanted: &str| {
+        threads
+            .iter()
+            .find(|(name, _)| name.starts_with(wanted))
+            .unwrap_or_else(|| panic!("no {wanted} thread among {threads:?}"))
+            .1
+    };
+    assert_eq!(
+        nice_of("posd-printer"),
+        (nice_of("tokio-rt-worker") + 10).min(19),
+        "{threads:?}"
+    );
+}

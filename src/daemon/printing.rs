@@ -159,6 +159,7 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("posd-printer".into())
         .spawn(move || {
+            yield_to_charges();
             // The printer starts again from what the store owes, as after a restart.
             super::supervise::restart_on_panic("the printer thread", RETRY_EVERY, || {
                 Printer::new(renderer.clone(), store.clone(), events.clone(), app.clone())
@@ -169,6 +170,32 @@ pub fn spawn(
         })
         .expect("a thread can be started");
     thread
+}
+
+/// How far below the order workers the printer thread runs (a nice value, added to the
+/// daemon's). Laying a receipt out takes a fraction of a millisecond and printing it a second or
+/// more: on an idle till the thread gets the CPU at once, and when charges compete for it (a queue
+/// draining after an outage, several tills' worth of charges) they come first, since a request
+/// held back holds its payment code and its customer, while the receipts wait in the store.
+const PRINTER_NICENESS: libc::c_int = 10;
+
+/// Lowers the calling thread's priority by [`PRINTER_NICENESS`]; Linux (and so Android) sets a
+/// nice value per thread. Raising one's own nice value needs no privilege; should it fail all
+/// the same, the printer runs at the daemon's priority.
+fn yield_to_charges() {
+    // SAFETY: gettid and setpriority take no pointers; they only read and set this thread's
+    // scheduling priority.
+    let set = unsafe {
+        let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        let now = libc::getpriority(libc::PRIO_PROCESS, thread);
+        libc::setpriority(libc::PRIO_PROCESS, thread, now + PRINTER_NICENESS)
+    };
+    if set != 0 {
+        tracing::debug!(
+            "the printer thread keeps the daemon's priority: {}",
+            std::io::Error::last_os_error()
+        );
+    }
 }
 
 /// What a job on a printer link prints, so that its outcome is recorded where it belongs.

@@ -10,6 +10,7 @@ pub mod app_printer;
 mod device;
 pub mod events;
 pub mod gate;
+mod layout_thread;
 pub mod listen;
 mod marking;
 pub mod orders;

@@ -8,6 +8,7 @@
 
 use super::app_printer::AppPrinter;
 use super::events::{Event, EventBus, EventKind};
+use super::layout_thread::LayoutThread;
 use crate::api::TransactionResponse;
 use crate::api::values::InvoicePrintDevice;
 use crate::config::PrintDeviceZero;
@@ -151,6 +152,7 @@ pub fn spawn(
 ) -> PrinterThread {
     let (done, stopped) = std::sync::mpsc::channel();
     let in_hand = InHand::default();
+    let layout = LayoutThread::spawn();
     let thread = PrinterThread {
         stopped,
         in_hand: in_hand.clone(),
@@ -159,43 +161,22 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("posd-printer".into())
         .spawn(move || {
-            yield_to_charges();
             // The printer starts again from what the store owes, as after a restart.
             super::supervise::restart_on_panic("the printer thread", RETRY_EVERY, || {
-                Printer::new(renderer.clone(), store.clone(), events.clone(), app.clone())
-                    .with_in_hand(in_hand.clone())
-                    .run(&requests)
+                Printer::new(
+                    renderer.clone(),
+                    layout.clone(),
+                    store.clone(),
+                    events.clone(),
+                    app.clone(),
+                )
+                .with_in_hand(in_hand.clone())
+                .run(&requests)
             });
             let _ = done.send(());
         })
         .expect("a thread can be started");
     thread
-}
-
-/// How far below the order workers the printer thread runs (a nice value, added to the
-/// daemon's). Laying a receipt out takes a fraction of a millisecond and printing it a second or
-/// more: on an idle till the thread gets the CPU at once, and when charges compete for it (a queue
-/// draining after an outage, several tills' worth of charges) they come first, since a request
-/// held back holds its payment code and its customer, while the receipts wait in the store.
-const PRINTER_NICENESS: libc::c_int = 10;
-
-/// Lowers the calling thread's priority by [`PRINTER_NICENESS`]; Linux (and so Android) sets a
-/// nice value per thread. Raising one's own nice value needs no privilege; should it fail all
-/// the same, the printer runs at the daemon's priority.
-fn yield_to_charges() {
-    // SAFETY: gettid and setpriority take no pointers; they only read and set this thread's
-    // scheduling priority.
-    let set = unsafe {
-        let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        let now = libc::getpriority(libc::PRIO_PROCESS, thread);
-        libc::setpriority(libc::PRIO_PROCESS, thread, now + PRINTER_NICENESS)
-    };
-    if set != 0 {
-        tracing::debug!(
-            "the printer thread keeps the daemon's priority: {}",
-            std::io::Error::last_os_error()
-        );
-    }
 }
 
 /// What a job on a printer link prints, so that its outcome is recorded where it belongs.
@@ -217,6 +198,8 @@ pub type PrintQueue = Sender<PrintRequest>;
 
 struct Printer {
     renderer: Arc<Renderer>,
+    /// Where receipts are laid out, below the order workers' priority (see `layout_thread`).
+    layout: LayoutThread,
     /// The POS app's print queue, on the app printer link; the spooler is not used then.
     app: Option<Arc<AppPrinter>>,
     store: Arc<Store>,
@@ -231,12 +214,14 @@ struct Printer {
 impl Printer {
     fn new(
         renderer: Arc<Renderer>,
+        layout: LayoutThread,
         store: Arc<Store>,
         events: EventBus,
         app: Option<Arc<AppPrinter>>,
     ) -> Printer {
         Printer {
             renderer,
+            layout,
             app,
             store,
             events,
@@ -250,6 +235,12 @@ impl Printer {
     fn with_in_hand(mut self, in_hand: InHand) -> Printer {
         self.in_hand = in_hand;
         self
+    }
+
+    /// The order's receipt laid out (see [`Renderer::receipt`]), on the layout thread.
+    fn lay_out(&self, order: &Order, reprint: bool) -> Result<Option<Vec<u8>>, String> {
+        let (renderer, order) = (self.renderer.clone(), order.clone());
+        self.layout.run(move || renderer.receipt(&order, reprint))
     }
 
     fn run(mut self, requests: &Receiver<PrintRequest>) {
@@ -361,7 +352,7 @@ impl Printer {
             self.not_needed(order);
             return;
         }
-        let bytes = match self.renderer.receipt(&order, reprint) {
+        let bytes = match self.lay_out(&order, reprint) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => {
                 self.not_needed(order);

@@ -237,10 +237,14 @@ impl Printer {
         self
     }
 
-    /// The order's receipt laid out (see [`Renderer::receipt`]), on the layout thread.
-    fn lay_out(&self, order: &Order, reprint: bool) -> Result<Option<Vec<u8>>, String> {
-        let (renderer, order) = (self.renderer.clone(), order.clone());
-        self.layout.run(move || renderer.receipt(&order, reprint))
+    /// The order's receipt laid out (see [`Renderer::receipt`]), on the layout thread. The order
+    /// goes there and comes back, rather than being copied with its stored answer.
+    fn lay_out(&self, order: Order, reprint: bool) -> (Order, Result<Option<Vec<u8>>, String>) {
+        let renderer = self.renderer.clone();
+        self.layout.run(move || {
+            let laid_out = renderer.receipt(&order, reprint);
+            (order, laid_out)
+        })
     }
 
     fn run(mut self, requests: &Receiver<PrintRequest>) {
@@ -352,7 +356,8 @@ impl Printer {
             self.not_needed(order);
             return;
         }
-        let bytes = match self.lay_out(&order, reprint) {
+        let (order, laid_out) = self.lay_out(order, reprint);
+        let bytes = match laid_out {
             Ok(Some(bytes)) => bytes,
             Ok(None) => {
                 self.not_needed(order);

@@ -20,7 +20,7 @@ use crate::order::{
     Action, Order, OrderId, OrderIdGenerator, PaymentCode, Policy, QueryResult, SendResult, State,
     StateKind, Timestamp,
 };
-use crate::store::{OrderQuery, QueueSummary, Store, StoreError};
+use crate::store::{OrderQuery, Peeked, QueueSummary, Store, StoreError};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -412,7 +412,11 @@ impl Orders {
             let stepped = self.step(id, pass.is_some()).await;
             if let Some(created) = created.take() {
                 // Free when the step saved the order (`Sending`): that sync covered the insert.
-                let durable = self.blocking(Store::make_durable).await;
+                let durable = if self.store.is_durable() {
+                    Ok(())
+                } else {
+                    self.blocking(Store::make_durable).await
+                };
                 let failed = durable.is_err();
                 if !failed {
                     self.events
@@ -455,11 +459,9 @@ impl Orders {
             }
             // A pass is good for one call; a step that makes none gives it back.
             let pass = pass.take();
-            match action {
+            let applied = match action {
                 Action::Done => {
-                    if matches!(order.state(), State::Paid | State::PaidWithMismatch) {
-                        self.print(PrintRequest::Order(id.clone()));
-                    }
+                    self.finish(&order);
                     return;
                 }
                 Action::AwaitPaymentCode { until } | Action::WaitUntil(until) => {
@@ -468,6 +470,7 @@ impl Orders {
                         () = tokio::time::sleep(clock::until(until)) => {}
                         () = waker.notified() => {}
                     }
+                    None
                 }
                 Action::Send { attempt } => {
                     let pass = pass.expect("step() decides on a call only while a pass is held");
@@ -482,7 +485,7 @@ impl Orders {
                     self.apply(id, move |order, policy| {
                         order.send_finished(result.clone(), clock::now(), policy, rand::random())
                     })
-                    .await;
+                    .await
                 }
                 Action::Query => {
                     let pass = pass.expect("step() decides on a call only while a pass is held");
@@ -490,9 +493,21 @@ impl Orders {
                     self.apply(id, move |order, policy| {
                         order.query_finished(result.clone(), clock::now(), policy, rand::random())
                     })
-                    .await;
+                    .await
                 }
+            };
+            // A final order stays final, so the step that would read it back can only end here.
+            if let Some(order) = applied.filter(|order| order.is_final()) {
+                self.finish(&order);
+                return;
             }
+        }
+    }
+
+    /// The end of a final order's task: a paid order owes its receipt.
+    fn finish(&self, order: &Order) {
+        if matches!(order.state(), State::Paid | State::PaidWithMismatch) {
+            self.print(PrintRequest::Order(order.id().clone()));
         }
     }
 
@@ -502,45 +517,43 @@ impl Orders {
     /// one durable step with every order readied meanwhile, before this returns.
     async fn step(&self, id: &OrderId, has_pass: bool) -> Result<Step, StoreError> {
         let _guard = self.lock(id).await;
-        let policy = self.policy.clone();
-        let key = id.clone();
-        let step = self
-            .blocking(move |store| {
-                let mut order = store
-                    .get(&key)?
-                    .ok_or_else(|| StoreError::NotFound(key.clone()))?;
-                let before = order.state().clone();
-                let action = order.next_action(clock::now(), &policy);
-                if !has_pass && matches!(action, Action::Send { .. } | Action::Query) {
-                    // The change is dropped unsaved: the same step is taken again with a pass.
-                    return Ok(Step::NeedsPass {
-                        until: order.patience(&policy),
-                    });
-                }
-                // A send's `Sending` is marked below, with the other orders readied meanwhile.
-                if *order.state() != before && !matches!(action, Action::Send { .. }) {
-                    store.save(&order)?;
-                }
-                Ok(Step::Act {
-                    action,
-                    before,
-                    order: Box::new(order),
-                })
-            })
-            .await?;
-        if let Step::Act {
-            action: Action::Send { .. },
-            order,
-            ..
-        } = &step
-        {
-            self.marking.mark(Order::clone(order)).await?;
+        // Read where the task runs: a hand-off to the blocking pool costs more than the read.
+        let mut order = match self.store.peek(id)? {
+            Peeked::Order(order) => order,
+            Peeked::Missing => return Err(StoreError::NotFound(id.clone())),
+            Peeked::Unreadable => {
+                let key = id.clone();
+                // Quarantined (and reported) there, unless it was rewritten meanwhile.
+                let order = self.blocking(move |store| store.get(&key)).await?;
+                Box::new(order.ok_or_else(|| StoreError::NotFound(id.clone()))?)
+            }
+        };
+        let before = order.state().clone();
+        let action = order.next_action(clock::now(), &self.policy);
+        if !has_pass && matches!(action, Action::Send { .. } | Action::Query) {
+            // The change is dropped unsaved: the same step is taken again with a pass.
+            return Ok(Step::NeedsPass {
+                until: order.patience(&self.policy),
+            });
         }
-        Ok(step)
+        if matches!(action, Action::Send { .. }) {
+            // `Sending` is marked with the other orders readied meanwhile, in one durable step.
+            self.marking.mark(Order::clone(&order)).await?;
+        } else if *order.state() != before {
+            order = self
+                .blocking(move |store| store.save(&order).map(|()| order))
+                .await?;
+        }
+        Ok(Step::Act {
+            action,
+            before,
+            order,
+        })
     }
 
     /// Applies the result of a call under the order's lock, retrying until it is durable: the
-    /// result of a request that left must never be forgotten.
+    /// result of a request that left must never be forgotten. Returns the order as saved, or
+    /// `None` when the result did not apply to it.
     async fn apply(
         &self,
         id: &OrderId,
@@ -549,7 +562,7 @@ impl Orders {
         + Sync
         + Clone
         + 'static,
-    ) {
+    ) -> Option<Order> {
         loop {
             let _guard = self.lock(id).await;
             let policy = self.policy.clone();
@@ -569,11 +582,11 @@ impl Orders {
             match result {
                 Ok((before, order)) => {
                     self.announce(&before, &order);
-                    return;
+                    return Some(order);
                 }
                 Err(StoreError::Order(e)) => {
                     tracing::error!(order = %id, "result not applicable: {e}");
-                    return;
+                    return None;
                 }
                 Err(e) => {
                     tracing::error!(order = %id, "cannot record the result, retrying: {e}");

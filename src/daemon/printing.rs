@@ -9,7 +9,6 @@
 use super::app_printer::AppPrinter;
 use super::events::{Event, EventBus, EventKind};
 use super::layout_thread::LayoutThread;
-use crate::api::TransactionResponse;
 use crate::api::values::InvoicePrintDevice;
 use crate::config::PrintDeviceZero;
 use crate::escpos::{self, EncodeOptions};
@@ -239,10 +238,15 @@ impl Printer {
 
     /// The order's receipt laid out (see [`Renderer::receipt`]), on the layout thread. The order
     /// goes there and comes back, rather than being copied with its stored answer.
-    fn lay_out(&self, order: Order, reprint: bool) -> (Order, Result<Option<Vec<u8>>, String>) {
+    fn lay_out(
+        &self,
+        order: Order,
+        answer: InvoiceAnswer,
+        reprint: bool,
+    ) -> (Order, Result<Option<Vec<u8>>, String>) {
         let renderer = self.renderer.clone();
         self.layout.run(move || {
-            let laid_out = renderer.receipt(&order, reprint);
+            let laid_out = renderer.receipt_of(&order, &answer, reprint);
             (order, laid_out)
         })
     }
@@ -341,13 +345,14 @@ impl Printer {
         if order.receipt().status != PrintStatus::Pending {
             return;
         }
-        let Some(answer) = order.last_answer() else {
+        let Some(raw) = order.last_answer().map(|answer| &answer.raw) else {
             return;
         };
         let reprint = order.receipt().reprints > 0 || uncertain;
-        let typed: Option<TransactionResponse> = serde_json::from_value(answer.raw.clone()).ok();
-        let merchant_prints = typed.as_ref().and_then(|t| t.invoice.invoice_print_device)
-            == Some(InvoicePrintDevice::Merchant);
+        let answer = InvoiceAnswer::from_value(raw).map_err(|e| e.to_string());
+        let merchant_prints = answer
+            .as_ref()
+            .is_ok_and(|a| a.invoice.invoice_print_device == Some(InvoicePrintDevice::Merchant));
         if merchant_prints
             && !reprint
             && self.renderer.setup.print_device_0 == PrintDeviceZero::Hold
@@ -356,7 +361,10 @@ impl Printer {
             self.not_needed(order);
             return;
         }
-        let (order, laid_out) = self.lay_out(order, reprint);
+        let (order, laid_out) = match answer {
+            Ok(answer) => self.lay_out(order, answer, reprint),
+            Err(e) => (order, Err(e)),
+        };
         let bytes = match laid_out {
             Ok(Some(bytes)) => bytes,
             Ok(None) => {
@@ -666,7 +674,17 @@ impl Renderer {
         let Some(raw) = order.last_answer().map(|answer| &answer.raw) else {
             return Ok(None);
         };
-        let answer = InvoiceAnswer::from_json(&raw.to_string()).map_err(|e| e.to_string())?;
+        let answer = InvoiceAnswer::from_value(raw).map_err(|e| e.to_string())?;
+        self.receipt_of(order, &answer, reprint)
+    }
+
+    /// The ESC/POS bytes of the receipt for `answer`, read from the order's last answer.
+    pub fn receipt_of(
+        &self,
+        order: &Order,
+        answer: &InvoiceAnswer,
+        reprint: bool,
+    ) -> Result<Option<Vec<u8>>, String> {
         let items: Vec<DetailLine> = order
             .charge()
             .items
@@ -681,7 +699,7 @@ impl Renderer {
             .collect();
         let printer = &self.setup.profile.printer;
         let built = receipt::build(&ReceiptInput {
-            answer: &answer,
+            answer,
             order_items: &items,
             reprint,
             settings: &self.setup.layout,

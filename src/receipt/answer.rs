@@ -43,12 +43,25 @@ pub enum AnswerError {
 impl InvoiceAnswer {
     /// Reads the answer from the gateway's JSON (the decrypted `encry_data` answer).
     pub fn from_json(text: &str) -> Result<Self, AnswerError> {
-        read::<InvoiceAnswer>(text).map_err(|err| {
+        let text = || serde_json::Deserializer::from_str(text);
+        Self::located(read(&mut text()), || read(&mut text()))
+    }
+
+    /// Reads the answer from JSON already parsed, as an order stores it.
+    pub fn from_value(value: &serde_json::Value) -> Result<Self, AnswerError> {
+        Self::located(read(value), || read(value))
+    }
+
+    fn located(
+        answer: Result<Self, AnswerError>,
+        invoice_alone: impl FnOnce() -> Result<InvoiceFields, AnswerError>,
+    ) -> Result<Self, AnswerError> {
+        answer.map_err(|err| {
             if !names_no_field(&err) {
                 return err;
             }
             // The flattened invoice's fields lose their path; read alone, the invoice names them.
-            match read::<InvoiceFields>(text) {
+            match invoice_alone() {
                 Err(located) if !names_no_field(&located) => located,
                 _ => err,
             }
@@ -73,9 +86,10 @@ fn names_no_field(err: &AnswerError) -> bool {
     matches!(err, AnswerError::Json { field, .. } if field == WHOLE_ANSWER)
 }
 
-fn read<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, AnswerError> {
-    let mut json = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut json).map_err(|err| {
+fn read<'de, T: Deserialize<'de>>(
+    json: impl serde::Deserializer<'de, Error = serde_json::Error>,
+) -> Result<T, AnswerError> {
+    serde_path_to_error::deserialize(json).map_err(|err| {
         let path = err.path().to_string();
         AnswerError::Json {
             field: if path == "." {

@@ -335,6 +335,15 @@ fn open_value(order: &Order) -> [u8; 16] {
     open_index::value(order.charge().amount, order.created_at())
 }
 
+/// What [`Store::peek`] found under an order's id.
+#[derive(Debug)]
+pub enum Peeked {
+    Order(Box<Order>),
+    Missing,
+    /// The record is there but cannot be read as it is.
+    Unreadable,
+}
+
 /// What [`Store::queue_summary`] counts.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct QueueSummary {
@@ -884,6 +893,19 @@ impl Store {
         }
     }
 
+    /// The order with this id, read without writing anything, so cheap enough for an async
+    /// worker: a record that cannot be read is left where it is for [`Store::get`] to quarantine.
+    pub fn peek(&self, id: &OrderId) -> Result<Peeked, StoreError> {
+        let key = id.as_str().as_bytes();
+        let Some(bytes) = self.orders.get(key).map_err(storage("reading an order"))? else {
+            return Ok(Peeked::Missing);
+        };
+        Ok(match record::decode_order(&bytes) {
+            Ok(order) => Peeked::Order(Box::new(self.with_payment_code(order)?)),
+            Err(_) => Peeked::Unreadable,
+        })
+    }
+
     /// Every unfinished order, in id order: what must resume after a restart.
     pub fn list_open(&self) -> Result<Vec<Order>, StoreError> {
         let mut orders = Vec::new();
@@ -1372,6 +1394,11 @@ impl Store {
         Ok(())
     }
 
+    /// Whether every change noted so far is on the disk already: no sync is owed.
+    pub fn is_durable(&self) -> bool {
+        self.journal.is_synced(self.journal.appended())
+    }
+
     /// Makes every change noted so far durable: free when a sync since has covered them.
     pub fn make_durable(&self) -> Result<(), StoreError> {
         self.usable()?;
@@ -1625,4 +1652,55 @@ fn quarantine_key(tree: &str, key: &[u8]) -> Vec<u8> {
     k.push(b'/');
     k.extend_from_slice(key);
     k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::{PaymentCode, Timestamp};
+
+    fn order_with_code(id: &str) -> Order {
+        let charge = serde_json::from_value(serde_json::json!({ "amount": 120 })).unwrap();
+        let at = Timestamp::from_millis(1_764_000_000_000);
+        let mut order = Order::new(OrderId::parse(id).unwrap(), charge, at).unwrap();
+        order
+            .payment_code_scanned(PaymentCode::new("281234567890123456").unwrap(), at)
+            .unwrap();
+        order
+    }
+
+    #[test]
+    fn a_peek_reads_what_get_reads_and_leaves_an_unreadable_record_to_get() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let id = OrderId::parse("PEEK-1").unwrap();
+        store
+            .insert(&order_with_code(id.as_str()), &Policy::default())
+            .unwrap();
+
+        let Peeked::Order(peeked) = store.peek(&id).unwrap() else {
+            panic!("the order is stored");
+        };
+        assert_eq!(Some(*peeked.clone()), store.get(&id).unwrap());
+        assert_eq!(
+            peeked.payment_code().map(PaymentCode::expose),
+            Some("281234567890123456"),
+            "the kept payment code is restored, as by get"
+        );
+        let missing = OrderId::parse("PEEK-2").unwrap();
+        assert!(matches!(store.peek(&missing).unwrap(), Peeked::Missing));
+
+        store.orders.insert(id.as_str(), &b"{not json"[..]).unwrap();
+        assert!(matches!(store.peek(&id).unwrap(), Peeked::Unreadable));
+        assert!(
+            store.quarantined().unwrap().is_empty(),
+            "a peek writes nothing"
+        );
+        let e = store.get(&id).unwrap_err();
+        assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+        let moved = store.quarantined().unwrap();
+        assert_eq!(moved.len(), 1);
+        assert_eq!(moved[0].key, "PEEK-1");
+        assert!(matches!(store.peek(&id).unwrap(), Peeked::Missing));
+    }
 }

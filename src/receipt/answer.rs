@@ -43,8 +43,8 @@ pub enum AnswerError {
 impl InvoiceAnswer {
     /// Reads the answer from the gateway's JSON (the decrypted `encry_data` answer).
     pub fn from_json(text: &str) -> Result<Self, AnswerError> {
-        let text = || serde_json::Deserializer::from_str(text);
-        Self::located(read(&mut text()), || read(&mut text()))
+        let reader = || serde_json::Deserializer::from_str(text);
+        Self::located(read(&mut reader()), || read(&mut reader()))
     }
 
     /// Reads the answer from JSON already parsed, as an order stores it.

@@ -344,6 +344,12 @@ pub enum Peeked {
     Unreadable,
 }
 
+/// A stored record that cannot be read, and why.
+struct Unreadable {
+    bytes: sled::IVec,
+    detail: String,
+}
+
 /// What [`Store::queue_summary`] counts.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct QueueSummary {
@@ -883,27 +889,37 @@ impl Store {
 
     /// The order with this id; an unreadable record is quarantined and reported as an error.
     pub fn get(&self, id: &OrderId) -> Result<Option<Order>, StoreError> {
-        let key = id.as_str().as_bytes();
-        let Some(bytes) = self.orders.get(key).map_err(storage("reading an order"))? else {
-            return Ok(None);
-        };
-        match record::decode_order(&bytes) {
-            Ok(order) => Ok(Some(self.with_payment_code(order)?)),
-            Err(detail) => Err(self.quarantine_record(ORDERS, key, &bytes, detail)?.error()),
+        match self.read_order(id)? {
+            None => Ok(None),
+            Some(Ok(order)) => Ok(Some(order)),
+            Some(Err(Unreadable { bytes, detail })) => {
+                let key = id.as_str().as_bytes();
+                Err(self.quarantine_record(ORDERS, key, &bytes, detail)?.error())
+            }
         }
     }
 
     /// The order with this id, read without writing anything, so cheap enough for an async
     /// worker: a record that cannot be read is left where it is for [`Store::get`] to quarantine.
     pub fn peek(&self, id: &OrderId) -> Result<Peeked, StoreError> {
-        let key = id.as_str().as_bytes();
-        let Some(bytes) = self.orders.get(key).map_err(storage("reading an order"))? else {
-            return Ok(Peeked::Missing);
-        };
-        Ok(match record::decode_order(&bytes) {
-            Ok(order) => Peeked::Order(Box::new(self.with_payment_code(order)?)),
-            Err(_) => Peeked::Unreadable,
+        Ok(match self.read_order(id)? {
+            None => Peeked::Missing,
+            Some(Ok(order)) => Peeked::Order(Box::new(order)),
+            Some(Err(_)) => Peeked::Unreadable,
         })
+    }
+
+    /// The order stored under `id`, with its kept payment code; or its record's bytes and why
+    /// they cannot be read.
+    fn read_order(&self, id: &OrderId) -> Result<Option<Result<Order, Unreadable>>, StoreError> {
+        let stored = self.orders.get(id.as_str());
+        let Some(bytes) = stored.map_err(storage("reading an order"))? else {
+            return Ok(None);
+        };
+        Ok(Some(match record::decode_order(&bytes) {
+            Ok(order) => Ok(self.with_payment_code(order)?),
+            Err(detail) => Err(Unreadable { bytes, detail }),
+        }))
     }
 
     /// Every unfinished order, in id order: what must resume after a restart.

@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use posd::api::Code;
 use posd::charge::Charge;
-use posd::order::{Order, OrderId, PaymentCode, Policy, PrintJob, PrintStatus, SendResult};
+use posd::order::{
+    Order, OrderId, PaymentCode, Policy, PrintJob, PrintOutcome, PrintStatus, SendResult,
+};
 use posd::order::{StateKind, Timestamp};
 use posd::store::{OrderQuery, Store};
 use serde_json::{Value, json};
@@ -94,7 +96,7 @@ fn main() {
                     0,
                 )
                 .expect("paid");
-            let mut job = PrintJob {
+            let job = PrintJob {
                 order_id: order.id().clone(),
                 seq: 0,
                 escpos: receipt_bytes.clone(),
@@ -102,10 +104,10 @@ fn main() {
                 created_at: now,
                 uncertain: false,
             };
-            store.save_print_job(&order, &job).expect("job stored");
-            job.printed(now);
-            order.receipt_printed(now).expect("printed");
-            store.save_print_job(&order, &job).expect("job printed");
+            assert!(store.add_print_job(&job).expect("job stored"));
+            store
+                .record_print(order.id(), 0, &PrintOutcome::Printed, now)
+                .expect("job printed");
         }
         let pruned_at = Instant::now();
         store

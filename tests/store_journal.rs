@@ -106,7 +106,7 @@ fn child_paid_and_unfinished_orders() {
     store.insert(&done, &policy).unwrap();
     let done = paid(done);
     store.save(&done).unwrap();
-    store.save_print_job(&done, &job(&done)).unwrap();
+    assert!(store.add_print_job(&job(&done)).unwrap());
     store.insert(&sending("J-OPEN", CODE), &policy).unwrap();
     crash();
 }
@@ -250,7 +250,7 @@ fn a_journal_past_its_limit_is_checkpointed_by_the_write_that_passed_it() {
         store.insert(&order, &Policy::default()).unwrap();
         let mut job = job(&order);
         job.escpos = big.clone();
-        store.save_print_job(&order, &job).unwrap();
+        assert!(store.add_print_job(&job).unwrap());
         store.make_durable().unwrap();
         largest = largest.max(fs::metadata(journal_of(dir.path())).unwrap().len());
     }

@@ -645,7 +645,7 @@ fn retention_prunes_only_old_final_orders_and_their_print_jobs() {
         created_at: at(2),
         uncertain: false,
     };
-    store.save_print_job(&old_paid, &job).unwrap();
+    assert!(store.add_print_job(&job).unwrap());
     store
         .record_print(old_paid.id(), 0, &PrintOutcome::Printed, at(3))
         .unwrap();
@@ -656,7 +656,7 @@ fn retention_prunes_only_old_final_orders_and_their_print_jobs() {
         order_id: old_owed.id().clone(),
         ..job.clone()
     };
-    store.save_print_job(&old_owed, &owed_job).unwrap();
+    assert!(store.add_print_job(&owed_job).unwrap());
     // An old order still unfinished is kept however old it is.
     store.insert(&order("OLD-open", 10), &policy).unwrap();
     let mut recent = order("NEW-cancelled", 10);
@@ -693,7 +693,7 @@ fn a_print_recorded_after_a_reprint_was_asked_for_keeps_the_reprint_owed() {
         created_at: at(2),
         uncertain: false,
     };
-    store.save_print_job(&order, &job).unwrap();
+    assert!(store.add_print_job(&job).unwrap());
     // The POS app asks for a reprint while the first print is on its way.
     let mut asked = store.get(order.id()).unwrap().unwrap();
     asked.reprint_requested(at(3)).unwrap();
@@ -717,10 +717,54 @@ fn a_print_recorded_after_a_reprint_was_asked_for_keeps_the_reprint_owed() {
         uncertain: true,
     };
     let second = PrintJob { seq: 1, ..job };
-    store.save_print_job(&now, &second).unwrap();
+    assert!(store.add_print_job(&second).unwrap());
     store.record_print(order.id(), 1, &failed, at(5)).unwrap();
     let jobs = store.print_jobs(order.id()).unwrap();
     assert!(jobs[1].uncertain, "{:?}", jobs[1]);
+    assert!(matches!(
+        store.get(order.id()).unwrap().unwrap().receipt().status,
+        PrintStatus::Failed { .. }
+    ));
+}
+
+/// The printer lays a receipt out from a copy of the order read without the order's lock. A
+/// reprint asked for meanwhile makes that copy's print stale: its job is not stored and its
+/// failure is not recorded, so the reprint stays owed, and its own job is stored when it comes.
+#[test]
+fn a_print_laid_out_before_a_reprint_was_asked_for_leaves_the_reprint_owed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let order = paid(sending("RACE-1", 10));
+    store.insert(&order, &Policy::default()).unwrap();
+    let read_by_printer = store.get(order.id()).unwrap().unwrap();
+    let mut asked = store.get(order.id()).unwrap().unwrap();
+    asked.reprint_requested(at(3)).unwrap();
+    store.save(&asked).unwrap();
+
+    let stale = PrintJob {
+        order_id: order.id().clone(),
+        seq: read_by_printer.receipt().reprints,
+        escpos: Vec::new(),
+        status: PrintStatus::Pending,
+        created_at: at(4),
+        uncertain: false,
+    };
+    assert!(!store.add_print_job(&stale).unwrap());
+    assert!(store.print_jobs(order.id()).unwrap().is_empty());
+    let failed = |order: &mut Order| order.receipt_failed("the layout failed", at(4));
+    assert!(!store.settle_receipt(order.id(), 0, failed).unwrap());
+    let now = store.get(order.id()).unwrap().unwrap();
+    assert_eq!(now.receipt().reprints, 1);
+    assert_eq!(
+        now.receipt().status,
+        PrintStatus::Pending,
+        "the reprint was lost"
+    );
+
+    let reprint = PrintJob { seq: 1, ..stale };
+    assert!(store.add_print_job(&reprint).unwrap());
+    assert_eq!(store.print_jobs(order.id()).unwrap().len(), 1);
+    assert!(store.settle_receipt(order.id(), 1, failed).unwrap());
     assert!(matches!(
         store.get(order.id()).unwrap().unwrap().receipt().status,
         PrintStatus::Failed { .. }
@@ -743,7 +787,7 @@ fn a_failure_told_after_the_job_printed_changes_nothing() {
         created_at: at(2),
         uncertain: false,
     };
-    store.save_print_job(&order, &job).unwrap();
+    assert!(store.add_print_job(&job).unwrap());
     store
         .record_print(order.id(), 0, &PrintOutcome::Printed, at(3))
         .unwrap();
@@ -766,42 +810,44 @@ fn a_failure_told_after_the_job_printed_changes_nothing() {
 fn print_jobs_keep_their_bytes_with_their_order_until_printed() {
     let dir = tempfile::tempdir().unwrap();
     let escpos = b"\x1b@\x1d(k\x03\x001C\x06receipt".to_vec();
-    let mut paid_order = paid(sending("PJ-1", 10));
+    let paid_order = paid(sending("PJ-1", 10));
     {
         let store = Store::open(dir.path()).unwrap();
         store.insert(&paid_order, &Policy::default()).unwrap();
         assert_eq!(paid_order.receipt().status, PrintStatus::Pending);
-        paid_order.receipt_failed("paper out", at(3)).unwrap();
         let job = PrintJob {
             order_id: paid_order.id().clone(),
             seq: 0,
             escpos: escpos.clone(),
-            status: PrintStatus::Failed {
-                reason: "paper out".into(),
-                at: at(3),
-            },
+            status: PrintStatus::Pending,
             created_at: at(3),
             uncertain: false,
         };
-        store.save_print_job(&paid_order, &job).unwrap();
-        let other = PrintJob {
+        assert!(store.add_print_job(&job).unwrap());
+        let paper_out = PrintOutcome::Failed {
+            reason: "paper out".into(),
+            uncertain: false,
+        };
+        store
+            .record_print(paid_order.id(), 0, &paper_out, at(3))
+            .unwrap();
+        let unknown = PrintJob {
             order_id: OrderId::parse("PJ-2").unwrap(),
             ..job
         };
-        let e = store.save_print_job(&paid_order, &other).unwrap_err();
-        assert!(matches!(e, StoreError::JobOfAnotherOrder { .. }), "{e}");
+        let e = store.add_print_job(&unknown).unwrap_err();
+        assert!(matches!(e, StoreError::NotFound(_)), "{e}");
     }
     // After a restart (or a new paper roll) the job is still owed, byte for byte.
     let store = Store::open(dir.path()).unwrap();
     let owed = store.unprinted_jobs().unwrap();
     assert_eq!(owed.len(), 1);
     assert_eq!(owed[0].escpos, escpos);
-    let mut order = store.get(paid_order.id()).unwrap().unwrap();
+    let order = store.get(paid_order.id()).unwrap().unwrap();
     assert!(matches!(order.receipt().status, PrintStatus::Failed { .. }));
-    order.receipt_printed(at(9)).unwrap();
-    let mut printed = owed[0].clone();
-    printed.printed(at(9));
-    store.save_print_job(&order, &printed).unwrap();
+    store
+        .record_print(order.id(), 0, &PrintOutcome::Printed, at(9))
+        .unwrap();
     assert!(store.unprinted_jobs().unwrap().is_empty());
     let kept = store.print_jobs(order.id()).unwrap();
     assert_eq!(kept.len(), 1);
@@ -957,7 +1003,7 @@ fn a_print_job_past_sleds_blob_threshold_is_kept_byte_for_byte() {
             created_at: at(3),
             uncertain: false,
         };
-        store.save_print_job(&order, &job).unwrap();
+        assert!(store.add_print_job(&job).unwrap());
     }
     let blobs = dir.path().join("sled").join("blobs");
     assert!(

@@ -15,7 +15,7 @@
 use super::events::{Event, EventBus, EventKind};
 use super::printing::Renderer;
 use crate::order::{
-    AppJob, AppJobId, AppJobKind, AppOutcome, AppResult, LeaseCheck, Order, PrintJob, PrintOutcome,
+    AppJob, AppJobId, AppJobKind, AppOutcome, AppResult, LeaseCheck, PrintJob, PrintOutcome,
 };
 use crate::printer::sunmi::PrinterState;
 use crate::shift::ReportPrint;
@@ -115,19 +115,16 @@ impl AppPrinter {
         }
     }
 
-    /// Queues an order's print job with the bytes laid out for it, in one step with the job and
-    /// the order (noted: see [`Store::save_print_job`]). The bytes are stored once, with the
-    /// app's job; `job` may be stored without them.
-    pub fn enqueue_order_job(
-        &self,
-        order: &Order,
-        job: &PrintJob,
-        bytes: Vec<u8>,
-    ) -> Result<(), StoreError> {
+    /// Queues an order's print job with the bytes laid out for it, in one step with the job
+    /// (noted: see [`Store::add_print_job`]), unless the order no longer owes that print. The
+    /// bytes are stored once, with the app's job; `job` may be stored without them.
+    pub fn enqueue_order_job(&self, job: &PrintJob, bytes: Vec<u8>) -> Result<bool, StoreError> {
         let app_job = self.order_job(job, bytes)?;
-        self.store.save_print_job_for_app(order, job, &app_job)?;
-        self.queued(&app_job);
-        Ok(())
+        let added = self.store.add_print_job_for_app(job, &app_job)?;
+        if added {
+            self.queued(&app_job);
+        }
+        Ok(added)
     }
 
     /// Queues a test page.

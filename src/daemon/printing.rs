@@ -12,7 +12,7 @@ use super::layout_thread::LayoutThread;
 use crate::api::values::InvoicePrintDevice;
 use crate::config::PrintDeviceZero;
 use crate::escpos::{self, EncodeOptions};
-use crate::order::{Order, OrderId, PrintJob, PrintOutcome, PrintStatus};
+use crate::order::{Order, OrderError, OrderId, PrintJob, PrintOutcome, PrintStatus, Timestamp};
 use crate::printer::{self, Delivery, Spooler};
 use crate::profile::Profile;
 use crate::receipt::{self, Block, DetailLine, InvoiceAnswer, LayoutSettings, ReceiptInput};
@@ -237,18 +237,16 @@ impl Printer {
     }
 
     /// The order's receipt laid out (see [`Renderer::receipt`]), on the layout thread. The order
-    /// goes there and comes back, rather than being copied with its stored answer.
+    /// goes there, rather than being copied with its stored answer.
     fn lay_out(
         &self,
         order: Order,
         answer: InvoiceAnswer,
         reprint: bool,
-    ) -> (Order, Result<Option<Vec<u8>>, String>) {
+    ) -> Result<Option<Vec<u8>>, String> {
         let renderer = self.renderer.clone();
-        self.layout.run(move || {
-            let laid_out = renderer.receipt_of(&order, &answer, reprint);
-            (order, laid_out)
-        })
+        self.layout
+            .run(move || renderer.receipt_of(&order, &answer, reprint))
     }
 
     fn run(mut self, requests: &Receiver<PrintRequest>) {
@@ -348,7 +346,9 @@ impl Printer {
         let Some(raw) = order.last_answer().map(|answer| &answer.raw) else {
             return;
         };
-        let reprint = order.receipt().reprints > 0 || uncertain;
+        // Print n is the n-th reprint; each step below is taken only while the order owes it.
+        let seq = order.receipt().reprints;
+        let reprint = seq > 0 || uncertain;
         let answer = InvoiceAnswer::from_value(raw).map_err(|e| e.to_string());
         let merchant_prints = answer
             .as_ref()
@@ -358,17 +358,21 @@ impl Printer {
             && self.renderer.setup.print_device_0 == PrintDeviceZero::Hold
         {
             // invoice_print_device 0, held by configuration: printed only when asked for again.
-            self.not_needed(order);
+            self.settle(id, seq, "no receipt is needed", |order, at| {
+                order.receipt_not_needed(at)
+            });
             return;
         }
-        let (order, laid_out) = match answer {
+        let laid_out = match answer {
             Ok(answer) => self.lay_out(order, answer, reprint),
-            Err(e) => (order, Err(e)),
+            Err(e) => Err(e),
         };
         let bytes = match laid_out {
             Ok(Some(bytes)) => bytes,
             Ok(None) => {
-                self.not_needed(order);
+                self.settle(id, seq, "no receipt is needed", |order, at| {
+                    order.receipt_not_needed(at)
+                });
                 return;
             }
             Err(e) => {
@@ -378,15 +382,12 @@ impl Printer {
                         .order(id.as_str())
                         .detail(e.clone()),
                 );
-                let mut order = order;
-                if order.receipt_failed(e, crate::clock::now()).is_ok() {
-                    let _ = self.store.save(&order);
-                }
+                self.settle(id, seq, "the receipt failed", |order, at| {
+                    order.receipt_failed(e, at)
+                });
                 return;
             }
         };
-        // Job n is the n-th reprint; one already stored for this print is on its way.
-        let seq = order.receipt().reprints;
         match self.store.print_jobs(id) {
             Ok(jobs) if jobs.iter().any(|j| j.seq == seq) => return,
             Ok(_) => {}
@@ -406,24 +407,39 @@ impl Printer {
         };
         if let Some(app) = &self.app {
             self.renderer.write_preview(&format!("{id}-{seq}"), &bytes);
-            if let Err(e) = app.enqueue_order_job(&order, &job, bytes) {
-                tracing::error!(order = %id, "cannot queue the print job for the app: {e}");
+            match app.enqueue_order_job(&job, bytes) {
+                Ok(true) => {}
+                Ok(false) => superseded(id, seq),
+                Err(e) => {
+                    tracing::error!(order = %id, "cannot queue the print job for the app: {e}")
+                }
             }
             return;
         }
         // Durable before it reaches the printer: a crash from here on reprints, never loses it.
-        if let Err(e) = self.store.save_print_job(&order, &job) {
-            tracing::error!(order = %id, "cannot store the print job: {e}");
-            return;
+        match self.store.add_print_job(&job) {
+            Ok(true) => self.deliver(id.clone(), seq, bytes),
+            Ok(false) => superseded(id, seq),
+            Err(e) => tracing::error!(order = %id, "cannot store the print job: {e}"),
         }
-        self.deliver(id.clone(), seq, bytes);
     }
 
-    fn not_needed(&self, mut order: Order) {
-        if order.receipt_not_needed(crate::clock::now()).is_ok()
-            && let Err(e) = self.store.save(&order)
+    /// Settles print `seq` of the order's receipt in the store, as the order is there now.
+    fn settle(
+        &self,
+        id: &OrderId,
+        seq: u32,
+        what: &str,
+        change: impl FnOnce(&mut Order, Timestamp) -> Result<(), OrderError>,
+    ) {
+        let at = crate::clock::now();
+        match self
+            .store
+            .settle_receipt(id, seq, |order| change(order, at))
         {
-            tracing::error!(order = %order.id(), "cannot record that no receipt is needed: {e}");
+            Ok(true) => {}
+            Ok(false) => superseded(id, seq),
+            Err(e) => tracing::error!(order = %id, "cannot record that {what}: {e}"),
         }
     }
 
@@ -833,4 +849,9 @@ impl Renderer {
             Err(e) => tracing::warn!("cannot write the preview {}: {e}", path.display()),
         }
     }
+}
+
+/// A reprint asked for while print `seq` was being laid out: that request prints the receipt.
+fn superseded(id: &OrderId, seq: u32) {
+    tracing::debug!(order = %id, "print {seq} was superseded by a reprint asked for meanwhile");
 }

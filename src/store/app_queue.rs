@@ -9,9 +9,7 @@ use super::{
     APP_JOBS, APP_RESULTS, Commit, ORDERS, PRINT_JOBS, SHIFT_PRINTS, Store, StoreError, abort,
     apply_print, record, storage,
 };
-use crate::order::{
-    AppJob, AppJobId, AppResult, Order, OrderId, PrintJob, PrintOutcome, Timestamp,
-};
+use crate::order::{AppJob, AppJobId, AppResult, OrderId, PrintJob, PrintOutcome, Timestamp};
 
 /// The durable change a reported result makes.
 pub struct Finish<'a> {
@@ -44,15 +42,14 @@ impl Store {
         self.next_job_number()
     }
 
-    /// Saves an order with its print job and the app's copy of it in one step, noted (see
-    /// [`Store::save_print_job`]).
-    pub fn save_print_job_for_app(
+    /// Adds an order's print job with the app's copy of it in one step, noted, unless the order no
+    /// longer owes that print (see [`Store::add_print_job`]).
+    pub fn add_print_job_for_app(
         &self,
-        order: &Order,
         job: &PrintJob,
         app_job: &AppJob,
-    ) -> Result<(), StoreError> {
-        self.save_print_job_with(order, job, Some(app_job))
+    ) -> Result<bool, StoreError> {
+        self.add_print_job_with(job, Some(app_job))
     }
 
     /// Adds a job that belongs to no new print job (a test page, or a job owed from before the

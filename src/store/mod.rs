@@ -152,12 +152,6 @@ pub enum StoreError {
     NotFound(OrderId),
     #[error("order {0} is final in the store; it cannot be saved as unfinished again")]
     Reopen(OrderId),
-    #[error("print job {seq} belongs to order {job_order}, not to order {order}")]
-    JobOfAnotherOrder {
-        job_order: OrderId,
-        seq: u32,
-        order: OrderId,
-    },
     #[error(
         "the stored record of {tree} key {key} cannot be read ({detail}); it was moved to quarantine"
     )]
@@ -793,42 +787,83 @@ impl Store {
         Ok(())
     }
 
-    /// Saves an order together with one of its print jobs, in one step. The job is noted, not
-    /// synced: the receipt is owed by the order already, and a job lost in a cut goes out again
-    /// marked `補印` (see [`Store::opened_unclean`]).
-    pub fn save_print_job(&self, order: &Order, job: &PrintJob) -> Result<(), StoreError> {
-        self.save_print_job_with(order, job, None)
+    /// Adds the print job of the receipt the order owes, noted, not synced: the receipt is owed by
+    /// the order already, and a job lost in a cut goes out again marked `補印` (see
+    /// [`Store::opened_unclean`]). The order's record is left as it is.
+    ///
+    /// Returns `false`, adding nothing, unless the order still owes print `job.seq` (its receipt
+    /// pending, with that many reprints asked for): the printer lays a receipt out from a copy
+    /// of the order read without the order's lock, and a reprint asked for meanwhile makes that
+    /// copy's job stale.
+    pub fn add_print_job(&self, job: &PrintJob) -> Result<bool, StoreError> {
+        self.add_print_job_with(job, None)
     }
 
-    fn save_print_job_with(
+    fn add_print_job_with(
         &self,
-        order: &Order,
         job: &PrintJob,
         app_job: Option<&crate::order::AppJob>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         self.usable()?;
-        if job.order_id != *order.id() {
-            return Err(StoreError::JobOfAnotherOrder {
-                job_order: job.order_id.clone(),
-                seq: job.seq,
-                order: order.id().clone(),
-            });
-        }
-        let bytes = record::encode_order(order);
         let job_bytes = record::encode_print_job(job);
         let app_job = app_job.map(|app_job| (app_job.number, record::encode_app_job(app_job)));
-        let was = self.write("saving a print job", Commit::Noted, |tx| {
-            let was = Self::save_in(tx, order, &bytes)?;
+        self.write("adding a print job", Commit::Noted, |tx| {
+            let Some(order) = tx.tree(ORDERS).get(job.order_id.as_str())? else {
+                return abort(StoreError::NotFound(job.order_id.clone()));
+            };
+            let owed = record::decode_order_head(&order).is_ok_and(|head| {
+                head.receipt.reprints == job.seq && head.receipt.status == PrintStatus::Pending
+            });
+            if !owed {
+                return Ok(false);
+            }
             tx.tree(PRINT_JOBS)
-                .insert(job_key(order.id(), job.seq), job_bytes.as_slice())?;
+                .insert(job_key(&job.order_id, job.seq), job_bytes.as_slice())?;
             if let Some((number, app_bytes)) = &app_job {
                 tx.tree(APP_JOBS)
                     .insert(number.to_be_bytes(), app_bytes.as_slice())?;
             }
-            Ok(was)
+            Ok(true)
+        })
+    }
+
+    /// Settles print `seq` of the order's receipt without a job (nothing to print, or a layout
+    /// that failed), durably, changing the order as stored now rather than a copy read earlier.
+    /// Returns `false`, changing nothing, unless the order still owes that print (see
+    /// [`Store::add_print_job`]).
+    pub fn settle_receipt(
+        &self,
+        id: &OrderId,
+        seq: u32,
+        settle: impl FnOnce(&mut Order) -> Result<(), OrderError>,
+    ) -> Result<bool, StoreError> {
+        self.usable()?;
+        let settled = self.write("settling a receipt", Commit::Durable, |tx| {
+            let key = id.as_str();
+            let Some(bytes) = tx.tree(ORDERS).get(key)? else {
+                return abort(StoreError::NotFound(id.clone()));
+            };
+            let mut order = match record::decode_order(&bytes) {
+                Ok(order) => order,
+                Err(detail) => {
+                    return abort(StoreError::Corrupt {
+                        tree: ORDERS.to_owned(),
+                        key: key.to_owned(),
+                        detail,
+                    });
+                }
+            };
+            if order.receipt().reprints != seq || order.receipt().status != PrintStatus::Pending {
+                return Ok(None);
+            }
+            settle(&mut order)?;
+            let was = Self::save_in(tx, &order, &record::encode_order(&order))?;
+            Ok(Some((was, needs_attention_in(order.state()))))
         })?;
-        self.count_attention(was, needs_attention_in(order.state()));
-        Ok(())
+        if let Some((was, is)) = settled {
+            self.count_attention(was, is);
+        }
+        Ok(settled.is_some())
     }
 
     /// The payment code goes into the journal with the record that lets the order be sent, and

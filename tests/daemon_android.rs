@@ -178,6 +178,91 @@ async fn camera2_and_nv21_frames_pay_their_charges() {
     }
 }
 
+/// The last customer lingers with their code on screen as the next charge's scan starts: that
+/// code went to an order that charged it, so the scan skips it (and says so) until the next
+/// customer's code comes into view. The wallet is charged once for each code.
+#[tokio::test]
+async fn the_last_customers_code_still_in_view_is_skipped_for_the_next_charge() {
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = scanning_daemon(
+        dir.path(),
+        &sim,
+        &[
+            ("POSD_SCAN_SOURCE", "pushed"),
+            ("POSD_SCAN_ON_CHARGE", "auto"),
+        ],
+    );
+    daemon.ready().await;
+    let client = daemon.client();
+    let events = support::collect_events(&dir.path().join("posd.sock")).await;
+    let socket = dir.path().join("posd.sock");
+    let grey = "?format=grey&width=640&height=480";
+
+    let (last, next) = ("MY20250103LastCust", "MY20250104NextCust");
+    let first = charge_waiting_for_its_code(&daemon, 120).await;
+    push_until_read(&daemon, &first, grey, y_plane(last, WIDTH)).await;
+    assert_eq!(
+        wait_final(&client, &first, Duration::from_secs(15)).await["state"],
+        "paid"
+    );
+
+    let second = charge_waiting_for_its_code(&daemon, 80).await;
+    let mut taken = 0;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while taken < 5 {
+        assert!(Instant::now() < deadline, "{}", daemon.log());
+        let (status, answer) = post_frame(
+            &socket,
+            "application/octet-stream",
+            grey,
+            y_plane(last, WIDTH),
+        )
+        .await;
+        assert!(status == 202 || status == 409, "{status}: {answer}");
+        taken += usize::from(status == 202);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let refusal = loop {
+        let said = events.lock().unwrap().iter().find_map(|event| {
+            let detail = event["detail"].as_str()?;
+            (event["kind"] == "code_refused" && event["order_id"] == second.as_str())
+                .then(|| detail.to_owned())
+        });
+        if let Some(said) = said {
+            break said;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no refusal told: {}",
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(refusal.contains(&first), "{refusal}");
+    assert!(!refusal.contains(last), "{refusal}");
+    let (_, waiting) = client
+        .request(Method::GET, &format!("/v1/charges/{second}"), None)
+        .await
+        .unwrap();
+    assert_eq!(waiting["state"], "awaiting_payment_code", "{waiting}");
+
+    push_until_read(&daemon, &second, grey, y_plane(next, WIDTH)).await;
+    assert_eq!(
+        wait_final(&client, &second, Duration::from_secs(15)).await["state"],
+        "paid"
+    );
+    let ledger = sim.ledger();
+    for (id, code) in [(&first, last), (&second, next)] {
+        let charged: Vec<_> = ledger
+            .iter()
+            .filter(|entry| entry.payment_code == code)
+            .collect();
+        assert_eq!(charged.len(), 1, "{code}: {ledger:?}");
+        assert_eq!(&charged[0].order_id, id);
+    }
+}
+
 #[tokio::test]
 async fn bad_raw_frames_are_refused_by_name() {
     let sim = simulator(Faults::default()).await;

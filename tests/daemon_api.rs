@@ -426,6 +426,81 @@ async fn cancel_only_before_anything_was_sent() {
     );
 }
 
+/// A wallet's code is single-use and stays on the customer's screen. Given to a second order
+/// while the first may have charged it, it is refused by name (the code itself never shown) and
+/// nothing is stored or sent for it; a code whose order charged nothing may be given again.
+#[tokio::test]
+async fn a_code_already_given_to_an_order_that_may_have_charged_it_is_refused() {
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::serving(dir.path(), &sim).await;
+    let client = daemon.client();
+    let code = "MY13697573pbmQsYhY";
+
+    support::charge_with_code(&client, "TWICE-1", 120, code).await;
+    let first = wait_final(&client, "TWICE-1", Duration::from_secs(10)).await;
+    assert_eq!(first["state"], "paid");
+
+    let mut again = support::latte(80);
+    again["order_id"] = json!("TWICE-2");
+    again["payment_code"] = json!(code);
+    let (status, refused) = client
+        .request(Method::POST, "/v1/charges", Some(&again))
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"]["field"], "payment_code");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("TWICE-1"), "{message}");
+    assert!(!refused.to_string().contains(code), "{refused}");
+    let (status, _) = client
+        .request(Method::GET, "/v1/charges/TWICE-2", None)
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing stored for it");
+
+    let mut waiting = support::latte(90);
+    waiting["order_id"] = json!("TWICE-3");
+    let (status, _) = client
+        .request(Method::POST, "/v1/charges", Some(&waiting))
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, refused) = client
+        .request(
+            Method::POST,
+            "/v1/charges/TWICE-3/payment-code",
+            Some(&json!({ "payment_code": code })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    let (_, still) = client
+        .request(Method::GET, "/v1/charges/TWICE-3", None)
+        .await
+        .unwrap();
+    assert_eq!(still["state"], "awaiting_payment_code");
+    let (status, _) = client
+        .request(
+            Method::POST,
+            "/v1/charges/TWICE-3/payment-code",
+            Some(&json!({"payment_code": "MY23697573pbmQsYhY"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK);
+    let third = wait_final(&client, "TWICE-3", Duration::from_secs(10)).await;
+    assert_eq!(third["state"], "paid");
+
+    // Declined (the simulator declines codes ending in 300): nothing was charged.
+    let declined = "MY13697573pbmQs300";
+    support::charge_with_code(&client, "DECLINED-1", 50, declined).await;
+    let first = wait_final(&client, "DECLINED-1", Duration::from_secs(10)).await;
+    assert_eq!(first["state"], "declined");
+    support::charge_with_code(&client, "DECLINED-2", 50, declined).await;
+    wait_final(&client, "DECLINED-2", Duration::from_secs(10)).await;
+}
+
 #[tokio::test]
 async fn the_tcp_port_needs_the_token() {
     let sim = simulator(Faults::default()).await;

@@ -109,6 +109,50 @@ async fn a_code_is_found_reported_masked_and_not_submitted_twice() {
     );
 }
 
+/// The last customer's code, still on their screen, was given to an order that may have charged
+/// it: the scan skips it (reported once) and goes on to the next customer's code.
+#[tokio::test]
+async fn a_code_given_to_another_order_is_skipped_and_the_scan_goes_on() {
+    let last = corpus::sample(Condition::Clean, 21);
+    let next = corpus::sample(Condition::Clean, 22);
+    let (sender, mut source) = PushedFrames::channel(8);
+    for _ in 0..3 {
+        sender.send(grey(&last.frame)).await.unwrap();
+    }
+    sender.send(grey(&next.frame)).await.unwrap();
+
+    let (scanner, mut events) = scanner(Duration::from_secs(10));
+    let last_code = last.code.clone();
+    let mut scanner = scanner.skipping_taken(Arc::new(move |code: &str| {
+        (code == last_code).then(|| "LAST-1".to_owned())
+    }));
+    let (_cancel, signal) = cancel_pair();
+    let outcome = scanner.scan(&mut source, signal).await;
+    assert!(
+        matches!(&outcome, ScanOutcome::Code(c) if c.expose() == next.code),
+        "{outcome:?}"
+    );
+    let events = drain(&mut events);
+    let taken: Vec<&ScanEvent> = events
+        .iter()
+        .filter(|e| matches!(e, ScanEvent::Taken { .. }))
+        .collect();
+    assert_eq!(
+        taken,
+        [&ScanEvent::Taken {
+            code: MaskedCode::of(&last.code),
+            order: "LAST-1".into()
+        }],
+        "{events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, ScanEvent::Duplicate { .. })),
+        "{events:?}"
+    );
+}
+
 #[tokio::test]
 async fn refused_texts_and_bad_frames_do_not_end_the_scan() {
     let url_frame = corpus::render_plain("https://example.com/menu", 6);

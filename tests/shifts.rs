@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use support::{Daemon, LateGateway, simulator, wait_final};
 
 const MYPAY: &str = "MY13697573pbmQsYhY";
+const MYPAY_UNANSWERED: &str = "MY24697573pbmQsYhY";
 const MYPAY_DECLINED: &str = "MY12345678abcde300";
 const JKOPAY: &str = "221234567890ABCDEF";
 
@@ -112,7 +113,7 @@ async fn a_day_closes_into_a_report_that_prints_and_outlives_a_restart() {
     daemon.ready().await;
     let client = daemon.client();
 
-    charge(&client, "S-ATTN", 90, Some(MYPAY)).await;
+    charge(&client, "S-ATTN", 90, Some(MYPAY_UNANSWERED)).await;
     let attention = wait_final(&client, "S-ATTN", Duration::from_secs(10)).await;
     assert_eq!(attention["state"], "needs_attention", "{attention}");
     let _sim = gateway.come_up().await;
@@ -225,7 +226,7 @@ async fn a_day_closes_into_a_report_that_prints_and_outlives_a_restart() {
         "{first}"
     );
     let text = first.to_string();
-    for code in [MYPAY, MYPAY_DECLINED, JKOPAY] {
+    for code in [MYPAY, MYPAY_UNANSWERED, MYPAY_DECLINED, JKOPAY] {
         assert!(!text.contains(code), "a payment code in the report: {text}");
     }
 

@@ -339,13 +339,24 @@ pub async fn start(
             ..Default::default()
         },
     );
-    let scanner = Arc::new(scanning::ScanService::new(
-        decoder,
-        origin,
-        Duration::from_millis(config.scan.timeout_ms),
-        events.clone(),
-        config.scan.save_failed_frames.clone(),
-    ));
+    let taken: crate::scan::TakenCodes = {
+        let orders = orders.clone();
+        Arc::new(move |code: &str| {
+            orders
+                .code_holder(code, None)
+                .map(|holder| holder.to_string())
+        })
+    };
+    let scanner = Arc::new(
+        scanning::ScanService::new(
+            decoder,
+            origin,
+            Duration::from_millis(config.scan.timeout_ms),
+            events.clone(),
+            config.scan.save_failed_frames.clone(),
+        )
+        .skipping_taken(taken),
+    );
 
     // Every unfinished order has its task before the sockets take a request about it.
     let resumed = orders.resume_all().await.map_err(|e| match e {

@@ -17,8 +17,8 @@ use crate::charge::Charge;
 use crate::clock;
 use crate::gateway::{Client, Outcome};
 use crate::order::{
-    Action, Order, OrderId, OrderIdGenerator, PaymentCode, Policy, QueryResult, SendResult, State,
-    StateKind, Timestamp,
+    Action, HandedCodes, Order, OrderId, OrderIdGenerator, PaymentCode, Policy, QueryResult,
+    SendResult, State, StateKind, Timestamp,
 };
 use crate::store::{OrderQuery, Peeked, QueueSummary, Store, StoreError};
 use serde_json::Value;
@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc};
 
 /// How many locks the orders share; two orders rarely wait for each other.
@@ -50,6 +50,11 @@ pub enum OrdersError {
     PaymentCode(#[from] crate::order::PaymentCodeError),
     #[error(transparent)]
     Clock(#[from] clock::ClockError),
+    #[error(
+        "payment_code: this code was already given to order {0}, which may have charged it; ask \
+         the customer to show a new code"
+    )]
+    CodeInUse(OrderId),
 }
 
 /// Who the orders are charged as.
@@ -73,6 +78,8 @@ pub struct Orders {
     wakers: Mutex<HashMap<OrderId, Arc<Notify>>>,
     /// Orders whose task waits for a payment code, for the scan key.
     awaiting: Mutex<std::collections::HashSet<OrderId>>,
+    /// Which order each recent payment code went to: none goes to two that could charge it.
+    handed: Mutex<HandedCodes>,
     gate: Gate,
     marking: Marking,
     printer: PrintQueue,
@@ -119,6 +126,7 @@ impl Orders {
                 .collect(),
             wakers: Mutex::new(HashMap::new()),
             awaiting: Mutex::new(std::collections::HashSet::new()),
+            handed: Mutex::new(HandedCodes::default()),
             printer,
         })
     }
@@ -177,10 +185,21 @@ impl Orders {
             order.payment_code_scanned(code, at)?;
             order.note_wallet(wallet);
         }
+        let claimed = order.payment_code().cloned();
+        if let Some(code) = &claimed {
+            self.claim_code(code, &id)?;
+        }
         let policy = self.policy.clone();
         let stored = order.clone();
-        self.blocking(move |store| store.insert_staged(&stored, &policy, stamp))
-            .await?;
+        let inserted = self
+            .blocking(move |store| store.insert_staged(&stored, &policy, stamp))
+            .await;
+        if let Err(e) = inserted {
+            if let Some(code) = &claimed {
+                self.release_code(code, &id);
+            }
+            return Err(e.into());
+        }
         let (durable, stored) = tokio::sync::oneshot::channel();
         self.spawn_driver_with(id, Some(durable));
         match stored.await {
@@ -195,13 +214,57 @@ impl Orders {
     /// Hands a scanned payment code to an order waiting for one.
     pub async fn payment_code(&self, id: &str, code: String) -> Result<Order, OrdersError> {
         let code = PaymentCode::new(code)?;
+        let order_id = OrderId::parse(id)?;
+        self.claim_code(&code, &order_id)?;
         let wallet = wallet_of(&code);
-        self.update(id, move |order| {
-            order.payment_code_scanned(code, clock::now())?;
-            order.note_wallet(wallet);
-            Ok(())
-        })
-        .await
+        let handed = code.clone();
+        let updated = self
+            .update(id, move |order| {
+                order.payment_code_scanned(handed, clock::now())?;
+                order.note_wallet(wallet);
+                Ok(())
+            })
+            .await;
+        if updated.is_err() {
+            self.release_code(&code, &order_id);
+        }
+        updated
+    }
+
+    /// The order other than `id` that `code` went to and that may have charged it.
+    pub fn code_holder(&self, code: &str, id: Option<&OrderId>) -> Option<OrderId> {
+        let mut handed = self.handed.lock().expect("handed codes lock");
+        self.charging_holder(&mut handed, code, id)
+    }
+
+    /// Gives `code` to order `id`, unless another order has it and may have charged it.
+    fn claim_code(&self, code: &PaymentCode, id: &OrderId) -> Result<(), OrdersError> {
+        let mut handed = self.handed.lock().expect("handed codes lock");
+        if let Some(holder) = self.charging_holder(&mut handed, code.expose(), Some(id)) {
+            return Err(OrdersError::CodeInUse(holder));
+        }
+        handed.hand(code.expose(), id, Instant::now());
+        Ok(())
+    }
+
+    fn release_code(&self, code: &PaymentCode, id: &OrderId) {
+        let mut handed = self.handed.lock().expect("handed codes lock");
+        handed.take_back(code.expose(), id);
+    }
+
+    fn charging_holder(
+        &self,
+        handed: &mut HandedCodes,
+        code: &str,
+        id: Option<&OrderId>,
+    ) -> Option<OrderId> {
+        let holder = handed.holder(code, id, Instant::now())?;
+        let may_have_charged = match self.store.peek(&holder) {
+            Ok(Peeked::Order(order)) => order.state().may_hold_a_charge(),
+            // Not stored yet (its charge is being created), or unreadable: held, to be safe.
+            _ => true,
+        };
+        may_have_charged.then_some(holder)
     }
 
     /// Cancels an order that has not reached the gateway.
@@ -305,6 +368,14 @@ impl Orders {
     pub async fn resume_all(self: &Arc<Self>) -> Result<usize, OrdersError> {
         let open = self.blocking(|store| store.list_open()).await?;
         let count = open.len();
+        {
+            let mut handed = self.handed.lock().expect("handed codes lock");
+            for order in &open {
+                if let Some(code) = order.payment_code() {
+                    handed.hand(code.expose(), order.id(), Instant::now());
+                }
+            }
+        }
         for order in open {
             tracing::info!(order = %order.id(), state = %order.state(), "resuming");
             self.spawn_driver(order.id().clone());

@@ -7,7 +7,9 @@
 use super::events::{Event, EventBus, EventKind};
 use crate::scan::session::{Scanner, cancel_pair};
 use crate::scan::source::{FailedScanRecorder, FrameSender, ImageFiles, PushedFrame, PushedFrames};
-use crate::scan::{Decoder, Deduper, PaymentCode, ScanEvent, ScanOutcome, SessionConfig};
+use crate::scan::{
+    Decoder, Deduper, PaymentCode, ScanEvent, ScanOutcome, SessionConfig, TakenCodes,
+};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -60,6 +62,8 @@ pub struct ScanService {
     holder: Arc<Mutex<Option<Holder>>>,
     /// Where the frames of failed scans are kept, when asked for.
     failed_frames: Option<PathBuf>,
+    /// Codes given to an order that may have charged them: a scan skips them.
+    taken: Option<TakenCodes>,
 }
 
 impl ScanService {
@@ -79,7 +83,16 @@ impl ScanService {
             inlet: Mutex::new(None),
             running: Arc::new(tokio::sync::Mutex::new(())),
             holder: Arc::new(Mutex::new(None)),
+            taken: None,
         }
+    }
+
+    /// Skips, in every scan, the codes `taken` names an order for (see
+    /// [`crate::order::HandedCodes`]): the last customer's code, still on their screen, is not
+    /// read for the next.
+    pub fn skipping_taken(mut self, taken: TakenCodes) -> Self {
+        self.taken = Some(taken);
+        self
     }
 
     /// Takes the scanner for one scan for `order`, or says which scan holds it. Taken before a
@@ -132,6 +145,9 @@ impl ScanService {
             SessionConfig { timeout },
             scan_events,
         );
+        if let Some(taken) = &self.taken {
+            scanner = scanner.skipping_taken(taken.clone());
+        }
         if let Some(folder) = &self.failed_frames {
             scanner = scanner.with_recorder(FailedScanRecorder::new(
                 folder.clone(),
@@ -284,6 +300,10 @@ fn daemon_event(event: ScanEvent) -> Option<Event> {
             Event::new(EventKind::CodeRead).detail(format!("{code} ({wallet})"))
         }
         ScanEvent::Refused { reason } => Event::new(EventKind::CodeRefused).detail(reason),
+        ScanEvent::Taken { code, order } => Event::new(EventKind::CodeRefused).detail(format!(
+            "{code} was already given to order {order}, which may have charged it; the scan goes \
+             on for a new code"
+        )),
         ScanEvent::TimedOut => Event::new(EventKind::ScanTimedOut),
         ScanEvent::Cancelled => Event::new(EventKind::ScanEnded).detail("cancelled"),
         ScanEvent::SourceEnded => Event::new(EventKind::ScanEnded).detail("no more frames"),

@@ -13,8 +13,10 @@
 //! - [`receipt`]: the receipt's print status and print jobs.
 //! - [`resolution`]: a person's resolution of an order that needs attention, and its audit.
 //! - [`app_job`]: print jobs handed to the POS app, leased one at a time.
+//! - [`handed`]: which order each recent payment code went to, so none goes to two.
 //! - [`time`]: timestamps, in milliseconds since the Unix epoch.
 pub mod app_job;
+pub mod handed;
 pub mod id;
 pub mod machine;
 pub mod outcome;
@@ -27,6 +29,7 @@ pub mod time;
 
 pub use crate::payment_code::{PaymentCode, PaymentCodeError};
 pub use app_job::{AppJob, AppJobId, AppJobKind, AppOutcome, AppResult, LeaseCheck};
+pub use handed::HandedCodes;
 pub use id::{OrderId, OrderIdGenerator};
 pub use machine::{Action, Order, OrderError, Transition};
 pub use outcome::{GatewayAnswer, QueryResult, SendResult};

@@ -33,6 +33,6 @@ pub mod validate;
 
 pub use decode::{DecodeOutcome, Decoder, DecoderConfig};
 pub use dedupe::Deduper;
-pub use session::{ScanEvent, ScanOutcome, SessionConfig};
+pub use session::{ScanEvent, ScanOutcome, SessionConfig, TakenCodes};
 pub use source::{Frame, FrameSource, SourceError};
 pub use validate::{CodeRules, MaskedCode, PaymentCode, Refusal, WalletPattern};

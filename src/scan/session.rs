@@ -49,6 +49,12 @@ pub enum ScanEvent {
     Duplicate {
         code: MaskedCode,
     },
+    /// The code was given to another order, which may have charged it; the scan goes on for a
+    /// new one (reported once per code).
+    Taken {
+        code: MaskedCode,
+        order: String,
+    },
     /// One frame could not be used; the scan goes on.
     FrameSkipped {
         reason: String,
@@ -101,10 +107,14 @@ impl CancelSignal {
     }
 }
 
+/// Names the order a code was given to, when it must not be given to another.
+pub type TakenCodes = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Everything a scan needs besides its source.
 pub struct Scanner {
     decoder: Arc<Decoder>,
     deduper: Deduper,
+    taken: Option<TakenCodes>,
     recorder: Option<FailedScanRecorder>,
     config: SessionConfig,
     events: mpsc::UnboundedSender<ScanEvent>,
@@ -120,10 +130,17 @@ impl Scanner {
         Self {
             decoder,
             deduper,
+            taken: None,
             recorder: None,
             config,
             events,
         }
+    }
+
+    /// Skips the codes `taken` names an order for, as a code still in view is skipped.
+    pub fn skipping_taken(mut self, taken: TakenCodes) -> Self {
+        self.taken = Some(taken);
+        self
     }
 
     /// Saves the frames of failed scans (opt-in).
@@ -175,6 +192,7 @@ impl Scanner {
     async fn read_until_code<S: FrameSource>(&mut self, source: &mut S) -> ScanOutcome {
         let mut last_refusal = None;
         let mut duplicate_reported = false;
+        let mut taken_reported = None;
         loop {
             let frame = match source.next_frame().await {
                 Ok(Some(frame)) => frame,
@@ -197,7 +215,22 @@ impl Scanner {
             match decoded {
                 DecodeOutcome::Found { code, .. } => {
                     if self.deduper.admit(&code, std::time::Instant::now()) {
-                        return ScanOutcome::Code(code);
+                        match self.taken.as_ref().and_then(|taken| taken(code.expose())) {
+                            None => return ScanOutcome::Code(code),
+                            Some(order) => {
+                                if taken_reported.as_ref() != Some(&code) {
+                                    self.emit(ScanEvent::Taken {
+                                        code: code.masked(),
+                                        order,
+                                    });
+                                    taken_reported = Some(code);
+                                }
+                                continue;
+                            }
+                        }
+                    }
+                    if taken_reported.as_ref() == Some(&code) {
+                        continue;
                     }
                     if !duplicate_reported {
                         self.emit(ScanEvent::Duplicate {

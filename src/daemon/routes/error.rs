@@ -66,6 +66,9 @@ impl From<OrdersError> for ApiError {
                 Some("payment_code".into()),
                 message,
             ),
+            OrdersError::CodeInUse(_) => {
+                ApiError::new(StatusCode::CONFLICT, Some("payment_code".into()), message)
+            }
             OrdersError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, None, message),
             OrdersError::Clock(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, None, message),
             OrdersError::Order(_) => ApiError::new(StatusCode::CONFLICT, None, message),

@@ -337,6 +337,40 @@ fn not_found_allows_a_resend_only_once_it_has_settled() {
     assert_invariants(&o);
 }
 
+/// 280 and A0001 say the gateway holds the charge and settles it later: a query that does not
+/// list it is no proof that it is gone, so the order is never sent again (a resend under the same
+/// id is refused as a duplicate while the first may yet be paid). It is asked about until it
+/// settles, or a person decides at max age.
+#[test]
+fn a_charge_the_gateway_took_is_never_sent_again_on_not_found() {
+    let p = policy();
+    for took in ["280", "A0001"] {
+        let mut o = sending();
+        o.send_finished(answered(took), at(2), &p, 0).unwrap();
+        assert_eq!(o.state(), &State::Reconciling, "{took}");
+        let long_after = at(2 + 10 * p.not_found_settle_secs);
+        o.query_finished(QueryResult::NotFound, long_after, &p, 0)
+            .unwrap();
+        assert_eq!(o.state(), &State::Reconciling, "{took}");
+        assert_eq!(o.attempts(), 1, "{took}");
+        assert_eq!(o.next_action(o.due_at().unwrap(), &p), Action::Query);
+        o.query_finished(found("250"), long_after, &p, 0).unwrap();
+        assert_eq!(o.state(), &State::Paid, "{took}");
+        assert_invariants(&o);
+
+        let mut o = sending();
+        o.send_finished(answered(took), at(2), &p, 0).unwrap();
+        o.query_finished(QueryResult::NotFound, long_after, &p, 0)
+            .unwrap();
+        assert_eq!(o.next_action(at(p.max_age_secs), &p), Action::Done);
+        assert!(
+            matches!(o.state(), State::NeedsAttention { .. }),
+            "{took}: {:?}",
+            o.state()
+        );
+    }
+}
+
 #[test]
 fn a_system_error_answer_is_reconciled_before_any_resend() {
     let p = policy();

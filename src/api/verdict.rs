@@ -91,14 +91,38 @@ impl ChargeVerdict {
     }
 }
 
-/// Among the rows of an `api/querydirect` answer, the one about order `key`: rows about other
+/// What the rows of an `api/querydirect` answer say about one order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowSearch {
+    /// The row about this order that settles the most, with its code.
+    Found(Code, Value),
+    /// No row is about this order.
+    Absent,
+    /// A row that may be about this order cannot be read: the answer proves nothing.
+    Unreadable,
+}
+
+/// Among the rows of an `api/querydirect` answer, the one about order `key`. Rows about other
 /// orders, stores or amounts are passed over (a row for another amount is another charge under the
-/// same id: a second till, or an id reused after a clock went back), and a row whose code settles
-/// the charge is preferred to one that does not.
-pub fn find_row(rows: &[Value], key: ChargeKey<'_>) -> Option<(Code, Value)> {
+/// same id: a second till, or an id reused after a clock went back). Of this order's rows, a
+/// payment outranks a failure (the order's id is sent again after a "not found", so a failed
+/// attempt and a paid one can stand side by side), and a failure outranks a code that settles
+/// nothing. A row that names this order, or names none, and whose code cannot be read makes the
+/// whole answer [`RowSearch::Unreadable`]: it may be the payment.
+pub fn find_row(rows: &[Value], key: ChargeKey<'_>) -> RowSearch {
     let mut found: Option<(Code, Value)> = None;
     for row in rows {
-        let Some(verdict) = ChargeVerdict::of(row) else {
+        let row = match row {
+            Value::String(text) => match serde_json::from_str::<Value>(text) {
+                Ok(parsed @ Value::Object(_)) => parsed,
+                _ => return RowSearch::Unreadable,
+            },
+            other => other.clone(),
+        };
+        let Some(verdict) = ChargeVerdict::of(&row) else {
+            if may_name(&row, key.order_id) {
+                return RowSearch::Unreadable;
+            }
             continue;
         };
         let Reading::Ours(code) = verdict.read(key) else {
@@ -106,13 +130,35 @@ pub fn find_row(rows: &[Value], key: ChargeKey<'_>) -> Option<(Code, Value)> {
         };
         let better = match &found {
             None => true,
-            Some((held, _)) => !held.is_final_for_charge() && code.is_final_for_charge(),
+            Some((held, _)) => settles(&code) > settles(held),
         };
         if better {
-            found = Some((code, row.clone()));
+            found = Some((code, row));
         }
     }
-    found
+    match found {
+        Some((code, row)) => RowSearch::Found(code, row),
+        None => RowSearch::Absent,
+    }
+}
+
+/// How far a row's code settles a charge: a payment, then any other final code, then the rest.
+fn settles(code: &Code) -> u8 {
+    match code {
+        Code::Paid | Code::Settled | Code::PaidWithMismatch => 2,
+        code if code.is_final_for_charge() => 1,
+        _ => 0,
+    }
+}
+
+/// Whether a row may be about order `order_id`: it names it, or names no order at all.
+fn may_name(row: &Value, order_id: &str) -> bool {
+    match row.get("order_id") {
+        Some(Value::String(text)) => text.trim() == order_id || text.trim().is_empty(),
+        Some(Value::Number(number)) => number.to_string() == order_id,
+        Some(Value::Null) | None => true,
+        Some(_) => false,
+    }
 }
 
 #[cfg(test)]
@@ -178,11 +224,71 @@ mod tests {
             json!({"code": "600", "order_id": "T-1", "cost": "150", "uid": "9"}),
             json!({"code": "280", "order_id": "T-1", "cost": "150"}),
         ];
-        let (code, row) = find_row(&rows, KEY).unwrap();
+        let RowSearch::Found(code, row) = find_row(&rows, KEY) else {
+            panic!("no row found");
+        };
         assert_eq!(code, Code::Settled);
         assert_eq!(row["uid"], "9");
-        assert_eq!(find_row(&rows[..3], KEY), None, "another's 250 is not ours");
-        let pending = find_row(&rows[3..4], KEY).unwrap();
-        assert_eq!(pending.0, Code::Pending);
+        assert_eq!(
+            find_row(&rows[..3], KEY),
+            RowSearch::Absent,
+            "another's 250 is not ours"
+        );
+        assert!(matches!(
+            find_row(&rows[3..4], KEY),
+            RowSearch::Found(Code::Pending, _)
+        ));
+    }
+
+    /// The order's id goes out again after a "not found", so a failed attempt and the paid one
+    /// can both be listed, in either order: the payment decides.
+    #[test]
+    fn a_paid_row_outranks_a_failed_row_of_the_same_order() {
+        for failed in ["380", "300", "A0002", "100"] {
+            let paid = json!({"code": "250", "order_id": "T-1", "cost": "150", "uid": "paid"});
+            let lost = json!({"code": failed, "order_id": "T-1", "cost": "150"});
+            for rows in [[lost.clone(), paid.clone()], [paid, lost]] {
+                let RowSearch::Found(code, row) = find_row(&rows, KEY) else {
+                    panic!("{rows:?}");
+                };
+                assert_eq!(code, Code::Paid, "{rows:?}");
+                assert_eq!(row["uid"], "paid");
+            }
+        }
+        let rows = [
+            json!({"code": "280", "order_id": "T-1", "cost": "150"}),
+            json!({"code": "300", "order_id": "T-1", "cost": "150"}),
+        ];
+        assert!(matches!(
+            find_row(&rows, KEY),
+            RowSearch::Found(Code::Failed, _)
+        ));
+    }
+
+    /// A row that may be this order's and cannot be read may be its payment: the answer proves
+    /// nothing, rather than that the gateway has no such charge.
+    #[test]
+    fn an_unreadable_row_that_may_be_ours_proves_nothing() {
+        for row in [
+            json!({"order_id": "T-1", "cost": "150"}),
+            json!({"code": null, "order_id": "T-1"}),
+            json!({"code": ["250"], "order_id": " T-1 "}),
+            json!({"code": {"odd": 1}}),
+            json!("{\"code\": ["),
+            json!(42),
+        ] {
+            assert_eq!(
+                find_row(std::slice::from_ref(&row), KEY),
+                RowSearch::Unreadable,
+                "{row}"
+            );
+        }
+        let other = json!({"code": null, "order_id": "T-2"});
+        assert_eq!(find_row(&[other], KEY), RowSearch::Absent);
+        let as_text = json!("{\"code\": \"250\", \"order_id\": \"T-1\", \"cost\": \"150\"}");
+        assert!(matches!(
+            find_row(&[as_text], KEY),
+            RowSearch::Found(Code::Paid, _)
+        ));
     }
 }

@@ -11,7 +11,7 @@ use super::gate::{Gate, GateStatus, Pass};
 use super::marking::Marking;
 use super::printing::{PrintQueue, PrintRequest};
 use super::supervise::restart_task_on_panic;
-use crate::api::verdict::{self, ChargeKey, ChargeVerdict, Reading};
+use crate::api::verdict::{self, ChargeKey, ChargeVerdict, Reading, RowSearch};
 use crate::api::{self, Code, Command, TransactionRequest};
 use crate::charge::Charge;
 use crate::clock;
@@ -762,8 +762,9 @@ impl Orders {
             Some(_) => return QueryResult::Unknown,
         };
         match verdict::find_row(&rows, self.key_of(order)) {
-            Some((code, answer)) => QueryResult::Found { code, answer },
-            None => QueryResult::NotFound,
+            RowSearch::Found(code, answer) => QueryResult::Found { code, answer },
+            RowSearch::Absent => QueryResult::NotFound,
+            RowSearch::Unreadable => QueryResult::Unknown,
         }
     }
 

@@ -492,6 +492,12 @@ impl Order {
                 if now.since(unknown_since) < policy.not_found_settle() {
                     // The request may still be in transit: not yet proof of anything.
                     self.due_at = poll_again;
+                } else if self.gateway_took_it() {
+                    // 280 or A0001 said the gateway holds the charge and will settle it: a query
+                    // that does not list it proves nothing, and sending it again could only be
+                    // refused as a duplicate while the first may yet be paid. It is asked about
+                    // until it settles or the order is too old, when a person decides.
+                    self.due_at = poll_again;
                 } else {
                     self.unknown_since = None;
                     self.retry_or_give_up(
@@ -509,6 +515,14 @@ impl Order {
         }
         self.updated_at = self.updated_at.max(now);
         Ok(())
+    }
+
+    /// Whether the gateway answered this order that it holds the charge and settles it later
+    /// (280 accepted, A0001 pending).
+    fn gateway_took_it(&self) -> bool {
+        self.last_answer
+            .as_ref()
+            .is_some_and(|answer| matches!(answer.code, Code::Accepted | Code::Pending))
     }
 
     /// The receipt went through the printer.

@@ -11,7 +11,7 @@
 
 pub mod layout;
 
-use crate::api::TransactionResponse;
+use crate::api::InvoiceFields;
 use crate::api::values::InvoiceState;
 pub use crate::order::ShiftId;
 use crate::order::{Order, OrderId, PrintStatus, Resolution, StateKind, Timestamp};
@@ -346,21 +346,23 @@ struct IssuedInvoice {
     total: u64,
 }
 
+/// Read from the answer's invoice fields alone, as the receipt reads them: an odd value in a field
+/// that is not the invoice's (a converted `actual_cost` with a fraction, a new card type) does not
+/// take an issued invoice out of the report.
 fn issued_invoice(order: &Order) -> Option<IssuedInvoice> {
     let raw = &order.last_answer()?.raw;
-    let answer: TransactionResponse = serde_json::from_value(raw.clone()).ok()?;
-    if answer.invoice.invoice_state != Some(InvoiceState::Issued) {
+    let invoice: InvoiceFields = serde_json::from_value(raw.clone()).ok()?;
+    if invoice.invoice_state != Some(InvoiceState::Issued) {
         return None;
     }
-    let total = answer
-        .invoice
+    let total = invoice
         .invoice_amount
         .map_or(order.charge().amount, |t| t.0);
     Some(IssuedInvoice {
-        word_track: answer.invoice.invoice_wordtrack?,
-        number: answer.invoice.invoice_number?,
-        sales: answer.invoice.invoice_sales_amount.map_or(total, |t| t.0),
-        tax: answer.invoice.invoice_tax_amount.map_or(0, |t| t.0),
+        word_track: invoice.invoice_wordtrack?,
+        number: invoice.invoice_number?,
+        sales: invoice.invoice_sales_amount.map_or(total, |t| t.0),
+        tax: invoice.invoice_tax_amount.map_or(0, |t| t.0),
         total,
     })
 }

@@ -240,3 +240,19 @@ fn a_report_reads_back_as_stored() {
     assert_eq!(serde_json::from_str::<ShiftReport>(&json).unwrap(), report);
     assert!(json.contains("\"state\":\"needs_attention\""), "{json}");
 }
+
+/// An odd value outside the invoice's fields (a converted `actual_cost` with a fraction, a card
+/// type the table does not list) leaves the order paid, and its invoice counted.
+#[test]
+fn an_odd_field_outside_the_invoice_keeps_the_invoice_counted() {
+    let answer = json!({
+        "code": "250", "cost": "150", "actual_cost": "150.5", "card_type": "VISA",
+        "invoice_state": "2", "invoice_wordtrack": "AB", "invoice_number": "12345678",
+        "invoice_amount": "150", "invoice_sales_amount": "143", "invoice_tax_amount": "7",
+    });
+    let odd = answered("ODD-1", 150, Some("MyPay"), answer, 10);
+    let shift = report(&[odd], None, 20);
+    assert_eq!(shift.invoices.count, 1, "{:?}", shift.invoices);
+    assert_eq!(shift.invoices.total_amount, 150);
+    assert_eq!(shift.invoices.tax_amount, 7);
+}

@@ -724,26 +724,30 @@ impl Store {
             policy.admit(self.open_totals()?, order.charge().amount)?;
         }
         let bytes = record::encode_order(order);
-        self.write("inserting an order", commit, |tx| {
-            let (orders, open, meta) = (tx.tree(ORDERS), tx.tree(OPEN), tx.tree(META));
-            if orders.get(key)?.is_some() {
-                return abort(StoreError::Duplicate(order.id().clone()));
-            }
-            Self::keep_payment_code(tx, order);
-            orders.insert(key, bytes.as_slice())?;
-            if !order.is_final() {
-                open.insert(key, open_value(order))?;
-            }
-            if let Some(stamp) = stamp {
-                let last = meta
-                    .get(ID_STAMP)?
-                    .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_ref()).ok())
-                    .map_or(0, u64::from_be_bytes);
-                meta.insert(ID_STAMP, stamp.max(last).to_be_bytes())?;
-            }
-            Ok(())
-        })?;
-        self.count_attention(false, needs_attention_in(order.state()));
+        self.write_and(
+            "inserting an order",
+            commit,
+            |tx| {
+                let (orders, open, meta) = (tx.tree(ORDERS), tx.tree(OPEN), tx.tree(META));
+                if orders.get(key)?.is_some() {
+                    return abort(StoreError::Duplicate(order.id().clone()));
+                }
+                Self::keep_payment_code(tx, order);
+                orders.insert(key, bytes.as_slice())?;
+                if !order.is_final() {
+                    open.insert(key, open_value(order))?;
+                }
+                if let Some(stamp) = stamp {
+                    let last = meta
+                        .get(ID_STAMP)?
+                        .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_ref()).ok())
+                        .map_or(0, u64::from_be_bytes);
+                    meta.insert(ID_STAMP, stamp.max(last).to_be_bytes())?;
+                }
+                Ok(())
+            },
+            |()| self.count_attention(false, needs_attention_in(order.state())),
+        )?;
         Ok(())
     }
 
@@ -764,26 +768,34 @@ impl Store {
     pub fn save_all(&self, orders: &[Order]) -> Result<(), StoreError> {
         self.usable()?;
         let records: Vec<Vec<u8>> = orders.iter().map(record::encode_order).collect();
-        let was = self.write("saving orders", Commit::Durable, |tx| {
-            orders
-                .iter()
-                .zip(&records)
-                .map(|(order, bytes)| Self::save_in(tx, order, bytes))
-                .collect::<Result<Vec<bool>, StoreError>>()
-        })?;
-        for (order, was) in orders.iter().zip(was) {
-            self.count_attention(was, needs_attention_in(order.state()));
-        }
+        self.write_and(
+            "saving orders",
+            Commit::Durable,
+            |tx| {
+                orders
+                    .iter()
+                    .zip(&records)
+                    .map(|(order, bytes)| Self::save_in(tx, order, bytes))
+                    .collect::<Result<Vec<bool>, StoreError>>()
+            },
+            |was| {
+                for (order, was) in orders.iter().zip(was) {
+                    self.count_attention(*was, needs_attention_in(order.state()));
+                }
+            },
+        )?;
         Ok(())
     }
 
     fn save_with(&self, order: &Order, commit: Commit) -> Result<(), StoreError> {
         self.usable()?;
         let bytes = record::encode_order(order);
-        let was = self.write("saving an order", commit, |tx| {
-            Self::save_in(tx, order, &bytes)
-        })?;
-        self.count_attention(was, needs_attention_in(order.state()));
+        self.write_and(
+            "saving an order",
+            commit,
+            |tx| Self::save_in(tx, order, &bytes),
+            |was| self.count_attention(*was, needs_attention_in(order.state())),
+        )?;
         Ok(())
     }
 
@@ -838,31 +850,38 @@ impl Store {
         settle: impl FnOnce(&mut Order) -> Result<(), OrderError>,
     ) -> Result<bool, StoreError> {
         self.usable()?;
-        let settled = self.write("settling a receipt", Commit::Durable, |tx| {
-            let key = id.as_str();
-            let Some(bytes) = tx.tree(ORDERS).get(key)? else {
-                return abort(StoreError::NotFound(id.clone()));
-            };
-            let mut order = match record::decode_order(&bytes) {
-                Ok(order) => order,
-                Err(detail) => {
-                    return abort(StoreError::Corrupt {
-                        tree: ORDERS.to_owned(),
-                        key: key.to_owned(),
-                        detail,
-                    });
+        let settled = self.write_and(
+            "settling a receipt",
+            Commit::Durable,
+            |tx| {
+                let key = id.as_str();
+                let Some(bytes) = tx.tree(ORDERS).get(key)? else {
+                    return abort(StoreError::NotFound(id.clone()));
+                };
+                let mut order = match record::decode_order(&bytes) {
+                    Ok(order) => order,
+                    Err(detail) => {
+                        return abort(StoreError::Corrupt {
+                            tree: ORDERS.to_owned(),
+                            key: key.to_owned(),
+                            detail,
+                        });
+                    }
+                };
+                if order.receipt().reprints != seq || order.receipt().status != PrintStatus::Pending
+                {
+                    return Ok(None);
                 }
-            };
-            if order.receipt().reprints != seq || order.receipt().status != PrintStatus::Pending {
-                return Ok(None);
-            }
-            settle(&mut order)?;
-            let was = Self::save_in(tx, &order, &record::encode_order(&order))?;
-            Ok(Some((was, needs_attention_in(order.state()))))
-        })?;
-        if let Some((was, is)) = settled {
-            self.count_attention(was, is);
-        }
+                settle(&mut order)?;
+                let was = Self::save_in(tx, &order, &record::encode_order(&order))?;
+                Ok(Some((was, needs_attention_in(order.state()))))
+            },
+            |settled| {
+                if let Some((was, is)) = settled {
+                    self.count_attention(*was, *is);
+                }
+            },
+        )?;
         Ok(settled.is_some())
     }
 
@@ -1139,15 +1158,19 @@ impl Store {
                 .keys()
                 .collect::<Result<_, _>>()
                 .map_err(storage("listing print jobs to prune"))?;
-            self.write("pruning an order", Commit::Noted, |tx| {
-                tx.tree(ORDERS).remove(key)?;
-                let jobs = tx.tree(PRINT_JOBS);
-                for job in &job_keys {
-                    jobs.remove(job)?;
-                }
-                Ok(())
-            })?;
-            self.count_attention(*attention, false);
+            self.write_and(
+                "pruning an order",
+                Commit::Noted,
+                |tx| {
+                    tx.tree(ORDERS).remove(key)?;
+                    let jobs = tx.tree(PRINT_JOBS);
+                    for job in &job_keys {
+                        jobs.remove(job)?;
+                    }
+                    Ok(())
+                },
+                |()| self.count_attention(*attention, false),
+            )?;
         }
         self.prune_app_results_before(cutoff)?;
         self.make_durable()?;
@@ -1329,12 +1352,26 @@ impl Store {
         commit: Commit,
         step: impl FnOnce(&Tx) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.write_and(doing, commit, step, |_| {})
+    }
+
+    /// [`Store::write`], with `applied` run on the step's result as soon as it is applied, still
+    /// under the writer lock: the counts kept beside the orders (`needs_attention`) move with
+    /// them, so no reader sees an order in a state its count does not have yet.
+    fn write_and<T>(
+        &self,
+        doing: &'static str,
+        commit: Commit,
+        step: impl FnOnce(&Tx) -> Result<T, StoreError>,
+        applied: impl FnOnce(&T),
+    ) -> Result<T, StoreError> {
         self.usable()?;
         let (out, seq) = {
             let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
             let tx = Tx::new(self);
             let out = step(&tx)?;
             let seq = self.apply(doing, tx)?;
+            applied(&out);
             (out, seq)
         };
         if commit == Commit::Durable {

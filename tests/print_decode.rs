@@ -190,3 +190,65 @@ fn codes_read_back_exactly_for_every_sample_width_and_encoding() {
     }
     assert!(proofs >= 3 * 2 * 4, "only {proofs} proofs were checked");
 }
+
+/// The region as a camera sees it with white paper around it: the paper's margin beyond the
+/// printable width is blank, and the outer quiet zone of a code drawn against the edge.
+fn padded(region: (Vec<u8>, u32, u32), pad: u32) -> (Vec<u8>, u32, u32) {
+    let (luma, width, height) = region;
+    let wide = width + 2 * pad;
+    let mut out = vec![255u8; (wide * (height + 2 * pad)) as usize];
+    for row in 0..height {
+        let from = (row * width) as usize;
+        let to = ((row + pad) * wide + pad) as usize;
+        out[to..to + width as usize].copy_from_slice(&luma[from..from + width as usize]);
+    }
+    (out, wide, height + 2 * pad)
+}
+
+/// A gateway that sends no right text (no items left for it) still gets its proof, the right
+/// code carrying the `**` mark alone; and texts beyond the usual 230 bytes still print side by
+/// side, read back byte for byte.
+#[test]
+fn an_empty_right_text_and_overlong_texts_still_print_the_proof() {
+    let (_, sample) = samples()
+        .into_iter()
+        .find(|(name, _)| name == "b2c-issued-proof-and-detail.json")
+        .unwrap();
+    let mut empty_right = sample.clone();
+    empty_right.invoice.invoice_right_qrcode = None;
+    let mut overlong = sample.clone();
+    let left = sample.invoice.invoice_left_qrcode.clone().unwrap();
+    let more_items = ":美式咖啡:1:65".repeat(12);
+    overlong.invoice.invoice_left_qrcode = Some(format!("{left}{more_items}"));
+    overlong.invoice.invoice_right_qrcode = Some(format!("**{more_items}"));
+    assert!(overlong.invoice.invoice_left_qrcode.as_ref().unwrap().len() > 230);
+
+    for (answer, context) in [
+        (&empty_right, "no right text"),
+        (&overlong, "overlong texts"),
+    ] {
+        let preview = print(answer, 384, TextEncoding::Raster);
+        assert!(preview.overflows.is_empty(), "{context}");
+        let (_, pair) = code_images(&preview);
+        let bitmap = &preview.bitmap;
+        let left = read(
+            padded(crop(bitmap, 0, pair.y, 192, pair.height), 16),
+            BarcodeFormat::QR_CODE,
+        );
+        let right = read(
+            padded(crop(bitmap, 192, pair.y, 192, pair.height), 16),
+            BarcodeFormat::QR_CODE,
+        );
+        assert_eq!(
+            Some(&left),
+            answer.invoice.invoice_left_qrcode.as_ref(),
+            "{context}"
+        );
+        let expected_right = answer
+            .invoice
+            .invoice_right_qrcode
+            .as_deref()
+            .unwrap_or("**");
+        assert_eq!(right, expected_right, "{context}");
+    }
+}

@@ -34,6 +34,9 @@ use crate::api::values::{InvoicePrintType, InvoiceState, InvoiceTitleType};
 use crate::einvoice::{InvoiceNumber, IssueTime};
 use text::{COLUMN_DOTS, columns, spread, wrap};
 
+/// The right QR text when the gateway sends none: its `**` mark with no items after it.
+const EMPTY_RIGHT_QR: &str = "**";
+
 /// Width of the e-invoice proof in dots: the MoF proof is 5.7 cm paper whatever the printer, so
 /// on 80 mm paper it is printed at 58 mm size, centred.
 pub const PROOF_WIDTH_DOTS: u32 = 384;
@@ -242,7 +245,14 @@ fn proof(page: &mut Page, input: &ReceiptInput<'_>) -> Result<(), ReceiptError> 
         "invoice_middle_barcode",
     )?;
     let left_qr = required(&answer.invoice.invoice_left_qrcode, "invoice_left_qrcode")?;
-    let right_qr = required(&answer.invoice.invoice_right_qrcode, "invoice_right_qrcode")?;
+    // The right text is `**` and the items the left one had no room for: with none left, some
+    // gateways send it empty. The proof still needs its second code, which then carries the mark
+    // alone.
+    let right_qr = answer
+        .invoice
+        .invoice_right_qrcode
+        .as_deref()
+        .unwrap_or(EMPTY_RIGHT_QR);
 
     // The proof keeps its 5.7 cm layout on wider paper, centred.
     let mut proof_page = Page::new(PROOF_WIDTH_DOTS);

@@ -76,25 +76,35 @@ pub fn draw_pair(left: &[u8], right: &[u8], width: u32) -> Result<(Bitmap, QrGeo
     let right_code = Modules::new(right_bits, ec_level);
 
     let modules = left_code.width as u32;
-    let module_dots = (width.saturating_sub(3 * QUIET_DOTS)) / (2 * modules);
-    let side_dots = modules * module_dots;
-    if side_dots < MIN_SIDE_DOTS {
-        return Err(QrError::TooDense {
+    // Three quiet zones drawn within the printable width; or, when the codes do not fit so (a
+    // text longer than the usual capacity), only the one between them: the paper beyond the
+    // printable width (5 mm a side on 58 mm paper, 4 mm on 80 mm) is blank on every thermal
+    // printer, so it is the outer quiet zone.
+    let module_dots_within = |drawn_quiet: u32| width.saturating_sub(drawn_quiet) / (2 * modules);
+    let (module_dots, outer_drawn) = [(3 * QUIET_DOTS, true), (QUIET_DOTS, false)]
+        .into_iter()
+        .map(|(drawn_quiet, outer)| (module_dots_within(drawn_quiet), outer))
+        .find(|(module_dots, _)| module_dots * modules >= MIN_SIDE_DOTS)
+        .ok_or(QrError::TooDense {
             version,
-            side: side_dots,
+            side: module_dots_within(QUIET_DOTS) * modules,
             width,
             left: left.len(),
             right: right.len(),
-        });
-    }
-    let gap = (width - 2 * side_dots) / 3;
+        })?;
+    let side_dots = modules * module_dots;
+    let left_x = if outer_drawn {
+        (width - 2 * side_dots) / 3
+    } else {
+        (width - 2 * side_dots - QUIET_DOTS) / 2
+    };
     let geometry = QrGeometry {
         version,
         ec_level,
         module_dots,
         side_dots,
-        left_x: gap,
-        right_x: width - gap - side_dots,
+        left_x,
+        right_x: width - left_x - side_dots,
     };
     let mut bitmap = Bitmap::new(width, side_dots + 2 * QUIET_DOTS);
     for (code, x) in [
@@ -415,15 +425,60 @@ mod tests {
     }
 
     #[test]
-    fn full_texts_print_at_version_9_and_overlong_ones_are_refused() {
+    fn full_texts_print_at_version_9_and_far_longer_ones_are_refused() {
         let full = vec![b'x'; crate::einvoice::QR_TEXT_CAPACITY];
         let (_, geometry) = draw_pair(&full, b"**", 384).unwrap();
         assert_eq!((geometry.version, geometry.module_dots), (9, 3));
-        let over = vec![b'x'; 600];
+        let (_, geometry) = draw_pair(b"left", &vec![b'x'; 600], 384).unwrap();
+        assert_eq!(geometry.module_dots, 2, "{geometry:?}");
+        let over = vec![b'x'; 900];
         assert!(matches!(
             draw_pair(b"left", &over, 384),
             Err(QrError::TooDense { .. })
         ));
+    }
+
+    /// A gateway's texts beyond the usual 230 bytes still print, side by side at the minimum
+    /// size with the quiet zone between them (the paper's margin beyond the printable width is
+    /// the outer one), and read back byte for byte.
+    #[test]
+    fn texts_beyond_the_usual_capacity_print_with_the_paper_margin_as_outer_quiet_zone() {
+        let long = |len: usize, seed: u8| -> Vec<u8> {
+            let text = "**:咖啡拿鐵:1:75:MY";
+            text.bytes()
+                .cycle()
+                .take(len)
+                .map(|b| b ^ (seed % 2))
+                .collect()
+        };
+        for (left_len, right_len) in [(231, 224), (260, 120), (300, 300), (360, 20)] {
+            let (left, right) = (long(left_len, 0), long(right_len, 1));
+            let (bitmap, geometry) = draw_pair(&left, &right, 384)
+                .unwrap_or_else(|e| panic!("{left_len}+{right_len}: {e}"));
+            assert!(geometry.version >= 10, "{geometry:?}");
+            assert!(geometry.side_dots >= MIN_SIDE_DOTS, "{geometry:?}");
+            let between = geometry.right_x - (geometry.left_x + geometry.side_dots);
+            assert!(between >= QUIET_DOTS, "{geometry:?}");
+            assert!(geometry.right_x + geometry.side_dots <= 384, "{geometry:?}");
+
+            let image = bitmap.to_gray_image();
+            let mut framed =
+                image::GrayImage::from_pixel(384 + 64, image.height() + 64, image::Luma([255]));
+            image::imageops::overlay(&mut framed, &image, 32, 32);
+            let mut prepared = rqrr::PreparedImage::prepare(framed);
+            let mut read: Vec<(u32, Vec<u8>)> = prepared
+                .detect_grids()
+                .iter()
+                .map(|grid| {
+                    let mut bytes = Vec::new();
+                    grid.decode_to(&mut bytes).expect("a grid decodes");
+                    (grid.bounds[0].x as u32, bytes)
+                })
+                .collect();
+            read.sort();
+            let texts: Vec<Vec<u8>> = read.into_iter().map(|(_, bytes)| bytes).collect();
+            assert_eq!(texts, [left, right], "{left_len}+{right_len}");
+        }
     }
 
     /// Our code and `qrcode`'s for `text` at `version` and `level`, if it fits.

@@ -333,6 +333,37 @@ async fn bad_raw_frames_are_refused_by_name() {
         assert_eq!(answer["error"]["message"], says, "{query}");
     }
 
+    // An image is checked by its header before it is taken, scan or no scan: the format it
+    // says it is, readable, and its size.
+    let mut png = Vec::new();
+    image::GrayImage::from_pixel(64, 48, image::Luma([200]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    for (content_type, body, says) in [
+        (
+            "image/jpeg",
+            png.clone(),
+            "declared JPEG but the bytes are Png",
+        ),
+        (
+            "image/jpeg",
+            Vec::new(),
+            "declared JPEG but the bytes are not a known image format",
+        ),
+        (
+            "image/png",
+            b"\x89PNG\r\n\x1a\n".to_vec(),
+            "PNG data is damaged",
+        ),
+    ] {
+        let (status, answer) = post_frame(&socket, content_type, "", body).await;
+        assert_eq!(status, 400, "{content_type}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{content_type}: {message}");
+    }
+    let (status, answer) = post_frame(&socket, "image/png", "", png).await;
+    assert_eq!(status, 409, "a good image waits for a scan: {answer}");
+
     // Well formed, the old `?width=&height=` grey form too: refused only because no scan runs.
     for query in [
         "?width=64&height=48",

@@ -428,7 +428,11 @@ async fn a_scan_that_reads_nothing_times_out_and_keeps_its_frames() {
     let socket = dir.path().join("posd.sock");
 
     // No scan running: a frame has nowhere to go.
-    let (status, answer) = post_frame(&socket, "image/png", "", vec![1, 2, 3]).await;
+    let mut png = Vec::new();
+    image::GrayImage::from_pixel(64, 48, image::Luma([200]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let (status, answer) = post_frame(&socket, "image/png", "", png).await;
     assert_eq!(status, 409, "{answer}");
 
     let scan = tokio::spawn({

@@ -436,9 +436,47 @@ pub enum PushedFrameError {
     },
     #[error("the decoder failed on the frame: {0}")]
     DecoderFailed(String),
+    #[error(
+        "the {declared} is {width}x{height}; a frame is at most {MAX_FRAME_SIDE} pixels a side"
+    )]
+    TooLarge {
+        declared: &'static str,
+        width: u32,
+        height: u32,
+    },
 }
 
 impl PushedFrame {
+    /// Checks what can be checked before the frame is taken, from its header alone: that the
+    /// bytes are the image format the app said, readable, and within [`MAX_FRAME_SIDE`]. The POS
+    /// app hears at once what is wrong with a frame, rather than the scan timing out.
+    pub fn check(&self) -> Result<(), PushedFrameError> {
+        let (bytes, format, declared) = match self {
+            PushedFrame::Jpeg(bytes) => (bytes, ImageFormat::Jpeg, "JPEG"),
+            PushedFrame::Png(bytes) => (bytes, ImageFormat::Png, "PNG"),
+            PushedFrame::Raw(_) => return Ok(()),
+        };
+        match image::guess_format(bytes) {
+            Ok(actual) if actual != format => {
+                return Err(PushedFrameError::FormatMismatch { declared, actual });
+            }
+            Ok(_) => {}
+            Err(_) => return Err(PushedFrameError::UnknownFormat { declared }),
+        }
+        let (width, height) =
+            image::ImageReader::with_format(std::io::Cursor::new(bytes.as_slice()), format)
+                .into_dimensions()
+                .map_err(|source| PushedFrameError::Damaged { declared, source })?;
+        if width == 0 || height == 0 || width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE {
+            return Err(PushedFrameError::TooLarge {
+                declared,
+                width,
+                height,
+            });
+        }
+        Ok(())
+    }
+
     /// Decodes the frame, checking that the bytes are what the app said they are.
     pub fn decode(self) -> Result<DynamicImage, PushedFrameError> {
         match self {

@@ -179,6 +179,9 @@ pub(super) async fn push_frame(
             ));
         }
     };
+    frame
+        .check()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, None, e.to_string()))?;
     api.scanner
         .push(frame)
         .await

@@ -50,6 +50,10 @@ pub struct ScanSettings {
     /// 200 in all), so a field problem can be replayed with `folder:`. Off by default: the frames
     /// may show a customer's code, so the folder must stay on the device.
     pub save_failed_frames: Option<PathBuf>,
+    /// `[scan.codes]`: what a payment code read from a frame looks like (`min_length`,
+    /// `max_length`, and `wallets`, a list of `{wallet, pattern}` that replaces the built-in
+    /// table when given).
+    pub codes: crate::scan::CodeRulesConfig,
 }
 
 impl Default for ScanSettings {
@@ -60,6 +64,7 @@ impl Default for ScanSettings {
             timeout_ms: 20_000,
             frame_budget_ms: None,
             save_failed_frames: None,
+            codes: crate::scan::CodeRulesConfig::default(),
         }
     }
 }
@@ -662,6 +667,29 @@ mod tests {
             e.to_string(),
             "gateway.agent_key (from gateway.agent_key): the agent key must be exactly 32 bytes, got 5"
         );
+    }
+
+    /// A deployment whose wallet's codes have another shape replaces the table in `[scan.codes]`.
+    #[test]
+    fn the_code_table_is_read_from_scan_codes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("posd.toml");
+        std::fs::write(
+            &path,
+            "[scan.codes]\nmin_length = 10\n\n[[scan.codes.wallets]]\nwallet = \"MyPay\"\n\
+             pattern = \"MY[0-9A-Za-z]{8,24}\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path), env(&[])).unwrap();
+        let rules = crate::scan::CodeRules::from_config(&config.scan.codes).unwrap();
+        let code = rules.check(b"MYab12cd34ef").unwrap();
+        assert_eq!(code.wallet(), "MyPay");
+        assert!(
+            rules.check(b"221234567890ABCDEF").is_err(),
+            "the table is replaced"
+        );
+        let defaults = crate::scan::CodeRules::from_config(&Config::default().scan.codes).unwrap();
+        assert!(defaults.check(b"MYab12cd34ef").is_err());
     }
 
     #[test]

@@ -27,7 +27,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("store", &["order", "payment_code", "shift"]),
     ("gateway", &["api", "envelope"]),
     ("printer", &["escpos", "profile"]),
-    ("config", &["envelope", "gateway", "order"]),
+    ("config", &["envelope", "gateway", "order", "scan"]),
     ("sim", &["api", "einvoice", "envelope", "gateway"]),
     (
         "daemon",

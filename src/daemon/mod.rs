@@ -332,8 +332,10 @@ pub async fn start(
         (None, scanning::FrameOrigin::Folder(_)) => Duration::from_secs(2),
         (None, _) => crate::scan::DecoderConfig::default().frame_budget,
     };
+    let code_rules = crate::scan::CodeRules::from_config(&config.scan.codes)
+        .map_err(|e| StartError::Scan(format!("codes: {e}")))?;
     let decoder = crate::scan::Decoder::new(
-        crate::scan::CodeRules::default(),
+        code_rules,
         crate::scan::DecoderConfig {
             frame_budget,
             ..Default::default()

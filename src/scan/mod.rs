@@ -35,4 +35,4 @@ pub use decode::{DecodeOutcome, Decoder, DecoderConfig};
 pub use dedupe::Deduper;
 pub use session::{ScanEvent, ScanOutcome, SessionConfig, TakenCodes};
 pub use source::{Frame, FrameSource, SourceError};
-pub use validate::{CodeRules, MaskedCode, PaymentCode, Refusal, WalletPattern};
+pub use validate::{CodeRules, CodeRulesConfig, MaskedCode, PaymentCode, Refusal, WalletPattern};

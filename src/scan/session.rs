@@ -209,9 +209,17 @@ impl Scanner {
                 recorder.observe(&frame.image);
             }
             let decoder = Arc::clone(&self.decoder);
-            let decoded = tokio::task::spawn_blocking(move || decoder.decode(&frame.image))
-                .await
-                .expect("decoding a frame does not panic");
+            // A decoder that panics on one frame (a degenerate grid) costs that frame, not the scan.
+            let decoded =
+                match tokio::task::spawn_blocking(move || decoder.decode(&frame.image)).await {
+                    Ok(decoded) => decoded,
+                    Err(e) => {
+                        self.emit(ScanEvent::FrameSkipped {
+                            reason: format!("the decoder failed on this frame: {e}"),
+                        });
+                        continue;
+                    }
+                };
             match decoded {
                 DecodeOutcome::Found { code, .. } => {
                     if self.deduper.admit(&code, std::time::Instant::now()) {

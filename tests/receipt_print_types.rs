@@ -277,9 +277,34 @@ fn bad_answers_name_the_field() {
         err.contains("invoice_middle_barcode") && err.contains("'a'"),
         "{err}"
     );
+}
+
+/// The item detail the answer garbles (not JSON, or not a list) costs its wording, not the
+/// receipt: the proof prints, and the detail lists the order's own items and says so. A line
+/// that leaves a field out prints it blank.
+#[test]
+fn an_unreadable_detail_prints_the_proof_and_the_orders_items() {
+    let items = [DetailLine::from_item(&posd::einvoice::Item::new(
+        "本機拿鐵",
+        2,
+        75,
+    ))];
+    for garbled in ["not json", r#"{"Description": "拿鐵"}"#] {
+        let mut answer = sample("b2c-issued-proof-and-detail.json");
+        answer.invoice.invoice_order_detail = Some(garbled.to_owned());
+        let printed = print_with(&answer, |input| input.order_items = &items);
+        assert!(printed.has_proof_title(), "{garbled}");
+        assert!(printed.has_line("本機拿鐵"), "{garbled}");
+        assert!(printed.has_line("明細依本機訂單列印"), "{garbled}");
+        let unread = printed.receipt.detail_unread.as_deref().unwrap_or_default();
+        assert!(unread.contains("invoice_order_detail"), "{unread}");
+    }
 
     let mut answer = sample("b2c-issued-proof-and-detail.json");
-    answer.invoice.invoice_order_detail = Some("not json".to_owned());
-    let err = build(&answer).unwrap_err().to_string();
-    assert!(err.contains("invoice_order_detail"), "{err}");
+    answer.invoice.invoice_order_detail =
+        Some(r#"[{"Description": "美式咖啡", "Quantity": "1", "UnitPrice": "65"}]"#.to_owned());
+    let printed = print(&answer);
+    assert!(printed.has_line("美式咖啡"));
+    assert!(printed.has_line("1 x 65"));
+    assert!(printed.receipt.detail_unread.is_none());
 }

@@ -735,6 +735,9 @@ impl Renderer {
                     ),
             );
         }
+        if let Some(unread) = &built.detail_unread {
+            tracing::warn!(order = %order.id(), "the item detail is printed from the order: {unread}");
+        }
         if built.blocks.is_empty() {
             return Ok(None);
         }

@@ -16,16 +16,20 @@ pub struct InvoiceAnswer {
     pub invoice: InvoiceFields,
 }
 
-/// One line of the item detail (商品細項).
+/// One line of the item detail (商品細項). A field the gateway leaves out prints blank.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct DetailLine {
-    #[serde(rename = "Description", deserialize_with = "trimmed::or_empty")]
+    #[serde(
+        rename = "Description",
+        default,
+        deserialize_with = "trimmed::or_empty"
+    )]
     pub description: String,
-    #[serde(rename = "Quantity", deserialize_with = "trimmed::or_empty")]
+    #[serde(rename = "Quantity", default, deserialize_with = "trimmed::or_empty")]
     pub quantity: String,
-    #[serde(rename = "UnitPrice", deserialize_with = "trimmed::or_empty")]
+    #[serde(rename = "UnitPrice", default, deserialize_with = "trimmed::or_empty")]
     pub unit_price: String,
-    #[serde(rename = "Amount", deserialize_with = "trimmed::or_empty")]
+    #[serde(rename = "Amount", default, deserialize_with = "trimmed::or_empty")]
     pub amount: String,
 }
 

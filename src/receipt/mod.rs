@@ -68,6 +68,9 @@ pub struct Receipt {
     pub blocks: Vec<Block>,
     pub parts: Parts,
     pub notice: Option<InvoiceNotice>,
+    /// Why the answer's `invoice_order_detail` could not be read, when the detail was printed
+    /// from the order's own items instead (and says so on paper).
+    pub detail_unread: Option<String>,
 }
 
 /// What a receipt is built from.
@@ -161,14 +164,16 @@ pub fn build(input: &ReceiptInput<'_>) -> Result<Receipt, ReceiptError> {
         proof(&mut page, input)?;
         page.blocks.push(Block::Cut);
     }
+    let mut detail_unread = None;
     if parts.detail {
-        detail(&mut page, input, notice.as_ref())?;
+        detail_unread = detail(&mut page, input, notice.as_ref())?;
         page.blocks.push(Block::Cut);
     }
     Ok(Receipt {
         blocks: page.blocks,
         parts,
         notice,
+        detail_unread,
     })
 }
 
@@ -338,11 +343,13 @@ fn fit_image(image: &Bitmap, width: u32) -> Bitmap {
     fitted
 }
 
+/// Lays the item detail out; returns why the answer's detail could not be read, when the order's
+/// own items stood in for it.
 fn detail(
     page: &mut Page,
     input: &ReceiptInput<'_>,
     notice: Option<&InvoiceNotice>,
-) -> Result<(), ReceiptError> {
+) -> Result<Option<String>, ReceiptError> {
     let answer = input.answer;
     for line in &input.settings.header {
         page.text(line, Style::CENTRED);
@@ -378,10 +385,16 @@ fn detail(
     }
     page.rule();
 
-    let lines = match answer.detail_lines()? {
-        Some(lines) => lines,
-        None => input.order_items.to_vec(),
+    // A detail the answer garbles costs the gateway's wording of the items, not the receipt: the
+    // proof beside it is the customer's invoice, and the order's own items say what was bought.
+    let (lines, unread) = match answer.detail_lines() {
+        Ok(Some(lines)) => (lines, None),
+        Ok(None) => (input.order_items.to_vec(), None),
+        Err(e) => (input.order_items.to_vec(), Some(e.to_string())),
     };
+    if unread.is_some() {
+        page.text("（明細依本機訂單列印）", Style::CENTRED);
+    }
     for line in &lines {
         page.text(&line.description, Style::PLAIN);
         page.spread(
@@ -416,5 +429,5 @@ fn detail(
     for line in &input.settings.footer {
         page.text(line, Style::CENTRED);
     }
-    Ok(())
+    Ok(unread)
 }

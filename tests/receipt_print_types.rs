@@ -243,6 +243,17 @@ fn the_order_items_are_printed_when_the_answer_has_no_detail() {
     assert!(printed.has_line("共 1 項"));
 }
 
+/// `00000000`, the QR header's "no buyer", is a consumer's invoice: no buyer line, no 格式 25.
+#[test]
+fn a_buyer_ban_of_zeros_is_no_buyer() {
+    let mut answer = sample("b2c-issued-proof-and-detail.json");
+    answer.invoice.invoice_buyer_ban = Some("00000000".to_owned());
+    let printed = print(&answer);
+    assert!(printed.has_proof_title());
+    assert!(!printed.has_line("買方"));
+    assert!(!printed.has_line("格式 25"));
+}
+
 #[test]
 fn bad_answers_name_the_field() {
     let settings = LayoutSettings::default();

@@ -34,6 +34,9 @@ use crate::api::values::{InvoicePrintType, InvoiceState, InvoiceTitleType};
 use crate::einvoice::{InvoiceNumber, IssueTime};
 use text::{COLUMN_DOTS, columns, spread, wrap};
 
+/// The buyer BAN that means a consumer, not a business (as the left QR text's header has it).
+const NO_BUYER_BAN: &str = "00000000";
+
 /// The right QR text when the gateway sends none: its `**` mark with no items after it.
 const EMPTY_RIGHT_QR: &str = "**";
 
@@ -290,7 +293,12 @@ fn proof(page: &mut Page, input: &ReceiptInput<'_>) -> Result<(), ReceiptError> 
     }
     proof_page.text(&crate::einvoice::period_label(&date), Style::HEADLINE);
     proof_page.text(&number.to_string(), Style::HEADLINE);
-    let buyer = answer.invoice.invoice_buyer_ban.as_deref();
+    // Eight zeros is how the QR header writes "no buyer"; a gateway may send it here too.
+    let buyer = answer
+        .invoice
+        .invoice_buyer_ban
+        .as_deref()
+        .filter(|ban| *ban != NO_BUYER_BAN);
     let date_line = match buyer {
         Some(_) => format!("{}  格式 25", date.printed()),
         None => date.printed(),

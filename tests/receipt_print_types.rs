@@ -254,6 +254,20 @@ fn a_buyer_ban_of_zeros_is_no_buyer() {
     assert!(!printed.has_line("格式 25"));
 }
 
+/// A number sent whole beside its track, and a random code sent as a number (its leading zero
+/// lost), print as the invoice has them.
+#[test]
+fn a_whole_number_and_a_random_code_sent_as_a_number_print_as_issued() {
+    let mut answer = sample("b2c-issued-proof-and-detail.json");
+    let track = answer.invoice.invoice_wordtrack.clone().unwrap();
+    let digits = answer.invoice.invoice_number.clone().unwrap();
+    answer.invoice.invoice_number = Some(format!("{track}{digits}"));
+    answer.invoice.invoice_rand_code = Some("416".to_owned());
+    let printed = print(&answer);
+    assert!(printed.has_line(&format!("{track}-{digits}")));
+    assert!(printed.has_line("隨機碼 0416"));
+}
+
 #[test]
 fn bad_answers_name_the_field() {
     let settings = LayoutSettings::default();

@@ -237,12 +237,18 @@ fn proof(page: &mut Page, input: &ReceiptInput<'_>) -> Result<(), ReceiptError> 
     };
     let date = IssueTime::parse(required(&answer.invoice.invoice_date, "invoice_date")?)
         .map_err(invalid("invoice_date"))?;
-    let number = InvoiceNumber::from_parts(
-        required(&answer.invoice.invoice_wordtrack, "invoice_wordtrack")?,
-        required(&answer.invoice.invoice_number, "invoice_number")?,
-    )
-    .map_err(invalid("invoice_number"))?;
+    let word_track = required(&answer.invoice.invoice_wordtrack, "invoice_wordtrack")?;
+    let digits = required(&answer.invoice.invoice_number, "invoice_number")?;
+    // Some gateways send the number whole (`AB12345678`) beside its track.
+    let digits = digits.strip_prefix(word_track).unwrap_or(digits);
+    let number =
+        InvoiceNumber::from_parts(word_track, digits).map_err(invalid("invoice_number"))?;
     let random_code = required(&answer.invoice.invoice_rand_code, "invoice_rand_code")?;
+    // Four digits, which a gateway that sends them as a number cuts short of their leading zeros.
+    let random_code = match random_code.len() {
+        1..4 if random_code.bytes().all(|b| b.is_ascii_digit()) => format!("{random_code:0>4}"),
+        _ => random_code.to_owned(),
+    };
     let seller = required(&answer.invoice.invoice_seller_ban, "invoice_seller_ban")?;
     let total = answer
         .invoice

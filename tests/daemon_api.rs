@@ -440,6 +440,17 @@ async fn a_code_already_given_to_an_order_that_may_have_charged_it_is_refused() 
     support::charge_with_code(&client, "TWICE-1", 120, code).await;
     let first = wait_final(&client, "TWICE-1", Duration::from_secs(10)).await;
     assert_eq!(first["state"], "paid");
+    // The app sending the paid order its own code again is refused, and gives the code up to
+    // no one.
+    let (status, _) = client
+        .request(
+            Method::POST,
+            "/v1/charges/TWICE-1/payment-code",
+            Some(&json!({ "payment_code": code })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::CONFLICT);
 
     let mut again = support::latte(80);
     again["order_id"] = json!("TWICE-2");

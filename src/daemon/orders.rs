@@ -185,9 +185,11 @@ impl Orders {
             order.payment_code_scanned(code, at)?;
             order.note_wallet(wallet);
         }
-        let claimed = order.payment_code().cloned();
-        if let Some(code) = &claimed {
-            self.claim_code(code, &id)?;
+        let mut claimed = None;
+        if let Some(code) = order.payment_code()
+            && self.claim_code(code, &id)?
+        {
+            claimed = Some(code.clone());
         }
         let policy = self.policy.clone();
         let stored = order.clone();
@@ -215,7 +217,7 @@ impl Orders {
     pub async fn payment_code(&self, id: &str, code: String) -> Result<Order, OrdersError> {
         let code = PaymentCode::new(code)?;
         let order_id = OrderId::parse(id)?;
-        self.claim_code(&code, &order_id)?;
+        let claimed = self.claim_code(&code, &order_id)?;
         let wallet = wallet_of(&code);
         let handed = code.clone();
         let updated = self
@@ -225,7 +227,7 @@ impl Orders {
                 Ok(())
             })
             .await;
-        if updated.is_err() {
+        if updated.is_err() && claimed {
             self.release_code(&code, &order_id);
         }
         updated
@@ -237,14 +239,20 @@ impl Orders {
         self.charging_holder(&mut handed, code, id)
     }
 
-    /// Gives `code` to order `id`, unless another order has it and may have charged it.
-    fn claim_code(&self, code: &PaymentCode, id: &OrderId) -> Result<(), OrdersError> {
+    /// Gives `code` to order `id`, unless another order has it and may have charged it. Says
+    /// whether this call gave it (`false`: the order had it already), so that only a call that
+    /// gave it takes it back when the order cannot have it after all.
+    fn claim_code(&self, code: &PaymentCode, id: &OrderId) -> Result<bool, OrdersError> {
         let mut handed = self.handed.lock().expect("handed codes lock");
+        let now = Instant::now();
+        if handed.holder(code.expose(), None, now).as_ref() == Some(id) {
+            return Ok(false);
+        }
         if let Some(holder) = self.charging_holder(&mut handed, code.expose(), Some(id)) {
             return Err(OrdersError::CodeInUse(holder));
         }
-        handed.hand(code.expose(), id, Instant::now());
-        Ok(())
+        handed.hand(code.expose(), id, now);
+        Ok(true)
     }
 
     fn release_code(&self, code: &PaymentCode, id: &OrderId) {

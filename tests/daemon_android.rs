@@ -115,6 +115,12 @@ async fn charge_waiting_for_its_code(daemon: &Daemon, amount: u64) -> String {
     order["order_id"].as_str().unwrap().to_owned()
 }
 
+/// Frames from the app, and a scan started with every charge that comes without a code.
+const PUSHED_SCAN_ON_CHARGE: [(&str, &str); 2] = [
+    ("POSD_SCAN_SOURCE", "pushed"),
+    ("POSD_SCAN_ON_CHARGE", "auto"),
+];
+
 fn scanning_daemon(dir: &Path, sim: &posd::sim::RunningSim, settings: &[(&str, &str)]) -> Daemon {
     let mut env = Daemon::env_for(dir, &sim.url(), sim.ca_pem().unwrap());
     // Tests run the debug build, several times slower than the device's release build.
@@ -129,14 +135,7 @@ fn scanning_daemon(dir: &Path, sim: &posd::sim::RunningSim, settings: &[(&str, &
 async fn camera2_and_nv21_frames_pay_their_charges() {
     let sim = simulator(Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let daemon = scanning_daemon(
-        dir.path(),
-        &sim,
-        &[
-            ("POSD_SCAN_SOURCE", "pushed"),
-            ("POSD_SCAN_ON_CHARGE", "auto"),
-        ],
-    );
+    let daemon = scanning_daemon(dir.path(), &sim, &PUSHED_SCAN_ON_CHARGE);
     daemon.ready().await;
     let client = daemon.client();
 
@@ -185,14 +184,7 @@ async fn camera2_and_nv21_frames_pay_their_charges() {
 async fn the_last_customers_code_still_in_view_is_skipped_for_the_next_charge() {
     let sim = simulator(Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let daemon = scanning_daemon(
-        dir.path(),
-        &sim,
-        &[
-            ("POSD_SCAN_SOURCE", "pushed"),
-            ("POSD_SCAN_ON_CHARGE", "auto"),
-        ],
-    );
+    let daemon = scanning_daemon(dir.path(), &sim, &PUSHED_SCAN_ON_CHARGE);
     daemon.ready().await;
     let client = daemon.client();
     let events = support::collect_events(&dir.path().join("posd.sock")).await;

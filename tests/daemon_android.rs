@@ -312,7 +312,7 @@ async fn bad_raw_frames_are_refused_by_name() {
         ),
         (
             "?format=nv21&width=64&height=48",
-            "the body is 3072 bytes; an nv21 frame of 64x48 with rows of 64 bytes needs 4608",
+            "the body is 3072 bytes; an nv21 frame of 64x48 with rows of 64 bytes needs 4607",
         ),
         (
             "?width=32&height=48",

@@ -254,9 +254,13 @@ fn a_raw_body_must_fit_its_layout() {
         ..camera2
     };
     RawFrame::new(nv21, vec![0; 640 * 480 * 3 / 2]).unwrap();
+    // Camera2's Y buffer and V buffer, one after the other: the V buffer ends on its last V
+    // sample, one byte short of the interleaved plane.
+    let camera2_nv21 = 640 * 480 + (640 * 239 + 640 - 1);
+    RawFrame::new(nv21, vec![0; camera2_nv21]).unwrap();
     let y_only = RawFrame::new(nv21, vec![0; 640 * 480]).unwrap_err();
     assert!(
-        y_only.to_string().ends_with("needs 460800"),
+        y_only.to_string().ends_with("needs 460799"),
         "the VU plane is part of the body: {y_only}"
     );
 }

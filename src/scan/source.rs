@@ -341,7 +341,8 @@ impl RawLayout {
     }
 
     /// The body sizes this layout takes. The last row of a plane may come without its padding,
-    /// as Camera2's plane buffers end.
+    /// as Camera2's plane buffers end; an NV21 body may also lack the VU plane's very last byte,
+    /// as one made of Camera2's Y and V buffers does (the V buffer ends on its last V sample).
     fn body_sizes(&self) -> (u64, u64) {
         let (width, height, stride) = (
             u64::from(self.width),
@@ -356,7 +357,7 @@ impl RawLayout {
             }
             RawFormat::Nv21 => {
                 let (vu_full, vu_least) = plane(height / 2);
-                (stride * height + vu_least, stride * height + vu_full)
+                (stride * height + vu_least - 1, stride * height + vu_full)
             }
         }
     }

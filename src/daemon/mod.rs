@@ -246,10 +246,13 @@ pub async fn start(
     } else {
         (config.gateway.resolve()?, None)
     };
+    let code_rules = crate::scan::CodeRules::from_config(&config.scan.codes)
+        .map_err(|e| StartError::Scan(format!("codes: {e}")))?;
     let merchant = Merchant {
         store_uid: gateway.store_uid.clone(),
         user_id: config.gateway.user_id.clone(),
         simulated: use_simulator,
+        wallets: code_rules.clone(),
     };
     let client = Client::new(gateway)?;
 
@@ -332,8 +335,6 @@ pub async fn start(
         (None, scanning::FrameOrigin::Folder(_)) => Duration::from_secs(2),
         (None, _) => crate::scan::DecoderConfig::default().frame_budget,
     };
-    let code_rules = crate::scan::CodeRules::from_config(&config.scan.codes)
-        .map_err(|e| StartError::Scan(format!("codes: {e}")))?;
     let decoder = crate::scan::Decoder::new(
         code_rules,
         crate::scan::DecoderConfig {

@@ -20,6 +20,7 @@ use crate::order::{
     Action, HandedCodes, Order, OrderId, OrderIdGenerator, PaymentCode, Policy, QueryResult,
     SendResult, State, StateKind, Timestamp,
 };
+use crate::scan::CodeRules;
 use crate::store::{OrderQuery, Peeked, QueueSummary, Store, StoreError};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -65,6 +66,9 @@ pub struct Merchant {
     pub user_id: String,
     /// The gateway is the built-in simulator: every order says so.
     pub simulated: bool,
+    /// The wallets taken: the code shapes that name an order's wallet (the scanner's,
+    /// `scan.codes`).
+    pub wallets: CodeRules,
 }
 
 pub struct Orders {
@@ -181,7 +185,7 @@ impl Orders {
             order.mark_simulated();
         }
         if let Some(code) = code {
-            let wallet = wallet_of(&code);
+            let wallet = self.wallet_of(&code);
             order.payment_code_scanned(code, at)?;
             order.note_wallet(wallet);
         }
@@ -218,7 +222,7 @@ impl Orders {
         let code = PaymentCode::new(code)?;
         let order_id = OrderId::parse(id)?;
         let claimed = self.claim_code(&code, &order_id)?;
-        let wallet = wallet_of(&code);
+        let wallet = self.wallet_of(&code);
         let handed = code.clone();
         let updated = self
             .update(id, move |order| {
@@ -231,6 +235,16 @@ impl Orders {
             self.release_code(&code, &order_id);
         }
         updated
+    }
+
+    /// The wallet a payment code's shape names, by the scanner's rules; `None` when it matches
+    /// none (a code typed in, or a wallet the table does not know).
+    fn wallet_of(&self, code: &PaymentCode) -> Option<String> {
+        self.merchant
+            .wallets
+            .check(code.expose().as_bytes())
+            .ok()
+            .map(|valid| valid.wallet().to_owned())
     }
 
     /// The order other than `id` that `code` went to and that may have charged it.
@@ -267,12 +281,13 @@ impl Orders {
         id: Option<&OrderId>,
     ) -> Option<OrderId> {
         let holder = handed.holder(code, id, Instant::now())?;
-        let may_have_charged = match self.store.peek(&holder) {
-            Ok(Peeked::Order(order)) => order.state().may_hold_a_charge(),
+        let keeps_it = match self.store.peek(&holder) {
+            // Still awaiting its code: the code is being saved to it at this moment.
+            Ok(Peeked::Order(order)) => !order.state().frees_its_code(),
             // Not stored yet (its charge is being created), or unreadable: held, to be safe.
             _ => true,
         };
-        may_have_charged.then_some(holder)
+        keeps_it.then_some(holder)
     }
 
     /// Cancels an order that has not reached the gateway.
@@ -815,17 +830,6 @@ pub fn mask(code: &str) -> String {
     crate::payment_code::MaskedCode::of(code).to_string()
 }
 
-/// The wallet a payment code's shape names, by the scanner's rules; `None` when it matches none
-/// (a code typed in, or a wallet the table does not know).
-fn wallet_of(code: &PaymentCode) -> Option<String> {
-    static RULES: std::sync::LazyLock<crate::scan::CodeRules> =
-        std::sync::LazyLock::new(crate::scan::CodeRules::default);
-    RULES
-        .check(code.expose().as_bytes())
-        .ok()
-        .map(|valid| valid.wallet().to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -870,6 +874,7 @@ mod tests {
                 store_uid: "S1".into(),
                 user_id: "posd".into(),
                 simulated: true,
+                wallets: CodeRules::default(),
             },
             crate::order::OrderIdGenerator::new("TEST").unwrap(),
             EventBus::new(),

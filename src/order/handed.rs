@@ -5,7 +5,7 @@
 //! it again for the next customer. Sent for that second order, it is at best refused by the
 //! wallet and at worst a second charge. So each code handed to an order is remembered for
 //! [`HandedCodes::WINDOW`] (far longer than a wallet code lives), and another order may have it
-//! only if the order holding it cannot have charged it (see [`State::may_hold_a_charge`]).
+//! only if the order holding it cannot have charged it (see [`State::frees_its_code`]).
 //!
 //! Codes are kept as keyed hashes, not as text: this table holds no secret. Two different codes
 //! that hash alike (one chance in 2^64) make one of them refused, never a second charge.
@@ -95,18 +95,19 @@ impl HandedCodes {
 }
 
 impl State {
-    /// Whether an order in this state may have charged its payment code, or may yet: the code
-    /// must not go to another order. Declined, expired, rejected, abandoned, cancelled and
-    /// not-paid orders charged nothing, and an order still waiting for a code holds none.
-    pub fn may_hold_a_charge(&self) -> bool {
+    /// Whether an order in this state gives its payment code up: it charged nothing and never
+    /// will (declined, expired, rejected, abandoned, cancelled, resolved not paid). An order in
+    /// any other state keeps its code from every other order: it may have charged it, may yet,
+    /// or is about to be given it (its code saved in the same moment another order asks).
+    pub fn frees_its_code(&self) -> bool {
         matches!(
             self,
-            State::WaitingToSend { .. }
-                | State::Sending { .. }
-                | State::Reconciling
-                | State::Paid
-                | State::PaidWithMismatch
-                | State::NeedsAttention { .. }
+            State::Declined
+                | State::Expired
+                | State::Rejected
+                | State::Abandoned
+                | State::Cancelled
+                | State::NotPaid
         )
     }
 }
@@ -203,6 +204,7 @@ mod tests {
     #[test]
     fn only_orders_that_cannot_have_charged_let_their_code_go() {
         for state in [
+            State::AwaitingPaymentCode,
             State::WaitingToSend { attempt: 1 },
             State::Sending { attempt: 2 },
             State::Reconciling,
@@ -212,10 +214,9 @@ mod tests {
                 reason: "unknown outcome".into(),
             },
         ] {
-            assert!(state.may_hold_a_charge(), "{state:?}");
+            assert!(!state.frees_its_code(), "{state:?}");
         }
         for state in [
-            State::AwaitingPaymentCode,
             State::Declined,
             State::Expired,
             State::Rejected,
@@ -223,7 +224,7 @@ mod tests {
             State::Cancelled,
             State::NotPaid,
         ] {
-            assert!(!state.may_hold_a_charge(), "{state:?}");
+            assert!(state.frees_its_code(), "{state:?}");
         }
     }
 }

@@ -105,24 +105,27 @@ pub enum RowSearch {
 /// Among the rows of an `api/querydirect` answer, the one about order `key`. Rows about other
 /// orders, stores or amounts are passed over (a row for another amount is another charge under the
 /// same id: a second till, or an id reused after a clock went back). Of this order's rows, a
-/// payment outranks a failure (the order's id is sent again after a "not found", so a failed
-/// attempt and a paid one can stand side by side), and a failure outranks a code that settles
-/// nothing. A row that names this order, or names none, and whose code cannot be read makes the
-/// whole answer [`RowSearch::Unreadable`]: it may be the payment.
+/// cancel or refund outranks a payment (it came after it), a payment outranks a failure (the
+/// order's id is sent again after a "not found", so a failed attempt and a paid one can stand side
+/// by side), and a failure a code that settles nothing. A row that names this order, or names
+/// none, and cannot be read may be the payment: unless a payment or a cancel was read, the answer
+/// is then [`RowSearch::Unreadable`].
 pub fn find_row(rows: &[Value], key: ChargeKey<'_>) -> RowSearch {
     let mut found: Option<(Code, Value)> = None;
+    let mut unreadable = false;
     for row in rows {
         let row = match row {
             Value::String(text) => match serde_json::from_str::<Value>(text) {
                 Ok(parsed @ Value::Object(_)) => parsed,
-                _ => return RowSearch::Unreadable,
+                _ => {
+                    unreadable = true;
+                    continue;
+                }
             },
             other => other.clone(),
         };
         let Some(verdict) = ChargeVerdict::of(&row) else {
-            if may_name(&row, key.order_id) {
-                return RowSearch::Unreadable;
-            }
+            unreadable |= may_name(&row, key.order_id);
             continue;
         };
         let Reading::Ours(code) = verdict.read(key) else {
@@ -137,15 +140,21 @@ pub fn find_row(rows: &[Value], key: ChargeKey<'_>) -> RowSearch {
         }
     }
     match found {
-        Some((code, row)) => RowSearch::Found(code, row),
-        None => RowSearch::Absent,
+        Some((code, row)) if settles(&code) >= PAID || !unreadable => RowSearch::Found(code, row),
+        _ if unreadable => RowSearch::Unreadable,
+        _ => RowSearch::Absent,
     }
 }
 
-/// How far a row's code settles a charge: a payment, then any other final code, then the rest.
+/// A payment's rank in [`settles`]: a row at it or above decides whatever else cannot be read.
+const PAID: u8 = 2;
+
+/// How far a row's code settles a charge: a cancel or refund, a payment, any other final code,
+/// then the rest.
 fn settles(code: &Code) -> u8 {
     match code {
-        Code::Paid | Code::Settled | Code::PaidWithMismatch => 2,
+        Code::Cancelled | Code::Refunded => PAID + 1,
+        Code::Paid | Code::Settled | Code::PaidWithMismatch => PAID,
         code if code.is_final_for_charge() => 1,
         _ => 0,
     }
@@ -263,6 +272,17 @@ mod tests {
             find_row(&rows, KEY),
             RowSearch::Found(Code::Failed, _)
         ));
+        // A cancel or refund came after the payment it undoes.
+        for undone in ["220", "230"] {
+            let rows = [
+                json!({"code": undone, "order_id": "T-1", "cost": "150"}),
+                json!({"code": "250", "order_id": "T-1", "cost": "150"}),
+            ];
+            let RowSearch::Found(code, _) = find_row(&rows, KEY) else {
+                panic!("{rows:?}");
+            };
+            assert_eq!(code.as_str(), undone);
+        }
     }
 
     /// A row that may be this order's and cannot be read may be its payment: the answer proves
@@ -285,6 +305,15 @@ mod tests {
         }
         let other = json!({"code": null, "order_id": "T-2"});
         assert_eq!(find_row(&[other], KEY), RowSearch::Absent);
+        // A payment read beside it decides; a failure does not.
+        let paid = json!({"code": "250", "order_id": "T-1", "cost": "150"});
+        let failed = json!({"code": "300", "order_id": "T-1", "cost": "150"});
+        let garbled = json!({"total": 3});
+        assert!(matches!(
+            find_row(&[garbled.clone(), paid], KEY),
+            RowSearch::Found(Code::Paid, _)
+        ));
+        assert_eq!(find_row(&[garbled, failed], KEY), RowSearch::Unreadable);
         let as_text = json!("{\"code\": \"250\", \"order_id\": \"T-1\", \"cost\": \"150\"}");
         assert!(matches!(
             find_row(&[as_text], KEY),

@@ -445,6 +445,12 @@ pub enum PushedFrameError {
         width: u32,
         height: u32,
     },
+    #[error("the {declared} is {width}x{height}: it has no pixels")]
+    Empty {
+        declared: &'static str,
+        width: u32,
+        height: u32,
+    },
 }
 
 impl PushedFrame {
@@ -468,7 +474,14 @@ impl PushedFrame {
             image::ImageReader::with_format(std::io::Cursor::new(bytes.as_slice()), format)
                 .into_dimensions()
                 .map_err(|source| PushedFrameError::Damaged { declared, source })?;
-        if width == 0 || height == 0 || width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE {
+        if width == 0 || height == 0 {
+            return Err(PushedFrameError::Empty {
+                declared,
+                width,
+                height,
+            });
+        }
+        if width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE {
             return Err(PushedFrameError::TooLarge {
                 declared,
                 width,

@@ -256,3 +256,18 @@ fn an_odd_field_outside_the_invoice_keeps_the_invoice_counted() {
     assert_eq!(shift.invoices.total_amount, 150);
     assert_eq!(shift.invoices.tax_amount, 7);
 }
+
+/// A number sent whole beside its track counts in its track's range as the digits alone.
+#[test]
+fn a_whole_invoice_number_counts_by_its_digits() {
+    let whole = paid_with_invoice("WHOLE-1", 105, "AB", "AB00000007", 10);
+    let digits = paid_with_invoice("DIGITS-1", 105, "AB", "00000009", 11);
+    let shift = report(&[whole, digits], None, 20);
+    assert_eq!(shift.invoices.count, 2);
+    let track = &shift.invoices.tracks[0];
+    assert_eq!(
+        (track.first.as_str(), track.last.as_str()),
+        ("AB-00000007", "AB-00000009"),
+        "{track:?}"
+    );
+}

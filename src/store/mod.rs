@@ -823,10 +823,17 @@ impl Store {
             let Some(order) = tx.tree(ORDERS).get(job.order_id.as_str())? else {
                 return abort(StoreError::NotFound(job.order_id.clone()));
             };
-            let owed = record::decode_order_head(&order).is_ok_and(|head| {
-                head.receipt.reprints == job.seq && head.receipt.status == PrintStatus::Pending
-            });
-            if !owed {
+            let head = match record::decode_order_head(&order) {
+                Ok(head) => head,
+                Err(detail) => {
+                    return abort(StoreError::Corrupt {
+                        tree: ORDERS.to_owned(),
+                        key: job.order_id.to_string(),
+                        detail,
+                    });
+                }
+            };
+            if head.receipt.reprints != job.seq || head.receipt.status != PrintStatus::Pending {
                 return Ok(false);
             }
             tx.tree(PRINT_JOBS)

@@ -192,7 +192,7 @@ impl Scanner {
     async fn read_until_code<S: FrameSource>(&mut self, source: &mut S) -> ScanOutcome {
         let mut last_refusal = None;
         let mut duplicate_reported = false;
-        let mut taken_reported = None;
+        let mut taken_reported: Vec<PaymentCode> = Vec::new();
         loop {
             let frame = match source.next_frame().await {
                 Ok(Some(frame)) => frame,
@@ -226,18 +226,18 @@ impl Scanner {
                         match self.taken.as_ref().and_then(|taken| taken(code.expose())) {
                             None => return ScanOutcome::Code(code),
                             Some(order) => {
-                                if taken_reported.as_ref() != Some(&code) {
+                                if !taken_reported.contains(&code) {
                                     self.emit(ScanEvent::Taken {
                                         code: code.masked(),
                                         order,
                                     });
-                                    taken_reported = Some(code);
+                                    taken_reported.push(code);
                                 }
                                 continue;
                             }
                         }
                     }
-                    if taken_reported.as_ref() == Some(&code) {
+                    if taken_reported.contains(&code) {
                         continue;
                     }
                     if !duplicate_reported {

@@ -175,6 +175,18 @@ wire_block! {
 }
 
 impl InvoiceFields {
+    /// The invoice number's digits: `invoice_number` as sent, or without its track in front when a
+    /// gateway sends the number whole (`AB12345678`) beside `invoice_wordtrack`.
+    pub fn invoice_digits(&self) -> Option<&str> {
+        let number = self.invoice_number.as_deref()?;
+        Some(
+            self.invoice_wordtrack
+                .as_deref()
+                .and_then(|track| number.strip_prefix(track))
+                .unwrap_or(number),
+        )
+    }
+
     /// The invoice's item lines, from the JSON text in `invoice_order_detail`.
     pub fn invoice_detail(&self) -> Result<Vec<InvoiceDetailLine>, serde_json::Error> {
         match self.invoice_order_detail.as_deref() {

@@ -247,23 +247,25 @@ impl Orders {
             .map(|valid| valid.wallet().to_owned())
     }
 
-    /// The order other than `id` that `code` went to and that may have charged it.
+    /// The order that `code` went to, other than `id`, while it keeps the code.
     pub fn code_holder(&self, code: &str, id: Option<&OrderId>) -> Option<OrderId> {
         let mut handed = self.handed.lock().expect("handed codes lock");
-        self.charging_holder(&mut handed, code, id)
+        let holder = handed.holder(code, id, Instant::now())?;
+        self.keeps_code(&holder).then_some(holder)
     }
 
-    /// Gives `code` to order `id`, unless another order has it and may have charged it. Says
-    /// whether this call gave it (`false`: the order had it already), so that only a call that
-    /// gave it takes it back when the order cannot have it after all.
+    /// Gives `code` to order `id`, unless another order keeps it. Says whether this call gave it
+    /// (`false`: the order had it already), so that only a call that gave it takes it back when
+    /// the order cannot have it after all.
     fn claim_code(&self, code: &PaymentCode, id: &OrderId) -> Result<bool, OrdersError> {
         let mut handed = self.handed.lock().expect("handed codes lock");
         let now = Instant::now();
-        if handed.holder(code.expose(), None, now).as_ref() == Some(id) {
-            return Ok(false);
-        }
-        if let Some(holder) = self.charging_holder(&mut handed, code.expose(), Some(id)) {
-            return Err(OrdersError::CodeInUse(holder));
+        match handed.holder(code.expose(), None, now) {
+            Some(holder) if holder == *id => return Ok(false),
+            Some(holder) if self.keeps_code(&holder) => {
+                return Err(OrdersError::CodeInUse(holder));
+            }
+            _ => {}
         }
         handed.hand(code.expose(), id, now);
         Ok(true)
@@ -274,20 +276,14 @@ impl Orders {
         handed.take_back(code.expose(), id);
     }
 
-    fn charging_holder(
-        &self,
-        handed: &mut HandedCodes,
-        code: &str,
-        id: Option<&OrderId>,
-    ) -> Option<OrderId> {
-        let holder = handed.holder(code, id, Instant::now())?;
-        let keeps_it = match self.store.peek(&holder) {
-            // Still awaiting its code: the code is being saved to it at this moment.
+    /// Whether the order a code went to keeps it: it may have charged it, may yet, or is being
+    /// given it at this moment (still awaiting its code in the store).
+    fn keeps_code(&self, holder: &OrderId) -> bool {
+        match self.store.peek(holder) {
             Ok(Peeked::Order(order)) => !order.state().frees_its_code(),
             // Not stored yet (its charge is being created), or unreadable: held, to be safe.
             _ => true,
-        };
-        keeps_it.then_some(holder)
+        }
     }
 
     /// Cancels an order that has not reached the gateway.
@@ -393,9 +389,10 @@ impl Orders {
         let count = open.len();
         {
             let mut handed = self.handed.lock().expect("handed codes lock");
+            let now = Instant::now();
             for order in &open {
                 if let Some(code) = order.payment_code() {
-                    handed.hand(code.expose(), order.id(), Instant::now());
+                    handed.hand(code.expose(), order.id(), now);
                 }
             }
         }

@@ -238,9 +238,10 @@ fn proof(page: &mut Page, input: &ReceiptInput<'_>) -> Result<(), ReceiptError> 
     let date = IssueTime::parse(required(&answer.invoice.invoice_date, "invoice_date")?)
         .map_err(invalid("invoice_date"))?;
     let word_track = required(&answer.invoice.invoice_wordtrack, "invoice_wordtrack")?;
-    let digits = required(&answer.invoice.invoice_number, "invoice_number")?;
-    // Some gateways send the number whole (`AB12345678`) beside its track.
-    let digits = digits.strip_prefix(word_track).unwrap_or(digits);
+    let digits = answer
+        .invoice
+        .invoice_digits()
+        .ok_or(ReceiptError::Missing("invoice_number"))?;
     let number =
         InvoiceNumber::from_parts(word_track, digits).map_err(invalid("invoice_number"))?;
     let random_code = required(&answer.invoice.invoice_rand_code, "invoice_rand_code")?;

@@ -463,13 +463,7 @@ impl PushedFrame {
             PushedFrame::Png(bytes) => (bytes, ImageFormat::Png, "PNG"),
             PushedFrame::Raw(_) => return Ok(()),
         };
-        match image::guess_format(bytes) {
-            Ok(actual) if actual != format => {
-                return Err(PushedFrameError::FormatMismatch { declared, actual });
-            }
-            Ok(_) => {}
-            Err(_) => return Err(PushedFrameError::UnknownFormat { declared }),
-        }
+        check_declared(bytes, format, declared)?;
         let (width, height) =
             image::ImageReader::with_format(std::io::Cursor::new(bytes.as_slice()), format)
                 .into_dimensions()
@@ -506,15 +500,24 @@ fn decode_declared(
     format: ImageFormat,
     declared: &'static str,
 ) -> Result<DynamicImage, PushedFrameError> {
-    match image::guess_format(bytes) {
-        Ok(actual) if actual != format => {
-            return Err(PushedFrameError::FormatMismatch { declared, actual });
-        }
-        Ok(_) => {}
-        Err(_) => return Err(PushedFrameError::UnknownFormat { declared }),
-    }
+    check_declared(bytes, format, declared)?;
     decode_limited(bytes, Some(format))
         .map_err(|source| PushedFrameError::Damaged { declared, source })
+}
+
+/// Whether the bytes are the image format the app said they are.
+fn check_declared(
+    bytes: &[u8],
+    format: ImageFormat,
+    declared: &'static str,
+) -> Result<(), PushedFrameError> {
+    match image::guess_format(bytes) {
+        Ok(actual) if actual != format => {
+            Err(PushedFrameError::FormatMismatch { declared, actual })
+        }
+        Ok(_) => Ok(()),
+        Err(_) => Err(PushedFrameError::UnknownFormat { declared }),
+    }
 }
 
 /// The POS app's end of a [`PushedFrames`] source.

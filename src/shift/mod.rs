@@ -358,15 +358,9 @@ fn issued_invoice(order: &Order) -> Option<IssuedInvoice> {
     let total = invoice
         .invoice_amount
         .map_or(order.charge().amount, |t| t.0);
-    let word_track = invoice.invoice_wordtrack?;
-    let number = invoice.invoice_number?;
-    // A number sent whole (`AB12345678`) beside its track counts as the receipt prints it.
-    let number = number
-        .strip_prefix(word_track.as_str())
-        .map_or_else(|| number.clone(), str::to_owned);
     Some(IssuedInvoice {
-        word_track,
-        number,
+        word_track: invoice.invoice_wordtrack.clone()?,
+        number: invoice.invoice_digits()?.to_owned(),
         sales: invoice.invoice_sales_amount.map_or(total, |t| t.0),
         tax: invoice.invoice_tax_amount.map_or(0, |t| t.0),
         total,

@@ -285,7 +285,7 @@ async fn a_receipt_owed_when_the_daemon_died_prints_after_restart() {
         assert_eq!(jobs.len(), 1, "{jobs:?}");
         assert!(jobs[0].escpos.is_empty(), "the stored job holds its bytes");
         let order = store.get(&order_id).unwrap().unwrap();
-        order.last_answer().unwrap().raw["invoice_left_qrcode"]
+        order.last_answer().unwrap().value()["invoice_left_qrcode"]
             .as_str()
             .unwrap()
             .to_owned()
@@ -360,7 +360,7 @@ async fn a_paid_order_whose_job_was_never_stored_prints_at_the_next_start() {
     let printed = std::fs::read(&printer_file).unwrap();
     assert_eq!(
         support::read_receipt(&printed).left_qr,
-        order.last_answer().unwrap().raw["invoice_left_qrcode"]
+        order.last_answer().unwrap().value()["invoice_left_qrcode"]
             .as_str()
             .unwrap()
     );

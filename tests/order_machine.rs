@@ -151,7 +151,7 @@ fn every_answer_to_an_attempt() {
             .unwrap();
         assert_eq!(o.state().kind(), *expected, "answer {code}");
         assert_eq!(o.last_answer().unwrap().code, Code::parse(code));
-        assert_eq!(o.last_answer().unwrap().raw["code"], *code);
+        assert_eq!(o.last_answer().unwrap().value()["code"], *code);
         assert_eq!(o.last_answer().unwrap().at, at(2));
         assert!(o.reached_gateway(), "answer {code}");
         assert_eq!(

@@ -107,7 +107,7 @@ fn orders_survive_reopening_and_resume_where_they_stopped() {
         .unwrap()
         .unwrap();
     assert_eq!(paid_order.state(), &State::Paid);
-    assert_eq!(paid_order.last_answer().unwrap().raw["uid"], "U1");
+    assert_eq!(paid_order.last_answer().unwrap().value()["uid"], "U1");
     assert_eq!(paid_order.history().len(), 4);
 }
 

@@ -349,7 +349,7 @@ impl Printer {
         // Print n is the n-th reprint; each step below is taken only while the order owes it.
         let seq = order.receipt().reprints;
         let reprint = seq > 0 || uncertain;
-        let answer = InvoiceAnswer::from_value(raw).map_err(|e| e.to_string());
+        let answer = InvoiceAnswer::from_json(raw.get()).map_err(|e| e.to_string());
         let merchant_prints = answer
             .as_ref()
             .is_ok_and(|a| a.invoice.invoice_print_device == Some(InvoicePrintDevice::Merchant));
@@ -690,7 +690,7 @@ impl Renderer {
         let Some(raw) = order.last_answer().map(|answer| &answer.raw) else {
             return Ok(None);
         };
-        let answer = InvoiceAnswer::from_value(raw).map_err(|e| e.to_string())?;
+        let answer = InvoiceAnswer::from_json(raw.get()).map_err(|e| e.to_string())?;
         self.receipt_of(order, &answer, reprint)
     }
 

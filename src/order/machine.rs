@@ -601,11 +601,7 @@ impl Order {
     }
 
     fn record_answer(&mut self, code: &Code, raw: serde_json::Value, now: Timestamp) {
-        self.last_answer = Some(GatewayAnswer {
-            code: code.clone(),
-            raw,
-            at: now,
-        });
+        self.last_answer = Some(GatewayAnswer::new(code.clone(), &raw, now));
     }
 
     fn enter_reconciling(&mut self, now: Timestamp, why: String) {

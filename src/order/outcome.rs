@@ -5,6 +5,7 @@
 
 use crate::api::Code;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use super::time::Timestamp;
 
@@ -40,9 +41,33 @@ pub enum QueryResult {
 }
 
 /// The gateway's last word on the order, kept as received.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GatewayAnswer {
     pub code: Code,
-    pub raw: serde_json::Value,
+    /// The decrypted answer's JSON text: an order is read and written several times per charge,
+    /// and kept as text the answer is copied through rather than built into a tree each time.
+    /// Readers parse what they need from it ([`GatewayAnswer::value`], or their own types).
+    pub raw: Box<RawValue>,
     pub at: Timestamp,
+}
+
+impl GatewayAnswer {
+    pub fn new(code: Code, answer: &serde_json::Value, at: Timestamp) -> GatewayAnswer {
+        GatewayAnswer {
+            code,
+            raw: serde_json::value::to_raw_value(answer).expect("a JSON value always serializes"),
+            at,
+        }
+    }
+
+    /// The answer as a JSON tree.
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_str(self.raw.get()).expect("the answer is JSON text")
+    }
+}
+
+impl PartialEq for GatewayAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code && self.raw.get() == other.raw.get() && self.at == other.at
+    }
 }

@@ -51,11 +51,6 @@ impl InvoiceAnswer {
         Self::located(read(&mut reader()), || read(&mut reader()))
     }
 
-    /// Reads the answer from JSON already parsed, as an order stores it.
-    pub fn from_value(value: &serde_json::Value) -> Result<Self, AnswerError> {
-        Self::located(read(value), || read(value))
-    }
-
     fn located(
         answer: Result<Self, AnswerError>,
         invoice_alone: impl FnOnce() -> Result<InvoiceFields, AnswerError>,

@@ -351,7 +351,7 @@ struct IssuedInvoice {
 /// take an issued invoice out of the report.
 fn issued_invoice(order: &Order) -> Option<IssuedInvoice> {
     let raw = &order.last_answer()?.raw;
-    let invoice: InvoiceFields = serde_json::from_value(raw.clone()).ok()?;
+    let invoice: InvoiceFields = serde_json::from_str(raw.get()).ok()?;
     if invoice.invoice_state != Some(InvoiceState::Issued) {
         return None;
     }

@@ -20,15 +20,21 @@ struct OrderRecordOut<'a> {
     order: &'a Order,
 }
 
-/// The schema field is checked on its own first, by [`check_schema`].
 #[derive(Deserialize)]
 struct OrderRecordIn {
+    schema: u32,
     order: Order,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
+struct PrintJobRecordOut<'a> {
+    schema: u32,
+    job: &'a PrintJob,
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PrintJobRecord {
+struct PrintJobRecordIn {
     schema: u32,
     job: PrintJob,
 }
@@ -48,9 +54,7 @@ pub fn encode_order(order: &Order) -> Vec<u8> {
 
 /// Reads an order record, or says in words why it cannot be read.
 pub fn decode_order(bytes: &[u8]) -> Result<Order, String> {
-    check_schema(bytes)?;
-    let record: OrderRecordIn = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    Ok(record.order)
+    decode(bytes, |record: &OrderRecordIn| record.schema).map(|record| record.order)
 }
 
 /// The few fields of an order a summary or a scan needs; serde skips the rest (history, the
@@ -66,28 +70,25 @@ pub struct OrderHead {
 
 #[derive(Deserialize)]
 struct OrderHeadRecordIn {
+    schema: u32,
     order: OrderHead,
 }
 
 /// Reads just the head of an order record, or says in words why it cannot be read.
 pub fn decode_order_head(bytes: &[u8]) -> Result<OrderHead, String> {
-    check_schema(bytes)?;
-    let record: OrderHeadRecordIn = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    Ok(record.order)
+    decode(bytes, |record: &OrderHeadRecordIn| record.schema).map(|record| record.order)
 }
 
 pub fn encode_print_job(job: &PrintJob) -> Vec<u8> {
-    let record = PrintJobRecord {
+    let record = PrintJobRecordOut {
         schema: SCHEMA_VERSION,
-        job: job.clone(),
+        job,
     };
     serde_json::to_vec(&record).expect("a print job always serializes to JSON")
 }
 
 pub fn decode_print_job(bytes: &[u8]) -> Result<PrintJob, String> {
-    check_schema(bytes)?;
-    let record: PrintJobRecord = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    Ok(record.job)
+    decode(bytes, |record: &PrintJobRecordIn| record.schema).map(|record| record.job)
 }
 
 /// A record of the app's print queue: a job, or a reported result.
@@ -107,9 +108,7 @@ fn encode_app<T: Serialize>(record: &T) -> Vec<u8> {
 }
 
 fn decode_app<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    check_schema(bytes)?;
-    let record: AppRecord<T> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    Ok(record.record)
+    decode(bytes, |record: &AppRecord<T>| record.schema).map(|record| record.record)
 }
 
 pub fn encode_app_job(job: &AppJob) -> Vec<u8> {
@@ -136,10 +135,32 @@ pub fn decode_link_job(bytes: &[u8]) -> Result<LinkJob, String> {
     decode_app(bytes)
 }
 
+/// Reads a record in one pass. Only a record that cannot be read has its schema read on its own,
+/// so that one written by a newer posd is told apart from a damaged one.
+fn decode<R: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    schema: impl FnOnce(&R) -> u32,
+) -> Result<R, String> {
+    match serde_json::from_slice::<R>(bytes) {
+        Ok(record) => {
+            check_version(schema(&record))?;
+            Ok(record)
+        }
+        Err(e) => {
+            check_schema(bytes)?;
+            Err(e.to_string())
+        }
+    }
+}
+
 fn check_schema(bytes: &[u8]) -> Result<(), String> {
     let found = serde_json::from_slice::<SchemaOnly>(bytes)
         .map_err(|e| format!("not a record of this store: {e}"))?
         .schema;
+    check_version(found)
+}
+
+fn check_version(found: u32) -> Result<(), String> {
     if found == SCHEMA_VERSION {
         Ok(())
     } else {

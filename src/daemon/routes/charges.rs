@@ -24,6 +24,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::sync::Arc;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -84,7 +85,7 @@ pub struct OrderView {
     pub charge: Charge,
     pub receipt: crate::order::Receipt,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub gateway: Option<Value>,
+    pub gateway: Option<Box<RawValue>>,
     pub history: Vec<crate::order::Transition>,
     /// Charged against the gateway simulator: no money moved.
     #[serde(skip_serializing_if = "std::ops::Not::not")]

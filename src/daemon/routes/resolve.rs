@@ -162,11 +162,7 @@ async fn ask_gateway(orders: &Orders, order: &Order) -> (GatewayCheck, Option<Ga
                     code: code.clone(),
                     msg: text_field(&answer, "msg"),
                 };
-                let kept = GatewayAnswer {
-                    code,
-                    raw: answer,
-                    at: clock::now(),
-                };
+                let kept = GatewayAnswer::new(code, &answer, clock::now());
                 (check, Some(kept))
             }
             QueryResult::NotFound => (GatewayCheck::NotFound, None),
@@ -199,7 +195,7 @@ fn einvoice_known(answer: Option<&GatewayAnswer>) -> bool {
     let Some(answer) = answer else {
         return false;
     };
-    InvoiceAnswer::from_json(&answer.raw.to_string()).is_ok_and(|invoice| {
+    InvoiceAnswer::from_json(answer.raw.get()).is_ok_and(|invoice| {
         invoice.invoice.invoice_number.is_some()
             && invoice
                 .invoice

@@ -1512,9 +1512,14 @@ impl Store {
     fn wrote(&self) {
         let mut idle = self.idle.lock();
         if idle.watched {
-            idle.last_write = Some(Instant::now());
+            // The checkpoint thread waits without a deadline only while no write is pending.
+            // Once it has one it reads the latest write's time when that deadline comes, so
+            // waking it for every write (several per charge) would only cost a context switch.
+            let was_idle = idle.last_write.replace(Instant::now()).is_none();
             drop(idle);
-            self.idle.changed.notify_all();
+            if was_idle {
+                self.idle.changed.notify_all();
+            }
         }
     }
 

@@ -14,7 +14,9 @@
 //! way again. The bare round trip is one `api/transaction` through `posd::gateway::Client`.
 //! Their difference is what the daemon adds (storage, its local API, the order worker). Both are
 //! measured one at a time and with 16 clients at once; the daemon's resident
-//! memory is read from `/proc` when idle and, at its highest, during the load. The third peer is
+//! memory is read from `/proc` when idle and, at its highest, during the load, and so is the CPU
+//! time it used per charge over the measured rounds (receipts included): a figure that the
+//! machine's load moves far less than latencies. The third peer is
 //! one bare 512-byte write and `fdatasync` on the same disk, in the same rounds: a charge costs
 //! two durable steps, each one `fdatasync` of the store's journal, shared by concurrent charges
 //! (group commit), so the 16-client p99 is read against the 1-client p99 and against it.
@@ -52,6 +54,8 @@ const ROUNDS: usize = 4;
 const WARM_UP: usize = 20;
 /// The polling step of `BENCH_POLL=1`.
 const POLL: Duration = Duration::from_millis(1);
+/// Long enough for the daemon to print the receipts still owed once the last charge is paid.
+const RECEIPTS_SETTLE: Duration = Duration::from_secs(1);
 /// How long a charge waits for its event before it reads the order instead.
 const EVENT_PATIENCE: Duration = Duration::from_secs(1);
 
@@ -133,6 +137,7 @@ async fn run() {
         }
     });
 
+    let cpu_before = support::cpu_time(pid);
     let (mut daemon_one, mut bare_one) = (Vec::new(), Vec::new());
     let (mut daemon_many, mut bare_many) = (Latencies::default(), Latencies::default());
     let mut syncs = Vec::new();
@@ -162,6 +167,12 @@ async fn run() {
     }
     sampling.store(false, Ordering::Relaxed);
     sampler.await.expect("RSS sampler");
+    // The receipts of the last charges are laid out and printed after their `paid` event.
+    tokio::time::sleep(RECEIPTS_SETTLE).await;
+    let cpu_after = support::cpu_time(pid);
+    let charges = (daemon_one.len() + daemon_many.samples.len()) as f64;
+    let cpu_per_charge =
+        |before: Duration, after: Duration| (after - before).as_secs_f64() * 1e3 / charges;
 
     let rows = [
         Row::new("daemon charge until paid, 1 client", daemon_one, None),
@@ -208,6 +219,14 @@ async fn run() {
         ),
         None => println!("polled GET /v1/charges/{{id}} every {POLL:?} (BENCH_POLL=1)"),
     }
+    let (user, system) = (
+        cpu_per_charge(cpu_before.0, cpu_after.0),
+        cpu_per_charge(cpu_before.1, cpu_after.1),
+    );
+    println!(
+        "daemon CPU per charge, receipt included: {:.2} ms (user {user:.2}, system {system:.2})",
+        user + system
+    );
     println!(
         "daemon RSS: idle {} KiB, highest under load {} KiB",
         idle_rss,

@@ -118,6 +118,24 @@ pub fn rss_kib(pid: u32) -> u64 {
         .unwrap_or_else(|| panic!("/proc/{pid}/status has no VmRSS line"))
 }
 
+/// CPU time a process has used so far, user and system, from `/proc/PID/stat` (in clock ticks,
+/// a hundredth of a second on Linux).
+pub fn cpu_time(pid: u32) -> (Duration, Duration) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/stat: {e}"));
+    // The command name, in parentheses, may hold spaces; the fields counted here follow it.
+    let after_name = &stat[stat.rfind(')').expect("/proc/PID/stat names the command") + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // SAFETY: sysconf only reads a system setting.
+    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let ticks = |field: usize| {
+        let ticks: u64 = fields[field].parse().expect("a tick count");
+        Duration::from_secs_f64(ticks as f64 / ticks_per_second)
+    };
+    // utime and stime are fields 14 and 15 of the line; the name is field 2.
+    (ticks(11), ticks(12))
+}
+
 /// The real daemon as a child process, talking to an outside gateway.
 pub struct Daemon {
     pub child: Child,

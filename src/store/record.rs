@@ -160,12 +160,60 @@ fn check_schema(bytes: &[u8]) -> Result<(), String> {
     check_version(found)
 }
 
-fn check_version(found: u32) -> Result<(), String> {
+pub(super) fn check_version(found: u32) -> Result<(), String> {
     if found == SCHEMA_VERSION {
         Ok(())
     } else {
         Err(format!(
             "schema version {found}, but this posd reads only version {SCHEMA_VERSION}"
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::OrderId;
+
+    fn new_order_record() -> Vec<u8> {
+        let charge = serde_json::from_value(serde_json::json!({ "amount": 120 })).unwrap();
+        let order = Order::new(
+            OrderId::parse("R-1").unwrap(),
+            charge,
+            Timestamp::from_millis(1_764_000_000_000),
+        )
+        .unwrap();
+        encode_order(&order)
+    }
+
+    #[test]
+    fn a_record_reads_back_in_one_pass() {
+        let bytes = new_order_record();
+        assert_eq!(decode_order(&bytes).unwrap().id().as_str(), "R-1");
+        assert_eq!(decode_order_head(&bytes).unwrap().id.as_str(), "R-1");
+    }
+
+    #[test]
+    fn a_newer_schema_is_named_even_when_its_order_reads() {
+        let text = String::from_utf8(new_order_record()).unwrap();
+        let newer = text.replace(r#""schema":1"#, r#""schema":2"#);
+        assert_ne!(newer, text);
+        for error in [
+            decode_order(newer.as_bytes()).unwrap_err(),
+            decode_order_head(newer.as_bytes()).unwrap_err(),
+        ] {
+            assert!(error.contains("schema version 2"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_damaged_record_says_what_is_wrong() {
+        let not_a_record = decode_order(b"\x00not json").unwrap_err();
+        assert!(
+            not_a_record.starts_with("not a record of this store"),
+            "{not_a_record}"
+        );
+        let damaged = decode_order(br#"{"schema":1,"order":{"id":"R-1"}}"#).unwrap_err();
+        assert!(damaged.contains("missing field"), "{damaged}");
     }
 }

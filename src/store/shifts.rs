@@ -33,13 +33,7 @@ fn encode<T: Serialize>(record: &T) -> Vec<u8> {
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     let record: Record<T> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    if record.schema != record::SCHEMA_VERSION {
-        return Err(format!(
-            "schema version {}, but this posd reads only version {}",
-            record.schema,
-            record::SCHEMA_VERSION
-        ));
-    }
+    record::check_version(record.schema)?;
     Ok(record.record)
 }
 

@@ -91,48 +91,49 @@ pub fn decode_print_job(bytes: &[u8]) -> Result<PrintJob, String> {
     decode(bytes, |record: &PrintJobRecordIn| record.schema).map(|record| record.job)
 }
 
-/// A record of the app's print queue: a job, or a reported result.
+/// A record beside the orders: a job or a reported result of the app's print queue, a link job,
+/// a closed shift's report or its printout.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct AppRecord<T> {
+struct Versioned<T> {
     schema: u32,
     record: T,
 }
 
-fn encode_app<T: Serialize>(record: &T) -> Vec<u8> {
-    serde_json::to_vec(&AppRecord {
+pub(super) fn encode_versioned<T: Serialize>(record: &T) -> Vec<u8> {
+    serde_json::to_vec(&Versioned {
         schema: SCHEMA_VERSION,
         record,
     })
-    .expect("an app print queue record always serializes to JSON")
+    .expect("a store record always serializes to JSON")
 }
 
-fn decode_app<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    decode(bytes, |record: &AppRecord<T>| record.schema).map(|record| record.record)
+pub(super) fn decode_versioned<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    decode(bytes, |record: &Versioned<T>| record.schema).map(|record| record.record)
 }
 
 pub fn encode_app_job(job: &AppJob) -> Vec<u8> {
-    encode_app(job)
+    encode_versioned(job)
 }
 
 pub fn decode_app_job(bytes: &[u8]) -> Result<AppJob, String> {
-    decode_app(bytes)
+    decode_versioned(bytes)
 }
 
 pub fn encode_app_result(result: &AppResult) -> Vec<u8> {
-    encode_app(result)
+    encode_versioned(result)
 }
 
 pub fn decode_app_result(bytes: &[u8]) -> Result<AppResult, String> {
-    decode_app(bytes)
+    decode_versioned(bytes)
 }
 
 pub fn encode_link_job(job: &LinkJob) -> Vec<u8> {
-    encode_app(job)
+    encode_versioned(job)
 }
 
 pub fn decode_link_job(bytes: &[u8]) -> Result<LinkJob, String> {
-    decode_app(bytes)
+    decode_versioned(bytes)
 }
 
 /// Reads a record in one pass. Only a record that cannot be read has its schema read on its own,
@@ -160,7 +161,7 @@ fn check_schema(bytes: &[u8]) -> Result<(), String> {
     check_version(found)
 }
 
-pub(super) fn check_version(found: u32) -> Result<(), String> {
+fn check_version(found: u32) -> Result<(), String> {
     if found == SCHEMA_VERSION {
         Ok(())
     } else {

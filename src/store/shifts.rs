@@ -4,9 +4,9 @@
 //! A report is written once, at the close, in the same durable step as its printout (and, on the
 //! app printer link, the app's copy of it), and never changed after.
 
-use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
 
+use super::record::{decode_versioned, encode_versioned};
 use super::tx::TxTree;
 use super::{APP_JOBS, Commit, SHIFT_PRINTS, SHIFTS, Store, StoreError, abort, record, storage};
 use crate::order::{AppJob, Order, PrintOutcome, Timestamp};
@@ -14,27 +14,6 @@ use crate::shift::{ReportPrint, ShiftId, ShiftReport};
 
 fn shift_key(id: ShiftId) -> [u8; 8] {
     id.get().to_be_bytes()
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Record<T> {
-    schema: u32,
-    record: T,
-}
-
-fn encode<T: Serialize>(record: &T) -> Vec<u8> {
-    serde_json::to_vec(&Record {
-        schema: record::SCHEMA_VERSION,
-        record,
-    })
-    .expect("a shift record always serializes to JSON")
-}
-
-fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    let record: Record<T> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    record::check_version(record.schema)?;
-    Ok(record.record)
 }
 
 fn unreadable(tree: &str, key: &[u8], detail: String) -> StoreError {
@@ -52,8 +31,10 @@ impl Store {
     /// The last closed shift's report, if any shift was closed.
     pub fn last_shift(&self) -> Result<Option<ShiftReport>, StoreError> {
         let last = self.shifts.last().map_err(storage("reading the shifts"))?;
-        last.map(|(key, bytes)| decode(&bytes).map_err(|d| unreadable(super::SHIFTS, &key, d)))
-            .transpose()
+        last.map(|(key, bytes)| {
+            decode_versioned(&bytes).map_err(|d| unreadable(super::SHIFTS, &key, d))
+        })
+        .transpose()
     }
 
     /// One closed shift's report.
@@ -61,7 +42,7 @@ impl Store {
         let key = shift_key(id);
         let bytes = self.shifts.get(key).map_err(storage("reading a shift"))?;
         bytes
-            .map(|bytes| decode(&bytes).map_err(|d| unreadable(super::SHIFTS, &key, d)))
+            .map(|bytes| decode_versioned(&bytes).map_err(|d| unreadable(super::SHIFTS, &key, d)))
             .transpose()
     }
 
@@ -71,7 +52,7 @@ impl Store {
             .iter()
             .map(|entry| {
                 let (key, bytes) = entry.map_err(storage("reading the shifts"))?;
-                decode(&bytes).map_err(|d| unreadable(super::SHIFTS, &key, d))
+                decode_versioned(&bytes).map_err(|d| unreadable(super::SHIFTS, &key, d))
             })
             .collect()
     }
@@ -111,8 +92,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.usable()?;
         let id = report.shift_id;
-        let report_bytes = encode(report);
-        let print_bytes = encode(print);
+        let report_bytes = encode_versioned(report);
+        let print_bytes = encode_versioned(print);
         let app_bytes = app_job.map(record::encode_app_job);
         self.write("closing a shift", Commit::Durable, |tx| {
             let (shifts, prints, app_jobs) =
@@ -142,7 +123,9 @@ impl Store {
             .get(key)
             .map_err(storage("reading a shift report's printout"))?;
         bytes
-            .map(|bytes| decode(&bytes).map_err(|d| unreadable(super::SHIFT_PRINTS, &key, d)))
+            .map(|bytes| {
+                decode_versioned(&bytes).map_err(|d| unreadable(super::SHIFT_PRINTS, &key, d))
+            })
             .transpose()
     }
 
@@ -152,7 +135,7 @@ impl Store {
         for entry in self.shift_prints.iter() {
             let (key, bytes) = entry.map_err(storage("reading the shift reports' printouts"))?;
             let print: ReportPrint =
-                decode(&bytes).map_err(|d| unreadable(super::SHIFT_PRINTS, &key, d))?;
+                decode_versioned(&bytes).map_err(|d| unreadable(super::SHIFT_PRINTS, &key, d))?;
             if print.owed() {
                 owed.push(print);
             }
@@ -189,11 +172,11 @@ pub(super) fn apply_report_print(
             detail: "the printout of a closed shift's report is missing".to_owned(),
         });
     };
-    let mut print: ReportPrint = match decode(&bytes) {
+    let mut print: ReportPrint = match decode_versioned(&bytes) {
         Ok(print) => print,
         Err(detail) => return abort(unreadable(super::SHIFT_PRINTS, &key, detail)),
     };
     print.record(outcome, at);
-    prints.insert(key, encode(&print))?;
+    prints.insert(key, encode_versioned(&print))?;
     Ok(())
 }

@@ -24,7 +24,16 @@
 //! `POSD_DAEMON_IN_FLIGHT` overrides `policy.max_requests_in_flight` for a run: with 16 clients
 //! and 4 in flight, every charge still gets a pass at once (the gate gives eight per place on the
 //! wire), so each is marked `Sending` in the step that stores it, and the requests beyond 4 wait
-//! for a place on the wire without a write.
+//! for a place on the wire without a write. `POSD_BENCH_GATEWAY_MS` makes the simulator answer
+//! that many milliseconds late (its `latency_ms` fault), as a gateway across a mobile network
+//! does, for the daemon and the bare client alike.
+//!
+//! The whole chain (clients, simulator, daemon) shares this machine's cores, and 16 clients in a
+//! closed loop keep them busy: then Little's law sets the 16 clients' mean latency at 16 times the
+//! machine's CPU per charge divided by its cores, however the daemon shares its syncs. So the
+//! bench also reads the machine's CPU time from `/proc/stat` over the daemon's rounds, and prints
+//! that floor beside what was measured: a mean at the floor means no charge waited on another
+//! for anything but a core.
 //!
 //! Run with `cargo bench --bench daemon`.
 
@@ -69,7 +78,17 @@ fn main() {
 }
 
 async fn run() {
-    let simulator = support::simulator(Faults::default()).await;
+    let gateway_ms = match std::env::var("POSD_BENCH_GATEWAY_MS") {
+        Ok(ms) => ms
+            .parse()
+            .unwrap_or_else(|_| panic!("POSD_BENCH_GATEWAY_MS is {ms:?}, not milliseconds")),
+        Err(_) => 0,
+    };
+    let simulator = support::simulator(Faults {
+        latency_ms: gateway_ms,
+        ..Faults::default()
+    })
+    .await;
     let dir = tempfile::tempdir().expect("temp dir");
     let ca_pem = simulator.ca_pem().expect("the simulator serves TLS");
     let mut env = Daemon::env_for(dir.path(), &simulator.url(), ca_pem);
@@ -140,6 +159,7 @@ async fn run() {
     let cpu_before = support::cpu_time(pid);
     let (mut daemon_one, mut bare_one) = (Vec::new(), Vec::new());
     let (mut daemon_many, mut bare_many) = (Latencies::default(), Latencies::default());
+    let (mut machine_one, mut machine_many) = (MachineCpu::default(), MachineCpu::default());
     let mut syncs = Vec::new();
     let mut probe = std::fs::File::create(dir.path().join("sync-probe")).expect("probe file");
     for _ in 0..ROUNDS {
@@ -147,9 +167,12 @@ async fn run() {
             syncs.push(bare_fdatasync(&mut probe));
         }
         for _ in 0..SEQUENTIAL / ROUNDS {
+            let before = MachineCpu::read();
             daemon_one.push(local.charge_until_paid(&codes).await);
+            machine_one.add_since(&before);
             bare_one.push(bare_round_trip(&bare, &codes).await);
         }
+        let before = MachineCpu::read();
         daemon_many.merge(
             concurrently(PER_CLIENT / ROUNDS, || {
                 let (local, codes) = (local.clone(), codes.clone());
@@ -157,6 +180,7 @@ async fn run() {
             })
             .await,
         );
+        machine_many.add_since(&before);
         bare_many.merge(
             concurrently(PER_CLIENT / ROUNDS, || {
                 let (bare, codes) = (bare.clone(), codes.clone());
@@ -202,10 +226,13 @@ async fn run() {
     }
     let sync = ms(rows[4].p50);
     println!(
-        "16 clients against 1: p99 {:.2}x, p50 {:.2}x; in fdatasyncs (median {:.2} ms): 1 client \
-         p50 {:.1}, p99 {:.1}; 16 clients p50 {:.1}, p99 {:.1}",
+        "16 clients against 1: p99 {:.2}x, p50 {:.2}x (the bare round trip's own: p99 {:.2}x, p50 \
+         {:.2}x); in fdatasyncs (median {:.2} ms): 1 client p50 {:.1}, p99 {:.1}; 16 clients p50 \
+         {:.1}, p99 {:.1}",
         ms(rows[2].p99) / ms(rows[0].p99),
         ms(rows[2].p50) / ms(rows[0].p50),
+        ms(rows[3].p99) / ms(rows[1].p99),
+        ms(rows[3].p50) / ms(rows[1].p50),
         sync,
         ms(rows[0].p50) / sync,
         ms(rows[0].p99) / sync,
@@ -218,6 +245,10 @@ async fn run() {
             local.reads.load(Ordering::Relaxed)
         ),
         None => println!("polled GET /v1/charges/{{id}} every {POLL:?} (BENCH_POLL=1)"),
+    }
+    print_closed_loop_floor(&rows, &machine_one, &machine_many);
+    if gateway_ms > 0 {
+        println!("the simulator answered {gateway_ms} ms late (POSD_BENCH_GATEWAY_MS)");
     }
     let (user, system) = (
         cpu_per_charge(cpu_before.0, cpu_after.0),
@@ -443,6 +474,7 @@ where
 struct Row {
     name: String,
     count: usize,
+    mean: Duration,
     p50: Duration,
     p99: Duration,
     per_second: Option<f64>,
@@ -455,6 +487,7 @@ impl Row {
         Row {
             name: name.to_owned(),
             count: samples.len(),
+            mean: samples.iter().sum::<Duration>() / samples.len() as u32,
             p50: at(0.50),
             p99: at(0.99),
             per_second: elapsed.map(|e| samples.len() as f64 / e.as_secs_f64()),
@@ -484,6 +517,80 @@ fn print_table(rows: &[Row]) {
             per_second
         );
     }
+}
+
+/// What the machine's cores did over some stretches of the run (every process's time, this
+/// bench's and the simulator's included), from the `cpu` line of `/proc/stat`.
+#[derive(Default)]
+struct MachineCpu {
+    /// Ticks spent running anything: user, nice, system, irq and softirq.
+    busy: u64,
+    /// Ticks the host took from this machine's virtual cores.
+    stolen: u64,
+    /// Every tick, idle and waiting for the disk included.
+    total: u64,
+}
+
+impl MachineCpu {
+    fn read() -> MachineCpu {
+        let stat = std::fs::read_to_string("/proc/stat").expect("/proc/stat");
+        let ticks: Vec<u64> = stat
+            .lines()
+            .find_map(|line| line.strip_prefix("cpu "))
+            .expect("/proc/stat has a cpu line")
+            .split_whitespace()
+            .map(|field| field.parse().expect("a tick count"))
+            .collect();
+        // user nice system idle iowait irq softirq steal; guest time is counted in user.
+        let tick = |i: usize| ticks.get(i).copied().unwrap_or(0);
+        MachineCpu {
+            busy: tick(0) + tick(1) + tick(2) + tick(5) + tick(6),
+            stolen: tick(7),
+            total: (0..8).map(tick).sum(),
+        }
+    }
+
+    /// Adds what the machine did since `before`.
+    fn add_since(&mut self, before: &MachineCpu) {
+        let now = MachineCpu::read();
+        self.busy += now.busy - before.busy;
+        self.stolen += now.stolen - before.stolen;
+        self.total += now.total - before.total;
+    }
+
+    fn busy_ms_per_charge(&self, charges: usize) -> f64 {
+        // SAFETY: sysconf only reads a system setting.
+        let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        self.busy as f64 * 1e3 / ticks_per_second / charges as f64
+    }
+
+    fn share(&self, ticks: u64) -> f64 {
+        100.0 * ticks as f64 / self.total.max(1) as f64
+    }
+}
+
+/// The 16 clients' mean against the least a closed loop on this machine's cores allows.
+fn print_closed_loop_floor(rows: &[Row], one: &MachineCpu, many: &MachineCpu) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (one_row, many_row) = (&rows[0], &rows[2]);
+    let one_cpu = one.busy_ms_per_charge(one_row.count);
+    let many_cpu = many.busy_ms_per_charge(many_row.count);
+    let floor = CLIENTS as f64 * many_cpu / cores as f64;
+    println!(
+        "machine CPU per charge (every process): 1 client {one_cpu:.2} ms of a mean charge of \
+         {:.2} ms; {CLIENTS} clients {many_cpu:.2} ms, the {cores} cores busy {:.0} % of those \
+         rounds ({:.0} % taken by the host)",
+        ms(one_row.mean),
+        many.share(many.busy),
+        many.share(many.stolen),
+    );
+    println!(
+        "{CLIENTS} clients in a closed loop on {cores} cores: mean {:.2} ms against a floor of \
+         {floor:.2} ms set by the CPU alone ({:.2}x); that floor is {:.2}x the 1-client mean",
+        ms(many_row.mean),
+        ms(many_row.mean) / floor,
+        floor / ms(one_row.mean),
+    );
 }
 
 fn ms(duration: Duration) -> f64 {

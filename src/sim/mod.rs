@@ -167,6 +167,11 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> Result<RunningSi
                 },
                 _ = stopped.changed() => break,
             };
+            // An answer goes out in more than one write (TLS records, headers and body); with
+            // Nagle's algorithm on, a later one waits for the client's delayed ACK, up to 40 ms.
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!("simulator: TCP_NODELAY not set: {e}");
+            }
             let state = serving.clone();
             let acceptor = acceptor.clone();
             tokio::spawn(async move {

@@ -110,3 +110,24 @@ fn decode_rate_floor_on_generated_corpus() {
     let rate = 1.0 - failures.len() as f64 / samples.len() as f64;
     assert!(rate >= 0.85, "decode rate {rate:.2}; failed: {failures:?}");
 }
+
+/// The last customer's code beside the next one's: whichever of the two is skipped, the other
+/// is read; alone, a skipped code is still what the frame shows.
+#[test]
+fn a_skipped_code_does_not_hide_another_in_the_same_frame() {
+    let rules = CodeRules::default();
+    let first = corpus::sample(Condition::Clean, 31).code;
+    let second = corpus::sample(Condition::Clean, 32).code;
+    let both = DynamicImage::ImageLuma8(corpus::side_by_side(&[&first, &second], 4));
+    let read = |frame: &DynamicImage, skipped: &str| {
+        let skip = [rules.check(skipped.as_bytes()).unwrap()];
+        match decoder().decode_skipping(frame, &skip) {
+            DecodeOutcome::Found { code, .. } => code.expose().to_owned(),
+            other => panic!("skipping {skipped}: {other:?}"),
+        }
+    };
+    assert_eq!(read(&both, &first), second);
+    assert_eq!(read(&both, &second), first);
+    let alone = DynamicImage::ImageLuma8(corpus::side_by_side(&[&first], 4));
+    assert_eq!(read(&alone, &first), first);
+}

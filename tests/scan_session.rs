@@ -153,6 +153,33 @@ async fn a_code_given_to_another_order_is_skipped_and_the_scan_goes_on() {
     );
 }
 
+/// The last customer still holds up a screen whose code was given to an order, beside the next
+/// customer's: the next code is read from the same frames, without waiting for the first to go.
+#[tokio::test]
+async fn a_code_given_to_another_order_does_not_hide_the_next_one_in_the_same_frame() {
+    let last = corpus::sample(Condition::Clean, 31).code;
+    let next = corpus::sample(Condition::Clean, 32).code;
+    let both = corpus::side_by_side(&[&last, &next], 4);
+    let (sender, mut source) = PushedFrames::channel(8);
+    for _ in 0..3 {
+        sender.send(grey(&both)).await.unwrap();
+    }
+    drop(sender);
+
+    let (scanner, mut events) = scanner(Duration::from_secs(10));
+    let taken_code = last.clone();
+    let mut scanner = scanner.skipping_taken(Arc::new(move |code: &str| {
+        (code == taken_code).then(|| "LAST-1".to_owned())
+    }));
+    let (_cancel, signal) = cancel_pair();
+    let outcome = scanner.scan(&mut source, signal).await;
+    assert!(
+        matches!(&outcome, ScanOutcome::Code(c) if c.expose() == next),
+        "{outcome:?}: {:?}",
+        drain(&mut events)
+    );
+}
+
 #[tokio::test]
 async fn refused_texts_and_bad_frames_do_not_end_the_scan() {
     let url_frame = corpus::render_plain("https://example.com/menu", 6);

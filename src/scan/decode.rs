@@ -135,19 +135,40 @@ impl Decoder {
 
     /// Decodes one frame: the first valid payment code found, or why there is none.
     pub fn decode(&self, frame: &DynamicImage) -> DecodeOutcome {
+        self.decode_skipping(frame, &[])
+    }
+
+    /// [`Decoder::decode`], passing over the codes in `skip` for any other in the same frame:
+    /// the last customer's code, still on a screen beside the next customer's, must not hide it.
+    /// A skipped code is the outcome only when the frame shows no other.
+    pub fn decode_skipping(&self, frame: &DynamicImage, skip: &[PaymentCode]) -> DecodeOutcome {
         let started = Instant::now();
         let mut attempt = Attempts {
             rules: &self.rules,
+            skip,
+            skipped: None,
             last_refusal: None,
             started,
             budget: self.config.frame_budget,
             read_once: false,
         };
+        match self.search(frame, &mut attempt) {
+            Some(found) => found,
+            None => match (attempt.skipped, attempt.last_refusal) {
+                (Some(skipped), _) => skipped,
+                (None, Some(refusal)) => DecodeOutcome::Refused(refusal),
+                (None, None) => DecodeOutcome::NothingRead,
+            },
+        }
+    }
+
+    /// The attempts, cheapest first, until one finds a code not skipped.
+    fn search(&self, frame: &DynamicImage, attempt: &mut Attempts<'_>) -> Option<DecodeOutcome> {
         let full = downscale_to_fit(grayscale(frame), self.config.finder_max_side);
         let bright = midpoint_threshold(&full);
         let sighted = sightings_in(&bright, &full);
-        if let Some(found) = read_grids(&mut attempt, &full, &bright, &sighted) {
-            return found;
+        if let Some(found) = read_grids(attempt, &full, &bright, &sighted) {
+            return Some(found);
         }
         // From here on the budget holds, even if nothing was sighted.
         attempt.read_once = true;
@@ -157,18 +178,18 @@ impl Decoder {
         if !attempt.out_of_time() {
             let bitmap = block_threshold(&full);
             let sighted = sightings_in(&bitmap, &full);
-            if let Some(found) = read_grids(&mut attempt, &full, &bitmap, &sighted) {
-                return found;
+            if let Some(found) = read_grids(attempt, &full, &bitmap, &sighted) {
+                return Some(found);
             }
             hybrid = Some((bitmap, sighted));
         }
-        if let Some(found) = rqrr_on_sightings(&mut attempt, &full, &bright, &sighted) {
-            return found;
+        if let Some(found) = rqrr_on_sightings(attempt, &full, &bright, &sighted) {
+            return Some(found);
         }
         if let Some((bitmap, sighted)) = &hybrid
-            && let Some(found) = rqrr_on_sightings(&mut attempt, &full, bitmap, sighted)
+            && let Some(found) = rqrr_on_sightings(attempt, &full, bitmap, sighted)
         {
-            return found;
+            return Some(found);
         }
         let grey = downscale_to_fit(full, self.config.max_side);
         let dark_first = mean_level(&grey) < DARK_FRAME_MEAN;
@@ -184,7 +205,7 @@ impl Decoder {
             }
             let crop_bitmap = threshold(&crop);
             if let Some(found) = attempt.both_polarities(Stage::Region, &crop_bitmap, polarities) {
-                return found;
+                return Some(found);
             }
         }
 
@@ -197,17 +218,17 @@ impl Decoder {
             if let Some(found) = attempt.run(Stage::Plain, inverted, || {
                 rqrr::PreparedImage::prepare(image)
             }) {
-                return found;
+                return Some(found);
             }
         }
 
         if let Some(found) = attempt.both_polarities(Stage::Thresholded, &bitmap, polarities) {
-            return found;
+            return Some(found);
         }
         if !attempt.out_of_time() {
             let half = threshold(&downscale_by(&stretched, 2));
             if let Some(found) = attempt.both_polarities(Stage::HalfScale, &half, polarities) {
-                return found;
+                return Some(found);
             }
         }
         // A tiny code whose region merged with busy surroundings (a patterned counter) was
@@ -223,13 +244,10 @@ impl Decoder {
             if let Some(found) =
                 attempt.both_polarities(Stage::RegionEnlarged, &crop_bitmap, polarities)
             {
-                return found;
+                return Some(found);
             }
         }
-        match attempt.last_refusal {
-            Some(refusal) => DecodeOutcome::Refused(refusal),
-            None => DecodeOutcome::NothingRead,
-        }
+        None
     }
 }
 
@@ -393,6 +411,12 @@ fn inverted_grey(grey: &GrayImage) -> GrayImage {
 /// Bookkeeping shared by the attempts on one frame.
 struct Attempts<'a> {
     rules: &'a CodeRules,
+    /// Codes passed over for any other (see [`Decoder::decode_skipping`]).
+    skip: &'a [PaymentCode],
+    /// The first skipped code read. Once there is one, no further `rqrr` attempt starts: the
+    /// grids of every sighted code are still read (they are cheap, and a second code in view is
+    /// sighted as the first was), but a frame showing only a skipped code costs no more.
+    skipped: Option<DecodeOutcome>,
     last_refusal: Option<Refusal>,
     started: Instant,
     budget: Duration,
@@ -432,7 +456,7 @@ impl Attempts<'_> {
         inverted: bool,
         prepare: impl FnOnce() -> rqrr::PreparedImage<GrayImage>,
     ) -> Option<DecodeOutcome> {
-        if self.out_of_time() {
+        if self.out_of_time() || self.skipped.is_some() {
             return None;
         }
         let mut prepared = prepare();
@@ -461,9 +485,17 @@ impl Attempts<'_> {
             .find_map(|bytes| self.check(stage, inverted, &bytes))
     }
 
-    /// The outcome if `bytes` are a payment code; otherwise remembers why not.
+    /// The outcome if `bytes` are a payment code not skipped; otherwise remembers why not.
     fn check(&mut self, stage: Stage, inverted: bool, bytes: &[u8]) -> Option<DecodeOutcome> {
         match self.rules.check(bytes) {
+            Ok(code) if self.skip.contains(&code) => {
+                self.skipped.get_or_insert(DecodeOutcome::Found {
+                    code,
+                    stage,
+                    inverted,
+                });
+                None
+            }
             Ok(code) => Some(DecodeOutcome::Found {
                 code,
                 stage,

@@ -209,17 +209,22 @@ impl Scanner {
                 recorder.observe(&frame.image);
             }
             let decoder = Arc::clone(&self.decoder);
+            // A code given to another order may share the frame with the next customer's.
+            let skip = taken_reported.clone();
             // A decoder that panics on one frame (a degenerate grid) costs that frame, not the scan.
-            let decoded =
-                match tokio::task::spawn_blocking(move || decoder.decode(&frame.image)).await {
-                    Ok(decoded) => decoded,
-                    Err(e) => {
-                        self.emit(ScanEvent::FrameSkipped {
-                            reason: format!("the decoder failed on this frame: {e}"),
-                        });
-                        continue;
-                    }
-                };
+            let decoded = match tokio::task::spawn_blocking(move || {
+                decoder.decode_skipping(&frame.image, &skip)
+            })
+            .await
+            {
+                Ok(decoded) => decoded,
+                Err(e) => {
+                    self.emit(ScanEvent::FrameSkipped {
+                        reason: format!("the decoder failed on this frame: {e}"),
+                    });
+                    continue;
+                }
+            };
             match decoded {
                 DecodeOutcome::Found { code, .. } => {
                     if self.deduper.admit(&code, std::time::Instant::now()) {

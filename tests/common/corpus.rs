@@ -137,6 +137,19 @@ pub fn render_plain(text: &str, module_px: u32) -> GrayImage {
     })
 }
 
+/// The codes of `texts` rendered as [`render_plain`] does, side by side on one white 640×480
+/// frame: two customers' screens in view at once.
+pub fn side_by_side(texts: &[&str], module_px: u32) -> GrayImage {
+    let mut frame = GrayImage::from_pixel(640, 480, Luma([255]));
+    let mut x = 0;
+    for text in texts {
+        let code = render_plain(text, module_px);
+        image::imageops::replace(&mut frame, &code, x, 40);
+        x += i64::from(code.width()) + 40;
+    }
+    frame
+}
+
 /// Grey levels of the scene's parts.
 struct Palette {
     dark_module: f32,

@@ -19,13 +19,16 @@ pub struct Profile {
     pub scan_key: Option<ScanKeyProfile>,
 }
 
+/// The resolution receipts are laid out at, and so the only one a profile may name.
+pub const RECEIPT_DOTS_PER_MM: u32 = 8;
+
 /// The thermal printer.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrinterProfile {
     /// Printable width in dots: 384 for 58 mm paper, 576 for 80 mm.
     pub width_dots: u32,
-    /// Print resolution; 8 dots/mm (203 dpi) on nearly every receipt printer.
+    /// Print resolution: [`RECEIPT_DOTS_PER_MM`] (203 dpi), as on nearly every receipt printer.
     pub dots_per_mm: u32,
     pub transport: Transport,
     pub encoding: TextEncoding,
@@ -294,10 +297,17 @@ impl Profile {
                 ),
             ));
         }
-        if !(1..=24).contains(&printer.dots_per_mm) {
+        // The receipt is laid out in dots of 1/8 mm: at another resolution its QR codes would
+        // print smaller or larger than the 1.5 cm the e-invoice proof requires.
+        if printer.dots_per_mm != RECEIPT_DOTS_PER_MM {
             return Err(invalid(
                 "printer.dots_per_mm",
-                format!("is {}; expected 1 to 24", printer.dots_per_mm),
+                format!(
+                    "is {}; receipts are laid out at {RECEIPT_DOTS_PER_MM} dots per mm (203 dpi, \
+                     the SUNMI V2 PRO's and most 58 and 80 mm printers'), and another resolution \
+                     would print the e-invoice's QR codes at the wrong size",
+                    printer.dots_per_mm
+                ),
             ));
         }
         if printer.code39_module_widths.is_empty()
@@ -393,6 +403,7 @@ address = "127.0.0.1:9100"
         let cases = [
             ("width_dots = 384", "width_dots = 380", "printer.width_dots"),
             ("dots_per_mm = 8", "dots_per_mm = 0", "printer.dots_per_mm"),
+            ("dots_per_mm = 8", "dots_per_mm = 12", "printer.dots_per_mm"),
             ("[1, 2]", "[]", "printer.code39_module_widths"),
         ];
         for (from, to, key) in cases {

@@ -266,6 +266,39 @@ fn a_whole_number_and_a_random_code_sent_as_a_number_print_as_issued() {
     let printed = print(&answer);
     assert!(printed.has_line(&format!("{track}-{digits}")));
     assert!(printed.has_line("隨機碼 0416"));
+    // The detail names the same number as the proof, its track once.
+    assert!(printed.has_line(&format!("發票 {track}-{digits}")));
+    assert!(!printed.has_line(&format!("{track}-{track}")));
+}
+
+/// Fields of digits that arrive as JSON numbers have lost their leading zeros on the way: the
+/// invoice number prints as its eight digits, and a buyer BAN of `0` is no buyer.
+#[test]
+fn digit_fields_sent_as_json_numbers_print_with_their_zeros() {
+    let path = format!(
+        "{}/receipts/samples/b2c-issued-proof-and-detail.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut sent: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    sent["invoice_number"] = 12001.into();
+    sent["invoice_buyer_ban"] = 0.into();
+    let answer = InvoiceAnswer::from_json(&sent.to_string()).unwrap();
+    let track = answer.invoice.invoice_wordtrack.clone().unwrap();
+    let printed = print(&answer);
+    let number = format!("{track}-00012001");
+    assert!(
+        printed
+            .preview
+            .text_lines
+            .iter()
+            .any(|line| line.trim() == number),
+        "{:?}",
+        printed.preview.text_lines
+    );
+    assert!(printed.has_line(&format!("發票 {number}")));
+    assert!(!printed.has_line("買方"));
+    assert!(!printed.has_line("格式 25"));
 }
 
 #[test]

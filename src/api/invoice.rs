@@ -7,6 +7,7 @@ use super::lenient::{Twd, count};
 use super::validate::{self, FieldError};
 use super::values::*;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 wire_block! {
     /// The e-invoice fields shared by the payment commands.
@@ -174,17 +175,31 @@ wire_block! {
     }
 }
 
+/// How the QR header, and some gateways, write "no buyer" in `invoice_buyer_ban`.
+const NO_BUYER_BAN: &str = "00000000";
+
 impl InvoiceFields {
-    /// The invoice number's digits: `invoice_number` as sent, or without its track in front when a
-    /// gateway sends the number whole (`AB12345678`) beside `invoice_wordtrack`.
-    pub fn invoice_digits(&self) -> Option<&str> {
+    /// The invoice number's eight digits: `invoice_number` as sent, or without its track in front
+    /// when a gateway sends the number whole (`AB12345678`) beside `invoice_wordtrack`.
+    pub fn invoice_digits(&self) -> Option<Cow<'_, str>> {
         let number = self.invoice_number.as_deref()?;
-        Some(
-            self.invoice_wordtrack
-                .as_deref()
-                .and_then(|track| number.strip_prefix(track))
-                .unwrap_or(number),
-        )
+        let digits = self
+            .invoice_wordtrack
+            .as_deref()
+            .and_then(|track| number.strip_prefix(track))
+            .unwrap_or(number);
+        Some(zero_padded(digits, 8))
+    }
+
+    /// The four digits of `invoice_rand_code`.
+    pub fn random_code(&self) -> Option<Cow<'_, str>> {
+        Some(zero_padded(self.invoice_rand_code.as_deref()?, 4))
+    }
+
+    /// The buyer's business number, if the invoice names a buyer.
+    pub fn buyer_ban(&self) -> Option<Cow<'_, str>> {
+        let ban = zero_padded(self.invoice_buyer_ban.as_deref()?, 8);
+        (ban != NO_BUYER_BAN).then_some(ban)
     }
 
     /// The invoice's item lines, from the JSON text in `invoice_order_detail`.
@@ -193,6 +208,16 @@ impl InvoiceFields {
             None => Ok(Vec::new()),
             Some(text) => serde_json::from_str(text),
         }
+    }
+}
+
+/// `value`, or its digits padded with zeros to `width` when there are fewer: a field of digits
+/// that a gateway sends as a JSON number (`416` for `0416`) loses its leading zeros.
+fn zero_padded(value: &str, width: usize) -> Cow<'_, str> {
+    if (1..width).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
+        Cow::Owned(format!("{value:0>width$}"))
+    } else {
+        Cow::Borrowed(value)
     }
 }
 

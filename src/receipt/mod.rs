@@ -35,7 +35,6 @@ use crate::einvoice::{InvoiceNumber, IssueTime};
 use text::{COLUMN_DOTS, columns, spread, wrap};
 
 /// The buyer BAN that means a consumer, not a business (as the left QR text's header has it).
-const NO_BUYER_BAN: &str = "00000000";
 
 /// The right QR text when the gateway sends none: its `**` mark with no items after it.
 const EMPTY_RIGHT_QR: &str = "**";
@@ -243,13 +242,11 @@ fn proof(page: &mut Page, input: &ReceiptInput<'_>) -> Result<(), ReceiptError> 
         .invoice_digits()
         .ok_or(ReceiptError::Missing("invoice_number"))?;
     let number =
-        InvoiceNumber::from_parts(word_track, digits).map_err(invalid("invoice_number"))?;
-    let random_code = required(&answer.invoice.invoice_rand_code, "invoice_rand_code")?;
-    // Four digits, which a gateway that sends them as a number cuts short of their leading zeros.
-    let random_code = match random_code.len() {
-        1..4 if random_code.bytes().all(|b| b.is_ascii_digit()) => format!("{random_code:0>4}"),
-        _ => random_code.to_owned(),
-    };
+        InvoiceNumber::from_parts(word_track, &digits).map_err(invalid("invoice_number"))?;
+    let random_code = answer
+        .invoice
+        .random_code()
+        .ok_or(ReceiptError::Missing("invoice_rand_code"))?;
     let seller = required(&answer.invoice.invoice_seller_ban, "invoice_seller_ban")?;
     let total = answer
         .invoice
@@ -300,12 +297,7 @@ fn proof(page: &mut Page, input: &ReceiptInput<'_>) -> Result<(), ReceiptError> 
     }
     proof_page.text(&crate::einvoice::period_label(&date), Style::HEADLINE);
     proof_page.text(&number.to_string(), Style::HEADLINE);
-    // Eight zeros is how the QR header writes "no buyer"; a gateway may send it here too.
-    let buyer = answer
-        .invoice
-        .invoice_buyer_ban
-        .as_deref()
-        .filter(|ban| *ban != NO_BUYER_BAN);
+    let buyer = answer.invoice.buyer_ban();
     let date_line = match buyer {
         Some(_) => format!("{}  格式 25", date.printed()),
         None => date.printed(),
@@ -391,12 +383,12 @@ fn detail(
         page.text(&format!("訂單 {order_id}"), Style::PLAIN);
     }
     if answer.invoice.invoice_state == Some(InvoiceState::Issued)
-        && let (Some(track), Some(number)) = (
+        && let (Some(track), Some(digits)) = (
             &answer.invoice.invoice_wordtrack,
-            &answer.invoice.invoice_number,
+            answer.invoice.invoice_digits(),
         )
     {
-        page.text(&format!("發票 {track}-{number}"), Style::PLAIN);
+        page.text(&format!("發票 {track}-{digits}"), Style::PLAIN);
     }
     page.rule();
 

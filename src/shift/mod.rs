@@ -360,7 +360,7 @@ fn issued_invoice(order: &Order) -> Option<IssuedInvoice> {
         .map_or(order.charge().amount, |t| t.0);
     Some(IssuedInvoice {
         word_track: invoice.invoice_wordtrack.clone()?,
-        number: invoice.invoice_digits()?.to_owned(),
+        number: invoice.invoice_digits()?.into_owned(),
         sales: invoice.invoice_sales_amount.map_or(total, |t| t.0),
         tax: invoice.invoice_tax_amount.map_or(0, |t| t.0),
         total,

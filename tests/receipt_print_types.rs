@@ -10,8 +10,13 @@ use posd::receipt::{
 use std::sync::LazyLock;
 
 fn sample(name: &str) -> InvoiceAnswer {
+    InvoiceAnswer::from_json(&sample_json(name).to_string()).unwrap()
+}
+
+/// A sample answer as the gateway sent it, to change before it is read.
+fn sample_json(name: &str) -> serde_json::Value {
     let path = format!("{}/receipts/samples/{name}", env!("CARGO_MANIFEST_DIR"));
-    InvoiceAnswer::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 struct Printed {
@@ -229,29 +234,40 @@ fn long_names_wrap_and_80mm_paper_centres_the_proof() {
     assert!((0..96).any(|x| (proof_end..bitmap.height()).any(|y| bitmap.get(x, y))));
 }
 
+/// No detail, or an empty list of it (as sent or as JSON text), prints the order's own items.
 #[test]
 fn the_order_items_are_printed_when_the_answer_has_no_detail() {
-    let mut answer = sample("b2c-issued-detail-only.json");
-    answer.invoice.invoice_order_detail = None;
     let items = [DetailLine::from_item(&posd::einvoice::Item::new(
         "店內自備杯折扣",
         1,
         0,
     ))];
+    for detail in [None, Some("[]")] {
+        let mut answer = sample("b2c-issued-detail-only.json");
+        answer.invoice.invoice_order_detail = detail.map(str::to_owned);
+        let printed = print_with(&answer, |input| input.order_items = &items);
+        assert!(printed.has_line("店內自備杯折扣"), "detail {detail:?}");
+        assert!(printed.has_line("共 1 項"), "detail {detail:?}");
+    }
+    let mut sent = sample_json("b2c-issued-detail-only.json");
+    sent["invoice_order_detail"] = serde_json::json!([]);
+    let answer = InvoiceAnswer::from_json(&sent.to_string()).unwrap();
     let printed = print_with(&answer, |input| input.order_items = &items);
     assert!(printed.has_line("店內自備杯折扣"));
-    assert!(printed.has_line("共 1 項"));
 }
 
-/// `00000000`, the QR header's "no buyer", is a consumer's invoice: no buyer line, no 格式 25.
+/// `00000000`, the QR header's "no buyer", and `0000000000`, the e-invoice data's consumer, are
+/// a consumer's invoice: no buyer line, no 格式 25.
 #[test]
 fn a_buyer_ban_of_zeros_is_no_buyer() {
-    let mut answer = sample("b2c-issued-proof-and-detail.json");
-    answer.invoice.invoice_buyer_ban = Some("00000000".to_owned());
-    let printed = print(&answer);
-    assert!(printed.has_proof_title());
-    assert!(!printed.has_line("買方"));
-    assert!(!printed.has_line("格式 25"));
+    for zeros in ["00000000", "0000000000"] {
+        let mut answer = sample("b2c-issued-proof-and-detail.json");
+        answer.invoice.invoice_buyer_ban = Some(zeros.to_owned());
+        let printed = print(&answer);
+        assert!(printed.has_proof_title());
+        assert!(!printed.has_line("買方"), "{zeros}");
+        assert!(!printed.has_line("格式 25"), "{zeros}");
+    }
 }
 
 /// A number sent whole beside its track, and a random code sent as a number (its leading zero
@@ -272,16 +288,13 @@ fn a_whole_number_and_a_random_code_sent_as_a_number_print_as_issued() {
 }
 
 /// Fields of digits that arrive as JSON numbers have lost their leading zeros on the way: the
-/// invoice number prints as its eight digits, and a buyer BAN of `0` is no buyer.
+/// invoice number and the seller's BAN print as their eight digits, and a buyer BAN of `0` is no
+/// buyer.
 #[test]
 fn digit_fields_sent_as_json_numbers_print_with_their_zeros() {
-    let path = format!(
-        "{}/receipts/samples/b2c-issued-proof-and-detail.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut sent: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut sent = sample_json("b2c-issued-proof-and-detail.json");
     sent["invoice_number"] = 12001.into();
+    sent["invoice_seller_ban"] = 3795904.into();
     sent["invoice_buyer_ban"] = 0.into();
     let answer = InvoiceAnswer::from_json(&sent.to_string()).unwrap();
     let track = answer.invoice.invoice_wordtrack.clone().unwrap();
@@ -297,6 +310,7 @@ fn digit_fields_sent_as_json_numbers_print_with_their_zeros() {
         printed.preview.text_lines
     );
     assert!(printed.has_line(&format!("發票 {number}")));
+    assert!(printed.has_line("賣方 03795904"));
     assert!(!printed.has_line("買方"));
     assert!(!printed.has_line("格式 25"));
 }

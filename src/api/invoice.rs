@@ -175,9 +175,6 @@ wire_block! {
     }
 }
 
-/// How the QR header, and some gateways, write "no buyer" in `invoice_buyer_ban`.
-const NO_BUYER_BAN: &str = "00000000";
-
 impl InvoiceFields {
     /// The invoice number's eight digits: `invoice_number` as sent, or without its track in front
     /// when a gateway sends the number whole (`AB12345678`) beside `invoice_wordtrack`.
@@ -196,10 +193,17 @@ impl InvoiceFields {
         Some(zero_padded(self.invoice_rand_code.as_deref()?, 4))
     }
 
-    /// The buyer's business number, if the invoice names a buyer.
+    /// The seller's eight-digit business number.
+    pub fn seller_ban(&self) -> Option<Cow<'_, str>> {
+        Some(zero_padded(self.invoice_seller_ban.as_deref()?, 8))
+    }
+
+    /// The buyer's business number, if the invoice names a buyer. All zeros is no buyer: eight
+    /// is how the QR header writes it, ten the e-invoice data's consumer id, and a gateway may
+    /// send either here, or the number `0`.
     pub fn buyer_ban(&self) -> Option<Cow<'_, str>> {
         let ban = zero_padded(self.invoice_buyer_ban.as_deref()?, 8);
-        (ban != NO_BUYER_BAN).then_some(ban)
+        (!ban.bytes().all(|b| b == b'0')).then_some(ban)
     }
 
     /// The invoice's item lines, from the JSON text in `invoice_order_detail`.

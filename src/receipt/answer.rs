@@ -67,15 +67,15 @@ impl InvoiceAnswer {
         })
     }
 
-    /// The item lines of `invoice_order_detail`, or `None` when the field is absent.
+    /// The item lines of `invoice_order_detail`, or `None` when the field is absent or lists none.
     pub fn detail_lines(&self) -> Result<Option<Vec<DetailLine>>, AnswerError> {
-        self.invoice
-            .invoice_order_detail
-            .as_deref()
-            .map(|text| {
-                serde_json::from_str(text).map_err(|err| AnswerError::Detail(err.to_string()))
-            })
-            .transpose()
+        let Some(text) = self.invoice.invoice_order_detail.as_deref() else {
+            return Ok(None);
+        };
+        let lines: Vec<DetailLine> =
+            serde_json::from_str(text).map_err(|err| AnswerError::Detail(err.to_string()))?;
+        // An empty list (PHP's `json_encode` of no items) says no more than an absent one.
+        Ok((!lines.is_empty()).then_some(lines))
     }
 }
 

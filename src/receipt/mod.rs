@@ -247,7 +247,10 @@ fn proof(page: &mut Page, input: &ReceiptInput<'_>) -> Result<(), ReceiptError> 
         .invoice
         .random_code()
         .ok_or(ReceiptError::Missing("invoice_rand_code"))?;
-    let seller = required(&answer.invoice.invoice_seller_ban, "invoice_seller_ban")?;
+    let seller = answer
+        .invoice
+        .seller_ban()
+        .ok_or(ReceiptError::Missing("invoice_seller_ban"))?;
     let total = answer
         .invoice
         .invoice_amount

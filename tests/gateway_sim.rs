@@ -595,6 +595,59 @@ async fn outcome_classes_come_from_the_matching_faults() {
     );
 }
 
+/// A gateway that writes a byte-order mark before its JSON (a PHP file saved with one): the
+/// answer is read all the same. Served over plain HTTP on loopback, which the client allows.
+#[tokio::test]
+async fn an_answer_after_a_byte_order_mark_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api/agent", listener.local_addr().unwrap());
+    let gateway = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        // The request's headers, then as many bytes of body as they announce.
+        loop {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the request ended early");
+            request.extend_from_slice(&buf[..n]);
+            let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
+            let head = String::from_utf8_lossy(&request[..end]).to_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .map_or(0, |value| value.trim().parse().unwrap());
+            if request.len() >= end + 4 + length {
+                break;
+            }
+        }
+        let mut body = b"\xEF\xBB\xBF".to_vec();
+        body.extend_from_slice(
+            json!({"code": "250", "msg": "交易成功", "order_id": "O-BOM", "cost": "150"})
+                .to_string()
+                .as_bytes(),
+        );
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+             connection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(&body).await.unwrap();
+    });
+    let client = Client::new(gateway_config(&url)).unwrap();
+    match client
+        .call(&transaction("O-BOM", "MY7777777777777777"))
+        .await
+    {
+        Outcome::Answered(answer) => assert_eq!(answer.code, Code::Paid),
+        other => panic!("expected the answer, got {other:?}"),
+    }
+    gateway.await.unwrap();
+}
+
 #[tokio::test]
 async fn a_slow_gateway_is_an_unknown_outcome() {
     let s = setup_with(

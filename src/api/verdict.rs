@@ -2,7 +2,8 @@
 //!
 //! An `api/transaction` answer (and each row of `api/querydirect`) carries some sixty fields, most of
 //! them for the receipt. Whether the charge was paid rests on three: `code`, `order_id` and `cost`
-//! (and, in a query row, `store_uid`). They are read here on their own, so an odd value anywhere
+//! (and, in a query row, `store_uid`; a payment is flagged for a person when `actual_cost`, the
+//! amount really charged, is another amount of TWD). They are read here on their own, so an odd value anywhere
 //! else (a fractional amount in an invoice field, a new enum value) can spoil the receipt, never
 //! the payment's state.
 
@@ -21,6 +22,10 @@ pub struct ChargeVerdict {
     pub cost: Option<Value>,
     #[serde(default, deserialize_with = "lenient::deserialize")]
     pub store_uid: Option<String>,
+    #[serde(default)]
+    pub actual_cost: Option<Value>,
+    #[serde(default, deserialize_with = "lenient::deserialize")]
+    pub actual_currency: Option<String>,
 }
 
 /// The order an answer must be about.
@@ -84,10 +89,58 @@ impl ChargeVerdict {
             Some(value) => Some(parse_twd(value)),
         };
         match cost {
-            None => Reading::Ours(self.code.clone()),
-            Some(Ok(Twd(cost))) if cost == key.amount => Reading::Ours(self.code.clone()),
+            None => Reading::Ours(self.code_charging(key.amount)),
+            Some(Ok(Twd(cost))) if cost == key.amount => {
+                Reading::Ours(self.code_charging(key.amount))
+            }
             Some(_) => Reading::OtherAmount(self.code.clone()),
         }
+    }
+
+    /// The code, unless it is a payment whose `actual_cost` is another whole amount of TWD than
+    /// `amount`: then it is paid, but not as asked ([`Code::PaidWithMismatch`], for a person).
+    /// The answer still counts as this order's, so a query never takes it for another charge
+    /// and sends the order again. An amount in another currency, or with a fraction (a converted
+    /// amount), says nothing about the TWD asked.
+    fn code_charging(&self, amount: u64) -> Code {
+        let in_twd = match self.actual_currency.as_deref().map(str::trim) {
+            None | Some("") => true,
+            Some(currency) => currency.eq_ignore_ascii_case("TWD"),
+        };
+        let actual = match &self.actual_cost {
+            Some(value @ (Value::String(_) | Value::Number(_))) if in_twd => parse_twd(value).ok(),
+            _ => None,
+        };
+        match (&self.code, actual) {
+            (Code::Paid | Code::Settled, Some(Twd(actual))) if actual != amount => {
+                Code::PaidWithMismatch
+            }
+            _ => self.code.clone(),
+        }
+    }
+}
+
+/// The rows of an `api/querydirect` answer that says it is done (`B200`); `None` when the answer
+/// proves nothing (`B500`, no code, rows that cannot be read). Nested JSON may arrive as text,
+/// and an absent list as `""` or `null`.
+pub fn query_rows(answer: &Value) -> Option<Vec<Value>> {
+    let done = answer
+        .get("code")
+        .and_then(|code| serde_json::from_value::<Code>(code.clone()).ok())
+        == Some(Code::Done);
+    if !done {
+        return None;
+    }
+    match answer.get("rows") {
+        None | Some(Value::Null) => Some(Vec::new()),
+        Some(Value::Array(rows)) => Some(rows.clone()),
+        Some(Value::String(text)) if text.trim().is_empty() => Some(Vec::new()),
+        Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Array(rows)) => Some(rows),
+            Ok(Value::Null) => Some(Vec::new()),
+            _ => None,
+        },
+        Some(_) => None,
     }
 }
 
@@ -209,6 +262,64 @@ mod tests {
             read(json!({"code": "300", "order_id": "T-1", "cost": "250"})),
             Some(Code::Failed)
         );
+    }
+
+    #[test]
+    fn a_payment_whose_actual_cost_is_another_amount_of_twd_needs_a_person() {
+        for answer in [
+            json!({"code": "250", "order_id": "T-1", "cost": "150",
+                   "actual_cost": "140", "actual_currency": "TWD"}),
+            json!({"code": "600", "cost": 150, "actual_cost": 1500}),
+            json!({"code": "250", "cost": "", "actual_cost": "140", "actual_currency": ""}),
+        ] {
+            assert_eq!(
+                read(answer.clone()),
+                Some(Code::PaidWithMismatch),
+                "{answer}"
+            );
+        }
+        for answer in [
+            json!({"code": "250", "cost": "150", "actual_cost": "150", "actual_currency": "TWD"}),
+            json!({"code": "250", "cost": "150", "actual_cost": "150.5"}),
+            json!({"code": "250", "cost": "150", "actual_cost": "33", "actual_currency": "CNY"}),
+            json!({"code": "250", "cost": "150", "actual_cost": ""}),
+            json!({"code": "300", "cost": "150", "actual_cost": "0"}),
+        ] {
+            assert_ne!(
+                read(answer.clone()),
+                Some(Code::PaidWithMismatch),
+                "{answer}"
+            );
+        }
+        // A query row charged another amount is still this order's payment, never "no row".
+        let row = json!({"code": "250", "order_id": "T-1", "cost": "150", "actual_cost": "140"});
+        assert_eq!(
+            find_row(&[row.clone()], KEY),
+            RowSearch::Found(Code::PaidWithMismatch, row)
+        );
+    }
+
+    #[test]
+    fn query_rows_are_read_as_sent_as_text_or_as_nothing() {
+        let row = json!({"code": "250", "order_id": "T-1", "cost": "150"});
+        let list = json!([row.clone()]);
+        for rows in [list.clone(), json!(list.to_string())] {
+            let answer = json!({"code": "B200", "rows": rows});
+            assert_eq!(query_rows(&answer), Some(vec![row.clone()]), "{answer}");
+        }
+        for rows in [json!([]), json!(null), json!(""), json!(" "), json!("null")] {
+            let answer = json!({"code": "B200", "msg": "查無交易", "rows": rows});
+            assert_eq!(query_rows(&answer), Some(Vec::new()), "{answer}");
+        }
+        assert_eq!(query_rows(&json!({"code": "B200"})), Some(Vec::new()));
+        for answer in [
+            json!({"code": "B500", "rows": []}),
+            json!({"rows": []}),
+            json!({"code": "B200", "rows": "[{\"code\""}),
+            json!({"code": "B200", "rows": {"code": "250"}}),
+        ] {
+            assert_eq!(query_rows(&answer), None, "{answer}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::marking::Marking;
 use super::printing::{PrintQueue, PrintRequest};
 use super::supervise::restart_task_on_panic;
 use crate::api::verdict::{self, ChargeKey, ChargeVerdict, Reading, RowSearch};
-use crate::api::{self, Code, Command, TransactionRequest};
+use crate::api::{self, Command, TransactionRequest};
 use crate::charge::Charge;
 use crate::clock;
 use crate::gateway::{Client, Outcome};
@@ -768,18 +768,9 @@ impl Orders {
 
     /// What an answer to `api/querydirect` says about the order.
     pub(super) fn read_query(&self, order: &Order, raw: &Value) -> QueryResult {
-        let done = raw
-            .get("code")
-            .and_then(|code| serde_json::from_value::<Code>(code.clone()).ok())
-            == Some(Code::Done);
         // B500 or anything else proves nothing about the order: ask again later.
-        if !done {
+        let Some(rows) = verdict::query_rows(raw) else {
             return QueryResult::Unknown;
-        }
-        let rows = match raw.get("rows") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(rows)) => rows.clone(),
-            Some(_) => return QueryResult::Unknown,
         };
         match verdict::find_row(&rows, self.key_of(order)) {
             RowSearch::Found(code, answer) => QueryResult::Found { code, answer },

@@ -198,7 +198,9 @@ impl Client {
                 )));
             }
         };
-        match serde_json::from_slice::<Value>(&bytes) {
+        // A byte-order mark before the JSON (a PHP file saved with one) is not part of it.
+        let json = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        match serde_json::from_slice::<Value>(json) {
             Ok(json) if json.get("code").is_some() => Outcome::Answered(json),
             Ok(_) => Outcome::Unknown(CallError::new("the answer has no `code` field")),
             Err(e) => Outcome::Unknown(CallError::new(format!("the answer is not JSON: {e}"))),

@@ -172,11 +172,45 @@ fn failed_invoice_prints_the_detail_with_the_reason() {
             detail: true
         }
     );
-    assert!(printed.has_line("發票未開立成功"));
+    assert!(printed.has_line("發票開立失敗"));
     assert!(printed.has_line("發票開立失敗：特約商店"));
     let notice = printed.receipt.notice.unwrap();
     assert!(!notice.pending);
     assert_eq!(notice.state, 3);
+}
+
+/// The line in place of the proof names what the invoice's state is, on one line of 58 mm paper.
+#[test]
+fn each_state_but_issued_is_named_on_one_line() {
+    for (state, headline) in [
+        (0, "未開立發票"),
+        (1, "發票開立中"),
+        (3, "發票開立失敗"),
+        (4, "發票已作廢"),
+        (5, "發票開立失敗"),
+        (6, "發票已折讓"),
+        (9, "未開立發票"),
+    ] {
+        let mut sent = sample_json("b2c-failed.json");
+        sent["invoice_state"] = state.into();
+        let answer = InvoiceAnswer::from_json(&sent.to_string()).unwrap();
+        let printed = print(&answer);
+        assert!(!printed.has_proof_title(), "state {state}");
+        assert!(
+            printed
+                .preview
+                .text_lines
+                .iter()
+                .any(|line| line.trim() == headline),
+            "state {state}: {:?}",
+            printed.preview.text_lines
+        );
+        assert_eq!(
+            printed.receipt.notice.unwrap().state,
+            state,
+            "state {state}"
+        );
+    }
 }
 
 #[test]

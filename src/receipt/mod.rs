@@ -222,6 +222,19 @@ impl Page {
     }
 }
 
+/// What the detail says in place of a proof not issued, by `invoice_state`: short enough for one
+/// line in large type on 58 mm paper (16 columns).
+fn not_issued_headline(state: InvoiceState) -> &'static str {
+    match state {
+        InvoiceState::Waiting => "發票開立中",
+        InvoiceState::FailedSettings | InvoiceState::FailedSystem => "發票開立失敗",
+        InvoiceState::Voided => "發票已作廢",
+        InvoiceState::Allowance => "發票已折讓",
+        // 0, "not processed or no longer valid", and any state the table does not name.
+        _ => "未開立發票",
+    }
+}
+
 fn required<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a str, ReceiptError> {
     value.as_deref().ok_or(ReceiptError::Missing(field))
 }
@@ -371,12 +384,11 @@ fn detail(
     };
     page.text(heading, Style::HEADLINE);
     if let Some(notice) = notice {
-        let what = if notice.pending {
-            "發票開立中，尚未完成"
-        } else {
-            "發票未開立成功"
-        };
-        page.text(&format!("** {what} **"), Style::HEADLINE);
+        let state = answer
+            .invoice
+            .invoice_state
+            .unwrap_or(InvoiceState::NotProcessed);
+        page.text(not_issued_headline(state), Style::HEADLINE);
         page.text("本聯不是電子發票證明聯", Style::CENTRED);
         if let Some(message) = &notice.message {
             page.text(message, Style::CENTRED);

@@ -44,9 +44,18 @@ fn sending() -> Order {
 
 fn reconciling() -> Order {
     let mut o = sending();
-    o.send_finished(SendResult::Unknown, at(2), &policy(), 0)
-        .unwrap();
+    o.send_finished(
+        SendResult::Unknown {
+            why: "the connection was reset".into(),
+        },
+        at(2),
+        &policy(),
+        0,
+    )
+    .unwrap();
     assert_eq!(o.state(), &State::Reconciling);
+    let why = &o.history().last().unwrap().why;
+    assert!(why.ends_with("unknown: the connection was reset"), "{why}");
     o
 }
 

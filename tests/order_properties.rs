@@ -41,7 +41,9 @@ fn code() -> impl Strategy<Value = Code> {
 fn input() -> impl Strategy<Value = Input> {
     let send = prop_oneof![
         Just(SendResult::NotSent),
-        Just(SendResult::Unknown),
+        Just(SendResult::Unknown {
+            why: "the answer was cut off".into()
+        }),
         code().prop_map(|code| SendResult::Answered {
             code,
             answer: json!({}),
@@ -156,7 +158,7 @@ proptest! {
                         in_flight = None;
                         let may_have_charged = match &result {
                             SendResult::NotSent => false,
-                            SendResult::Unknown => true,
+                            SendResult::Unknown { .. } => true,
                             SendResult::Answered { .. } => true,
                         };
                         reached |= !matches!(result, SendResult::NotSent);

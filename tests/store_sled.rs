@@ -242,7 +242,14 @@ fn the_queue_summary_counts_from_the_heads_of_the_records() {
     store.insert(&paid(sending("Q-PAID", 40)), &policy).unwrap();
     let mut stuck = sending("Q-STUCK", 50);
     stuck
-        .send_finished(SendResult::Unknown, at(2), &policy, 0)
+        .send_finished(
+            SendResult::Unknown {
+                why: "the connection was reset".into(),
+            },
+            at(2),
+            &policy,
+            0,
+        )
         .unwrap();
     assert_eq!(
         stuck.next_action(at(policy.max_age_secs), &policy),
@@ -863,8 +870,15 @@ fn the_machine_and_the_store_reconcile_a_lost_answer_across_a_restart() {
         let store = Store::open(dir.path()).unwrap();
         let mut o = sending("LOST-1", 10);
         store.insert(&o, &policy).unwrap();
-        o.send_finished(SendResult::Unknown, at(2), &policy, 0)
-            .unwrap();
+        o.send_finished(
+            SendResult::Unknown {
+                why: "the connection was reset".into(),
+            },
+            at(2),
+            &policy,
+            0,
+        )
+        .unwrap();
         store.save(&o).unwrap();
     }
     let store = Store::open(dir.path()).unwrap();

@@ -50,13 +50,13 @@ pub enum Reading {
 impl Reading {
     /// The code the answer to this order's own request stands for: a payment for another amount
     /// is paid, but not as asked ([`Code::PaidWithMismatch`], for a person); an answer about
-    /// another order proves nothing (`None`).
-    pub fn answer_code(self) -> Option<Code> {
+    /// another order proves nothing, and the error says what it was about.
+    pub fn answer_code(self) -> Result<Code, String> {
         match self {
-            Reading::Ours(code) => Some(code),
-            Reading::OtherAmount(Code::Paid | Code::Settled) => Some(Code::PaidWithMismatch),
-            Reading::OtherAmount(code) => Some(code),
-            Reading::NotOurs(_) => None,
+            Reading::Ours(code) => Ok(code),
+            Reading::OtherAmount(Code::Paid | Code::Settled) => Ok(Code::PaidWithMismatch),
+            Reading::OtherAmount(code) => Ok(code),
+            Reading::NotOurs(why) => Err(why),
         }
     }
 }
@@ -235,7 +235,7 @@ mod tests {
     };
 
     fn read(answer: Value) -> Option<Code> {
-        ChargeVerdict::of(&answer).and_then(|v| v.read(KEY).answer_code())
+        ChargeVerdict::of(&answer).and_then(|v| v.read(KEY).answer_code().ok())
     }
 
     #[test]
@@ -294,7 +294,7 @@ mod tests {
         // A query row charged another amount is still this order's payment, never "no row".
         let row = json!({"code": "250", "order_id": "T-1", "cost": "150", "actual_cost": "140"});
         assert_eq!(
-            find_row(&[row.clone()], KEY),
+            find_row(std::slice::from_ref(&row), KEY),
             RowSearch::Found(Code::PaidWithMismatch, row)
         );
     }

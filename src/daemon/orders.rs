@@ -11,7 +11,7 @@ use super::gate::{Gate, GateStatus, Pass};
 use super::marking::Marking;
 use super::printing::{PrintQueue, PrintRequest};
 use super::supervise::restart_task_on_panic;
-use crate::api::verdict::{self, ChargeKey, ChargeVerdict, Reading, RowSearch};
+use crate::api::verdict::{self, ChargeKey, ChargeVerdict, RowSearch};
 use crate::api::{self, Command, TransactionRequest};
 use crate::charge::Charge;
 use crate::clock;
@@ -713,20 +713,19 @@ impl Orders {
             }
             Outcome::Unknown(e) => {
                 tracing::warn!(order = %order.id(), "outcome unknown: {e}");
-                SendResult::Unknown
+                SendResult::Unknown { why: e.to_string() }
             }
             Outcome::Answered(raw) => {
-                let reading =
-                    ChargeVerdict::of(&raw).map(|verdict| verdict.read(self.key_of(order)));
-                match reading.map(Reading::answer_code) {
-                    Some(Some(code)) => SendResult::Answered { code, answer: raw },
-                    Some(None) => {
-                        tracing::warn!(order = %order.id(), "the answer is about another order; reconciling");
-                        SendResult::Unknown
-                    }
-                    None => {
-                        tracing::warn!(order = %order.id(), "the answer has no readable code; reconciling");
-                        SendResult::Unknown
+                let Some(verdict) = ChargeVerdict::of(&raw) else {
+                    let why = unreadable_answer(&raw, code.expose());
+                    tracing::warn!(order = %order.id(), "{why}; reconciling");
+                    return SendResult::Unknown { why };
+                };
+                match verdict.read(self.key_of(order)).answer_code() {
+                    Ok(code) => SendResult::Answered { code, answer: raw },
+                    Err(why) => {
+                        tracing::warn!(order = %order.id(), "{why}; reconciling");
+                        SendResult::Unknown { why }
                     }
                 }
             }
@@ -813,6 +812,23 @@ impl Orders {
     }
 }
 
+/// Why an answer without a readable `code` proves nothing: the code as sent and the gateway's
+/// message, with the payment code masked should the message repeat it.
+fn unreadable_answer(raw: &Value, payment_code: &str) -> String {
+    let sent = |field: &str| match raw.get(field) {
+        None => "none".to_owned(),
+        Some(Value::String(text)) => {
+            format!("{:?}", text.replace(payment_code, &mask(payment_code)))
+        }
+        Some(other) => other.to_string().replace(payment_code, &mask(payment_code)),
+    };
+    format!(
+        "the answer has no readable code (code {}, msg {})",
+        sent("code"),
+        sent("msg")
+    )
+}
+
 /// A payment code as people may see it: the first four and last two characters.
 pub fn mask(code: &str) -> String {
     crate::payment_code::MaskedCode::of(code).to_string()
@@ -821,6 +837,21 @@ pub fn mask(code: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_without_a_code_is_named_without_the_payment_code() {
+        let code = "MY13697573pbmQsYhY";
+        let answer = serde_json::json!({"code": null, "msg": format!("付款碼 {code} 錯誤")});
+        let why = unreadable_answer(&answer, code);
+        assert!(why.contains("code null"), "{why}");
+        assert!(
+            why.contains(&format!("付款碼 {} 錯誤", mask(code))),
+            "{why}"
+        );
+        assert!(!why.contains(code), "{why}");
+        let why = unreadable_answer(&serde_json::json!({"rows": []}), code);
+        assert_eq!(why, "the answer has no readable code (code none, msg none)");
+    }
     use crate::envelope::AgentKey;
     use crate::gateway::GatewayConfig;
     use crate::sim::{self, SimConfig, faults::Faults};

@@ -438,9 +438,11 @@ impl Order {
                 random,
                 format!("attempt {attempt} was not sent"),
             ),
-            SendResult::Unknown => self.enter_reconciling(
+            SendResult::Unknown { why } => self.enter_reconciling(
                 now,
-                format!("attempt {attempt} may have reached the gateway; its outcome is unknown"),
+                format!(
+                    "attempt {attempt} may have reached the gateway; its outcome is unknown: {why}"
+                ),
             ),
             SendResult::Answered { code, answer } => {
                 self.reached_gateway = true;

@@ -14,9 +14,10 @@ use super::time::Timestamp;
 pub enum SendResult {
     /// DNS, connect or TLS failed: the request never left, resending is safe.
     NotSent,
-    /// The request may have reached the gateway: a timeout or reset after sending, HTTP 5xx, or a
-    /// body that could not be read.
-    Unknown,
+    /// The request may have reached the gateway: a timeout or reset after sending, HTTP 5xx, a
+    /// body that could not be read, or an answer about another order. `why` says which, for the
+    /// order's history; it never holds the payment code.
+    Unknown { why: String },
     /// The gateway answered with `code`; `answer` is its decrypted JSON as received.
     Answered {
         code: Code,

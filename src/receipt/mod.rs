@@ -34,8 +34,6 @@ use crate::api::values::{InvoicePrintType, InvoiceState, InvoiceTitleType};
 use crate::einvoice::{InvoiceNumber, IssueTime};
 use text::{COLUMN_DOTS, columns, spread, wrap};
 
-/// The buyer BAN that means a consumer, not a business (as the left QR text's header has it).
-
 /// The right QR text when the gateway sends none: its `**` mark with no items after it.
 const EMPTY_RIGHT_QR: &str = "**";
 

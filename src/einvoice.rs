@@ -51,6 +51,8 @@ pub const EMPTY_MERCHANT_AREA: &str = "**********";
 
 /// Encoding flag of the left QR text: item names are UTF-8.
 const ENCODING_FLAG_UTF8: &str = "1";
+/// Encoding flag of the left QR text: item names are Big5.
+const ENCODING_FLAG_BIG5: &str = "0";
 
 /// Why a value could not be taken as part of an invoice. Each variant names the field and the
 /// value that was wrong.
@@ -468,6 +470,25 @@ impl Invoice {
     }
 }
 
+/// The bytes the two QR codes carry, from the texts the gateway sends. Its JSON can only carry
+/// Unicode, so a left text whose encoding flag (the fifth field after the fixed header) says
+/// Big5 is encoded to Big5, the right text with it: a phone reads the codes by that flag. Any
+/// other flag (UTF-8, Base64) keeps the texts' bytes exactly as sent. A character Big5 lacks
+/// becomes a numeric character reference (`&#NNNN;`), so the other names still read.
+pub fn qr_bytes<'a>(left: &'a str, right: &'a str) -> [std::borrow::Cow<'a, [u8]>; 2] {
+    let flag = left
+        .get(LEFT_QR_HEADER_LEN..)
+        .and_then(|rest| rest.split(':').nth(4));
+    if flag == Some(ENCODING_FLAG_BIG5) {
+        [
+            encoding_rs::BIG5.encode(left).0,
+            encoding_rs::BIG5.encode(right).0,
+        ]
+    } else {
+        [left.as_bytes().into(), right.as_bytes().into()]
+    }
+}
+
 /// The period label for a date, `113年11-12月`.
 pub fn period_label(date: &IssueTime) -> String {
     let end = date.period_end_month();
@@ -477,6 +498,27 @@ pub fn period_label(date: &IssueTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn qr_texts_flagged_big5_are_carried_in_big5_and_others_as_sent() {
+        let header = "A".repeat(LEFT_QR_HEADER_LEN);
+        let left = |flag: &str| format!("{header}:**********:1:1:{flag}:拿鐵咖啡:2:75");
+        let right = "**:可頌:1:45";
+        let big5 = left("0");
+        let [l, r] = qr_bytes(&big5, right);
+        assert_eq!(&*l, &*encoding_rs::BIG5.encode(&big5).0);
+        assert_eq!(&*r, &*encoding_rs::BIG5.encode(right).0);
+        assert_ne!(&*l, big5.as_bytes());
+        for flag in ["1", "2"] {
+            let text = left(flag);
+            let [l, r] = qr_bytes(&text, right);
+            assert_eq!(&*l, text.as_bytes());
+            assert_eq!(&*r, right.as_bytes());
+        }
+        // A text too short to hold the flag is carried as sent.
+        let [l, _] = qr_bytes("拿鐵", right);
+        assert_eq!(&*l, "拿鐵".as_bytes());
+    }
 
     fn key() -> CheckKey {
         CheckKey::from_hex("0123456789ABCDEF0123456789ABCDEF").unwrap()

@@ -141,6 +141,19 @@ fn the_example_configuration_checks() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("configuration ok"), "{stdout}");
     assert!(stdout.contains("printer.print_device_0"), "{stdout}");
+    // The example names no layout: a proof with an image title would have no seller's name.
+    assert!(
+        stdout.contains("note: printer.layout has neither"),
+        "{stdout}"
+    );
+    let layout = concat!(env!("CARGO_MANIFEST_DIR"), "/receipts/layout.toml");
+    let out = posd(
+        &["config", "check", "--config", example],
+        &[("POSD_AGENT_KEY", KEY), ("POSD_LAYOUT", layout)],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("configuration ok"), "{stdout}");
+    assert!(!stdout.contains("note: printer.layout"), "{stdout}");
     let out = posd(
         &["config", "check", "--config", example],
         &[

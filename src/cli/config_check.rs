@@ -85,6 +85,19 @@ pub fn run(command: Command) -> Exit {
                     printer.print_device_0
                 );
             }
+            let layout = match &loaded.printer.layout {
+                Some(path) => crate::receipt::LayoutSettings::load(path).ok(),
+                None => Some(crate::receipt::LayoutSettings::default()),
+            };
+            if let Some(layout) = layout
+                && layout.logo.is_none()
+                && layout.header.is_empty()
+            {
+                outln!(
+                    "note: printer.layout has neither a logo nor a header line, so a proof whose \
+                     title is an image (invoice_title_type 2) prints without the seller's name"
+                );
+            }
             Exit::Ok
         }
     }

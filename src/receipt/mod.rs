@@ -325,7 +325,8 @@ fn proof(page: &mut Page, input: &ReceiptInput<'_>) -> Result<(), ReceiptError> 
     let barcode = code39::draw(barcode_text, PROOF_WIDTH_DOTS, BARCODE_HEIGHT_DOTS)?;
     proof_page.blocks.push(Block::Feed(1));
     proof_page.blocks.push(Block::Image(barcode));
-    let (codes, _) = qr::draw_pair(left_qr.as_bytes(), right_qr.as_bytes(), PROOF_WIDTH_DOTS)?;
+    let [left_bytes, right_bytes] = crate::einvoice::qr_bytes(left_qr, right_qr);
+    let (codes, _) = qr::draw_pair(&left_bytes, &right_bytes, PROOF_WIDTH_DOTS)?;
     proof_page.blocks.push(Block::Image(codes));
 
     // Left-aligned lines are padded to the proof's width and centred, so that on wider paper

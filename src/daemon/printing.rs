@@ -11,6 +11,7 @@ use super::events::{Event, EventBus, EventKind};
 use super::layout_thread::LayoutThread;
 use crate::api::values::InvoicePrintDevice;
 use crate::config::PrintDeviceZero;
+use crate::escpos::status::PrinterStatus;
 use crate::escpos::{self, EncodeOptions};
 use crate::order::{Order, OrderError, OrderId, PrintJob, PrintOutcome, PrintStatus, Timestamp};
 use crate::printer::{self, Delivery, Spooler};
@@ -204,7 +205,8 @@ struct Printer {
     store: Arc<Store>,
     events: EventBus,
     spooler: Option<LinkSpooler>,
-    held: bool,
+    /// What holds the jobs, as last told to the POS app; `None` while the printer prints.
+    held: Option<PrinterStatus>,
     /// A job failed to send; the store's owed jobs are sent again at the next retry.
     owe_failed: bool,
     in_hand: InHand,
@@ -225,7 +227,7 @@ impl Printer {
             store,
             events,
             spooler: None,
-            held: false,
+            held: None,
             owe_failed: false,
             in_hand: InHand::default(),
         }
@@ -549,20 +551,22 @@ impl Printer {
         self.in_hand.take();
         match delivery {
             Ok(Delivery::Printed) => {
-                if self.held {
-                    self.held = false;
+                if self.held.take().is_some() {
                     self.events.publish(Event::new(EventKind::PrinterBack));
                 }
             }
             Ok(Delivery::Held(status)) => {
-                if !self.held {
-                    self.held = true;
-                    let kind = if status.paper_out {
+                // Told again whenever what holds the jobs changes: the cover closed on an empty
+                // roll still holds them, for another reason.
+                if self.held.replace(status) != Some(status) {
+                    let kind = if status.error {
+                        EventKind::PrinterFault
+                    } else if status.paper_out {
                         EventKind::PaperOut
                     } else {
                         EventKind::CoverOpen
                     };
-                    let mut event = Event::new(kind);
+                    let mut event = Event::new(kind).detail(status.faults());
                     if let Some(JobTag::Receipt(id, _)) =
                         self.spooler.as_ref().and_then(Spooler::next_tag)
                     {
@@ -575,9 +579,10 @@ impl Printer {
                 tracing::error!("printing failed: {e}");
                 // The link is reopened for the next try; the spooler's jobs stay owed in the store.
                 // The first was being sent when the link failed: it may be on paper.
+                // Not when the link failed before it: then nothing of it left.
                 let unsent = self.spooler.take().map(Spooler::into_unsent);
                 for (n, job) in unsent.into_iter().flatten().enumerate() {
-                    self.failed(job, &e.to_string(), n == 0);
+                    self.failed(job, &e.to_string(), n == 0 && e.while_sending());
                 }
             }
         }

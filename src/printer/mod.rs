@@ -47,8 +47,19 @@ pub trait Link {
 /// Why a job could not be sent.
 #[derive(Debug, thiserror::Error)]
 pub enum PrintError {
+    /// Opening the link or asking the printer's status failed: nothing of the next job went out.
     #[error("printer at {link}: {source}")]
     Io { link: String, source: io::Error },
+    /// The link failed while a job was going out: part of it may be on paper.
+    #[error("printer at {link}: {source}")]
+    Sending { link: String, source: io::Error },
+}
+
+impl PrintError {
+    /// Whether the job at the head of the queue may be partly or wholly on paper.
+    pub fn while_sending(&self) -> bool {
+        matches!(self, PrintError::Sending { .. })
+    }
 }
 
 /// Opens the link a profile names.
@@ -129,7 +140,7 @@ impl<L: Link, T> Spooler<L, T> {
     }
 
     /// Sends the queued jobs, in order, as long as the printer is ready. A job the link fails on
-    /// stays at the head of the queue.
+    /// stays at the head of the queue ([`PrintError::Sending`]).
     pub fn retry(&mut self) -> Result<Delivery, PrintError> {
         while !self.queue.is_empty() {
             if let Some(status) = self.status()?
@@ -137,18 +148,19 @@ impl<L: Link, T> Spooler<L, T> {
             {
                 tracing::warn!(
                     printer = %self.link.describe(),
-                    paper_out = status.paper_out,
-                    cover_open = status.cover_open,
+                    faults = %status.faults(),
                     jobs = self.queue.len(),
                     "printer not ready; holding jobs"
                 );
                 return Ok(Delivery::Held(status));
             }
             let (_, job) = &self.queue[0];
-            self.link.send(job).map_err(|source| PrintError::Io {
-                link: self.link.describe(),
-                source,
-            })?;
+            if let Err(source) = self.link.send(job) {
+                return Err(PrintError::Sending {
+                    link: self.link.describe(),
+                    source,
+                });
+            }
             let (tag, _) = self.queue.pop_front().expect("the queue is not empty");
             self.sent.push(tag);
         }
@@ -176,18 +188,33 @@ impl<L: Link, T> Spooler<L, T> {
         if !self.two_way {
             return Ok(None);
         }
-        let mut ask = |request: &[u8]| {
-            self.link.ask(request).map_err(|source| PrintError::Io {
-                link: self.link.describe(),
-                source,
-            })
-        };
-        let offline_cause = ask(&REQUEST_OFFLINE_CAUSE)?;
-        let paper_sensor = ask(&REQUEST_PAPER_SENSOR)?;
+        let offline_cause = self.ask(&REQUEST_OFFLINE_CAUSE)?;
+        let paper_sensor = self.ask(&REQUEST_PAPER_SENSOR)?;
         Ok(Some(PrinterStatus::from_answers(
             offline_cause,
             paper_sensor,
         )))
+    }
+
+    /// One status request and its answer, which must be a status byte.
+    fn ask(&mut self, request: &[u8]) -> Result<u8, PrintError> {
+        let answer = self.link.ask(request).and_then(|answer| {
+            if PrinterStatus::is_status_byte(answer) {
+                Ok(answer)
+            } else {
+                Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "answered {answer:#04x} to a status request, which is no status byte (an \
+                         echo of the request, or not an ESC/POS printer?)"
+                    ),
+                ))
+            }
+        });
+        answer.map_err(|source| PrintError::Io {
+            link: self.link.describe(),
+            source,
+        })
     }
 
     /// Replaces a broken link (a dropped TCP connection, a re-bound RFCOMM device) and keeps

@@ -626,3 +626,85 @@ async fn a_layout_whose_logo_is_missing_stops_the_start_with_its_name() {
     let daemon = Daemon::start(dir.path(), env);
     daemon.ready().await;
 }
+
+/// A code a scanner sent with its trailing newline is masked as it is taken, in the event and the
+/// log: a short code is starred whole, never shown in part.
+#[tokio::test]
+async fn the_code_read_event_masks_the_code_as_taken_not_as_sent() {
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::serving(dir.path(), &sim).await;
+    let client = daemon.client();
+    let events = support::collect_events(&dir.path().join("posd.sock")).await;
+    let mut charge = support::latte(60);
+    charge["order_id"] = json!("MASK-1");
+    let (status, body) = client
+        .request(Method::POST, "/v1/charges", Some(&charge))
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = client
+        .request(
+            Method::POST,
+            "/v1/charges/MASK-1/payment-code",
+            Some(&json!({"payment_code": "ABCDEFGHI\n"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let read = loop {
+        let read: Vec<Value> = events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "code_read")
+            .cloned()
+            .collect();
+        if !read.is_empty() {
+            break read;
+        }
+        assert!(std::time::Instant::now() < deadline, "no code_read event");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for event in &read {
+        assert_eq!(event["detail"], "*********", "{event}");
+    }
+    assert!(
+        !daemon.log().contains("ABCD"),
+        "the log shows part of the code"
+    );
+}
+
+/// Media types ignore case and their parameters: `Application/JSON` is JSON.
+#[tokio::test]
+async fn a_json_content_type_is_matched_without_regard_to_case() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sim = simulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let _daemon = Daemon::serving(dir.path(), &sim).await;
+    for (id, content_type) in [
+        ("CASE-1", "Application/JSON"),
+        ("CASE-2", "application/json; charset=UTF-8"),
+    ] {
+        let body = format!(r#"{{"amount": 60, "order_id": "{id}"}}"#);
+        let head = format!(
+            "POST /v1/charges HTTP/1.1\r\nHost: posd\r\nContent-Type: {content_type}\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let mut stream = tokio::net::UnixStream::connect(dir.path().join("posd.sock"))
+            .await
+            .unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(body.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let _ =
+            tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 201"),
+            "{content_type}: {answer}"
+        );
+    }
+}

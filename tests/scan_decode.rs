@@ -131,3 +131,21 @@ fn a_skipped_code_does_not_hide_another_in_the_same_frame() {
     let alone = DynamicImage::ImageLuma8(corpus::side_by_side(&[&first], 4));
     assert_eq!(read(&alone, &first), first);
 }
+
+/// Frames too narrow or too low to hold a code read nothing, and never make a stage panic on an
+/// image left with no pixels.
+#[test]
+fn frames_too_small_for_a_code_read_nothing() {
+    for (width, height) in [(1, 100), (100, 1), (1, 1), (20, 480), (41, 41)] {
+        let frame = DynamicImage::ImageLuma8(image::GrayImage::from_pixel(
+            width,
+            height,
+            image::Luma([128]),
+        ));
+        assert_eq!(
+            decoder().decode(&frame),
+            DecodeOutcome::NothingRead,
+            "{width}x{height}"
+        );
+    }
+}

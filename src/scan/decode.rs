@@ -104,6 +104,9 @@ impl DecodeOutcome {
     }
 }
 
+/// The fewest pixels a side of an image that can show a QR code has (a version 1 code, one
+/// pixel a module).
+const MIN_SIDE: u32 = 21;
 /// Below this mean grey level a frame is taken for a dark-mode screen.
 const DARK_FRAME_MEAN: u8 = 100;
 /// Threshold window radius, as a fraction of the frame's longest side.
@@ -164,6 +167,11 @@ impl Decoder {
 
     /// The attempts, cheapest first, until one finds a code not skipped.
     fn search(&self, frame: &DynamicImage, attempt: &mut Attempts<'_>) -> Option<DecodeOutcome> {
+        // The smallest code is 21 modules a side; a narrower frame holds none, and its halves
+        // would be images with no pixels at all.
+        if frame.width() < MIN_SIDE || frame.height() < MIN_SIDE {
+            return None;
+        }
         let full = downscale_to_fit(grayscale(frame), self.config.finder_max_side);
         let bright = midpoint_threshold(&full);
         let sighted = sightings_in(&bright, &full);
@@ -225,7 +233,7 @@ impl Decoder {
         if let Some(found) = attempt.both_polarities(Stage::Thresholded, &bitmap, polarities) {
             return Some(found);
         }
-        if !attempt.out_of_time() {
+        if !attempt.out_of_time() && stretched.width().min(stretched.height()) >= 2 * MIN_SIDE {
             let half = threshold(&downscale_by(&stretched, 2));
             if let Some(found) = attempt.both_polarities(Stage::HalfScale, &half, polarities) {
                 return Some(found);

@@ -117,15 +117,23 @@ where
     }
 }
 
+/// The body's media type, lower-cased and without its parameters: `Application/JSON;
+/// charset=utf-8` is `application/json` (media types ignore case, RFC 9110 8.3.1).
+pub(super) fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers
+        .get(axum::http::header::CONTENT_TYPE)?
+        .to_str()
+        .ok()?;
+    let essence = value.split(';').next().unwrap_or("").trim();
+    Some(essence.to_ascii_lowercase())
+}
+
 /// Reads a JSON object body as `T`; see [`Body`].
 pub(super) fn json_object<T: serde::de::DeserializeOwned>(
     headers: &axum::http::HeaderMap,
     bytes: &[u8],
 ) -> Result<T, ApiError> {
-    let json_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+    let json_type = media_type(headers).as_deref() == Some("application/json");
     if !json_type {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

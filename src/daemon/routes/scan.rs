@@ -124,12 +124,9 @@ pub(super) async fn push_frame(
     let Query(query) = query.map_err(|e| {
         ApiError::bad_query(&e, "the parameters are format, width, height and stride")
     })?;
-    let content_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = super::error::media_type(&headers).unwrap_or_default();
     let bytes = Vec::from(bytes);
-    let frame = match content_type {
+    let frame = match content_type.as_str() {
         "image/jpeg" | "image/png" => {
             let given = [
                 ("format", &query.format),

@@ -5,64 +5,15 @@
 mod support;
 
 use hyper::Method;
-use posd::escpos::status::{PrinterStatus, answers_for};
+use posd::escpos::status::PrinterStatus;
 use posd::sim::faults::Faults;
 use serde_json::{Value, json};
 use serialport::SerialPort;
-use std::io::{ErrorKind, Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Daemon, PipePrinter, simulator, text_printer_profile, wait_final};
-
-/// A printer on the master side of a pseudo-terminal: answers `DLE EOT` between jobs, and takes
-/// everything else as job bytes until the line goes quiet.
-#[derive(Default)]
-struct Paper {
-    status: PrinterStatus,
-    jobs: Vec<Vec<u8>>,
-    status_requests: usize,
-}
-
-fn printer_on(mut port: serialport::TTYPort, paper: Arc<Mutex<Paper>>) {
-    port.set_timeout(Duration::from_millis(20)).unwrap();
-    std::thread::spawn(move || {
-        let mut job: Vec<u8> = Vec::new();
-        let mut last_byte = Instant::now();
-        let mut buffer = [0u8; 4096];
-        loop {
-            let read = match port.read(&mut buffer) {
-                Ok(0) => return,
-                Ok(n) => n,
-                Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => 0,
-                Err(_) => return,
-            };
-            let mut bytes = &buffer[..read];
-            if read > 0 {
-                last_byte = Instant::now();
-            } else if !job.is_empty() && last_byte.elapsed() > Duration::from_millis(300) {
-                paper.lock().unwrap().jobs.push(std::mem::take(&mut job));
-            }
-            while !bytes.is_empty() {
-                if job.is_empty() && bytes.len() >= 3 && bytes[0] == 0x10 && bytes[1] == 0x04 {
-                    let mut state = paper.lock().unwrap();
-                    state.status_requests += 1;
-                    let (offline_cause, paper_sensor) = answers_for(state.status);
-                    let answer = if bytes[2] == 2 {
-                        offline_cause
-                    } else {
-                        paper_sensor
-                    };
-                    port.write_all(&[answer]).unwrap();
-                    port.flush().unwrap();
-                    bytes = &bytes[3..];
-                } else {
-                    job.extend_from_slice(bytes);
-                    bytes = &[];
-                }
-            }
-        }
-    });
-}
+use support::{
+    Daemon, PipePrinter, PtyPaper, pty_printer_on, simulator, text_printer_profile, wait_final,
+};
 
 async fn until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
     until_or(what, within, &mut done, String::new).await;
@@ -92,24 +43,15 @@ async fn scan_pay_print_with_paper_out_and_read_the_paper_back() {
 
     let (master, slave) = serialport::TTYPort::pair().unwrap();
     let tty = slave.name().unwrap();
-    let paper = Arc::new(Mutex::new(Paper {
+    let paper = Arc::new(Mutex::new(PtyPaper {
         status: PrinterStatus {
             paper_out: true,
             ..PrinterStatus::default()
         },
-        ..Paper::default()
+        ..PtyPaper::default()
     }));
-    printer_on(master, paper.clone());
-    let profile = dir.path().join("till.toml");
-    std::fs::write(
-        &profile,
-        format!(
-            "name = \"test till\"\n[printer]\nwidth_dots = 384\ndots_per_mm = 8\nencoding = \"gb18030\"\n\
-             code39_module_widths = [1, 2]\ntwo_way = true\ncut = false\n\
-             [printer.transport.serial]\npath = \"{tty}\"\nbaud = 115200\n"
-        ),
-    )
-    .unwrap();
+    pty_printer_on(master, paper.clone());
+    let profile = support::serial_text_printer_profile(dir.path(), &tty);
 
     let mut env = Daemon::env_for(dir.path(), &sim.url(), sim.ca_pem().unwrap());
     env.retain(|(key, _)| key != "POSD_PRINTER_DEVICE");

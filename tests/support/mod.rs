@@ -530,16 +530,98 @@ impl PipePrinter {
 /// A till profile in `dir` whose printer, at `device`, prints text in the printer's font, so that
 /// marks such as 補印 can be read back from the bytes.
 pub fn text_printer_profile(dir: &Path, device: &Path) -> PathBuf {
+    write_text_printer_profile(
+        dir,
+        false,
+        &format!(
+            "[printer.transport.file]\npath = \"{}\"\n",
+            device.display()
+        ),
+    )
+}
+
+/// The same with a two-way serial printer at `tty` (a pseudo-terminal: see [`pty_printer_on`]).
+pub fn serial_text_printer_profile(dir: &Path, tty: &str) -> PathBuf {
+    write_text_printer_profile(
+        dir,
+        true,
+        &format!("[printer.transport.serial]\npath = \"{tty}\"\nbaud = 115200\n"),
+    )
+}
+
+fn write_text_printer_profile(dir: &Path, two_way: bool, transport: &str) -> PathBuf {
     let profile = dir.join("till.toml");
     std::fs::write(
         &profile,
         format!(
             "name = \"test till\"\n[printer]\nwidth_dots = 384\ndots_per_mm = 8\nencoding = \"gb18030\"\n\
-             code39_module_widths = [1, 2]\ntwo_way = false\ncut = false\n\
-             [printer.transport.file]\npath = \"{}\"\n",
-            device.display()
+             code39_module_widths = [1, 2]\ntwo_way = {two_way}\ncut = false\n{transport}"
         ),
     )
     .unwrap();
     profile
+}
+
+/// What a printer on a pseudo-terminal reports, and what it printed (see [`pty_printer_on`]).
+#[derive(Default)]
+pub struct PtyPaper {
+    /// The status it answers `DLE EOT` with.
+    pub status: posd::escpos::status::PrinterStatus,
+    /// Switched off: it answers no status request.
+    pub off: bool,
+    /// Every job's bytes (a job ends when the line goes quiet).
+    pub jobs: Vec<Vec<u8>>,
+    pub status_requests: usize,
+}
+
+/// A printer on the master side of a pseudo-terminal, whose slave the daemon opens by path:
+/// answers `DLE EOT` between jobs, and takes everything else as job bytes until the line goes
+/// quiet.
+pub fn pty_printer_on(
+    mut port: serialport::TTYPort,
+    paper: std::sync::Arc<std::sync::Mutex<PtyPaper>>,
+) {
+    use serialport::SerialPort;
+    use std::io::{ErrorKind, Read, Write};
+    port.set_timeout(Duration::from_millis(20)).unwrap();
+    std::thread::spawn(move || {
+        let mut job: Vec<u8> = Vec::new();
+        let mut last_byte = Instant::now();
+        let mut buffer = [0u8; 4096];
+        loop {
+            let read = match port.read(&mut buffer) {
+                Ok(0) => return,
+                Ok(n) => n,
+                Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => 0,
+                Err(_) => return,
+            };
+            let mut bytes = &buffer[..read];
+            if read > 0 {
+                last_byte = Instant::now();
+            } else if !job.is_empty() && last_byte.elapsed() > Duration::from_millis(300) {
+                paper.lock().unwrap().jobs.push(std::mem::take(&mut job));
+            }
+            while !bytes.is_empty() {
+                if job.is_empty() && bytes.len() >= 3 && bytes[0] == 0x10 && bytes[1] == 0x04 {
+                    let mut state = paper.lock().unwrap();
+                    state.status_requests += 1;
+                    if !state.off {
+                        let (offline_cause, paper_sensor) =
+                            posd::escpos::status::answers_for(state.status);
+                        let answer = if bytes[2] == 2 {
+                            offline_cause
+                        } else {
+                            paper_sensor
+                        };
+                        port.write_all(&[answer]).unwrap();
+                        port.flush().unwrap();
+                    }
+                    bytes = &bytes[3..];
+                } else {
+                    job.extend_from_slice(bytes);
+                    bytes = &[];
+                }
+            }
+        }
+    });
 }
